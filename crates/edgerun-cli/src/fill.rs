@@ -1,0 +1,91 @@
+//! Seeded input values for `edgerun run` when no file is given.
+
+use edgerun::{DType, Data, Result, Tensor, TensorInfo};
+
+/// SplitMix64: small, fast, and the same sequence on every platform.
+struct SplitMix(u64);
+
+impl SplitMix {
+    fn next(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+        z ^ (z >> 31)
+    }
+
+    /// Uniform in [-1, 1).
+    fn unit(&mut self) -> f64 {
+        (self.next() >> 11) as f64 / (1u64 << 53) as f64 * 2.0 - 1.0
+    }
+}
+
+/// A tensor of `info`'s type and the given shape filled with seeded values: floats uniform in
+/// [-1, 1), quantized integers the quantization of such floats, other integers uniform over
+/// 0..=255 (clamped to the type), bools at random.
+pub fn random(info: &TensorInfo, shape: &[usize], seed: u64) -> Result<Tensor> {
+    let n: usize = shape.iter().product();
+    let mut rng = SplitMix(seed);
+    if let (Some(q), false) = (info.quant, info.dtype.is_float()) {
+        let reals: Vec<f32> = (0..n).map(|_| rng.unit() as f32).collect();
+        return Tensor::from_vec(shape.to_vec(), reals)?.quantize(info.dtype, q);
+    }
+    let mut int = |max: i64| -> i64 { (rng.next() % (max as u64 + 1)) as i64 };
+    let data = match info.dtype {
+        DType::F32 => Data::F32((0..n).map(|_| rng.unit() as f32).collect()),
+        DType::F64 => Data::F64((0..n).map(|_| rng.unit()).collect()),
+        DType::F16 => Data::F16(
+            (0..n)
+                .map(|_| edgerun::f16::from_f32(rng.unit() as f32))
+                .collect(),
+        ),
+        DType::I8 => Data::I8((0..n).map(|_| (int(255) - 128) as i8).collect()),
+        DType::U8 => Data::U8((0..n).map(|_| int(255) as u8).collect()),
+        DType::I16 => Data::I16((0..n).map(|_| int(255) as i16).collect()),
+        DType::I32 => Data::I32((0..n).map(|_| int(255) as i32).collect()),
+        DType::I64 => Data::I64((0..n).map(|_| int(255)).collect()),
+        DType::Bool => Data::Bool((0..n).map(|_| int(1) == 1).collect()),
+    };
+    Tensor::from_data(shape.to_vec(), data)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use edgerun::{Dim, Quant};
+
+    fn info(dtype: DType, quant: Option<Quant>) -> TensorInfo {
+        TensorInfo {
+            name: "x".into(),
+            dtype,
+            shape: vec![Dim::Fixed(1000)],
+            quant,
+        }
+    }
+
+    #[test]
+    fn same_seed_same_values_and_in_range() {
+        let a = random(&info(DType::F32, None), &[1000], 3).unwrap();
+        let b = random(&info(DType::F32, None), &[1000], 3).unwrap();
+        let c = random(&info(DType::F32, None), &[1000], 4).unwrap();
+        assert_eq!(a, b);
+        assert_ne!(a, c);
+        let v = a.as_slice::<f32>().unwrap();
+        assert!(v.iter().all(|x| (-1.0..1.0).contains(x)));
+        assert!(v.iter().any(|&x| x < -0.5) && v.iter().any(|&x| x > 0.5));
+    }
+
+    #[test]
+    fn quantized_inputs_are_quantized_reals() {
+        let q = Quant::new(1.0 / 128.0, 0);
+        let t = random(&info(DType::I8, Some(q)), &[1000], 1).unwrap();
+        assert_eq!(t.quant(), Some(q));
+        assert!(t.to_f32_vec().iter().all(|x| (-1.0..=1.0).contains(x)));
+        for dtype in DType::ALL {
+            assert_eq!(
+                random(&info(dtype, None), &[1000], 1).unwrap().dtype(),
+                dtype
+            );
+        }
+    }
+}

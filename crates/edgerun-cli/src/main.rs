@@ -1,0 +1,325 @@
+//! `edgerun`: run, inspect and list backends from the command line.
+//!
+//! Flags follow TensorFlow Lite's `benchmark_model` where they overlap (`--graph`,
+//! `--num_threads`, `--input_layer`, `--input_layer_shape`), so device scripts carry over.
+
+mod fill;
+mod summary;
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use anyhow::{anyhow, bail, Context, Result};
+use clap::{Parser, Subcommand, ValueEnum};
+use edgerun::{npy, Model, Options, Runtime, Tensor};
+
+#[derive(Parser)]
+#[command(
+    name = "edgerun",
+    version,
+    about = "Run neural-network models on Arm Cortex-A Linux boards"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(clap::Args)]
+struct ModelArgs {
+    /// Model file: .onnx, .tflite, or an NNEF directory or .tar/.tgz archive
+    #[arg(long)]
+    graph: PathBuf,
+    /// Use only this backend instead of choosing (see `edgerun info`)
+    #[arg(long)]
+    backend: Option<String>,
+    /// Threads for one inference
+    #[arg(long = "num_threads", default_value_t = 1)]
+    num_threads: usize,
+    /// Input names the shapes of --input_layer_shape belong to, comma-separated
+    /// (default: the model's inputs in order)
+    #[arg(long = "input_layer", value_delimiter = ',')]
+    input_layer: Vec<String>,
+    /// Shapes for inputs with dynamic dimensions: dims separated by commas, inputs by colons,
+    /// e.g. 1,3,224,224:1,10
+    #[arg(long = "input_layer_shape")]
+    input_layer_shape: Option<String>,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum Fill {
+    /// Uniform values in [-1, 1) (integers over their range), from --seed
+    Random,
+    Zeros,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run a model once and print a summary of each output
+    Run {
+        #[command(flatten)]
+        model: ModelArgs,
+        /// Input data, NAME=FILE.npy; repeat for each input
+        #[arg(long = "input", value_name = "NAME=FILE.npy")]
+        inputs: Vec<String>,
+        /// Values for inputs given no file
+        #[arg(long = "input_fill", value_enum, default_value_t = Fill::Random)]
+        fill: Fill,
+        /// Seed of the random input values
+        #[arg(long, default_value_t = 0)]
+        seed: u64,
+        /// Write each output as NAME.npy in this directory
+        #[arg(long = "output_dir")]
+        output_dir: Option<PathBuf>,
+    },
+    /// Print a model's format, inputs and outputs
+    Inspect {
+        /// Model file: .onnx, .tflite, or an NNEF directory or archive
+        #[arg(long)]
+        graph: PathBuf,
+        /// Read the model with this backend
+        #[arg(long)]
+        backend: Option<String>,
+    },
+    /// List backends and whether they can run here
+    Info,
+}
+
+fn main() -> ExitCode {
+    // tract's panics on corrupt models are caught and reported as errors; keep the default
+    // multi-line panic report out of the way unless a backtrace is asked for
+    if std::env::var_os("RUST_BACKTRACE").is_none() {
+        std::panic::set_hook(Box::new(|_| {}));
+    }
+    let cli = Cli::parse();
+    match std::panic::catch_unwind(|| dispatch(cli)) {
+        Ok(Ok(())) => ExitCode::SUCCESS,
+        Ok(Err(e)) => {
+            let msg = format!("{e:#}");
+            eprintln!(
+                "error: {}",
+                msg.split_whitespace().collect::<Vec<_>>().join(" ")
+            );
+            ExitCode::FAILURE
+        }
+        Err(_) => {
+            eprintln!(
+                "error: internal error in edgerun; rerun with RUST_BACKTRACE=1 and report it"
+            );
+            ExitCode::from(101)
+        }
+    }
+}
+
+fn dispatch(cli: Cli) -> Result<()> {
+    match cli.command {
+        Command::Run {
+            model,
+            inputs,
+            fill,
+            seed,
+            output_dir,
+        } => run(&model, &inputs, fill, seed, output_dir.as_deref()),
+        Command::Inspect { graph, backend } => inspect(&graph, backend),
+        Command::Info => info(),
+    }
+}
+
+/// Parse `--input_layer_shape` (`1,3,224,224:1,10`).
+fn parse_shapes(text: &str) -> Result<Vec<Vec<usize>>> {
+    text.split(':')
+        .map(|shape| {
+            shape
+                .split(',')
+                .map(|d| {
+                    d.trim().parse::<usize>().map_err(|_| {
+                        anyhow!("--input_layer_shape: {d:?} in {shape:?} is not a dimension; write shapes like 1,3,224,224:1,10")
+                    })
+                })
+                .collect()
+        })
+        .collect()
+}
+
+fn runtime(args: &ModelArgs, extra_shapes: &[(String, Vec<usize>)]) -> Result<Runtime> {
+    let mut options = Options::new().with_threads(args.num_threads);
+    for (name, shape) in extra_shapes {
+        options = options.with_input_shape(name.clone(), shape.clone());
+    }
+    let mut rt = Runtime::new();
+    if let Some(shapes) = &args.input_layer_shape {
+        let shapes = parse_shapes(shapes)?;
+        let names = if args.input_layer.is_empty() {
+            // without names, shapes go to the model's inputs in order
+            let (_, _, declared) = rt.inspect(&args.graph)?;
+            declared.inputs.into_iter().map(|i| i.name).collect()
+        } else {
+            args.input_layer.clone()
+        };
+        if names.len() < shapes.len()
+            || (!args.input_layer.is_empty() && names.len() != shapes.len())
+        {
+            bail!(
+                "--input_layer names {} input(s) but --input_layer_shape gives {} shape(s); give one shape per input",
+                names.len(),
+                shapes.len()
+            );
+        }
+        for (name, shape) in names.into_iter().zip(shapes) {
+            options = options.with_input_shape(name, shape);
+        }
+    }
+    rt = rt.with_options(options);
+    if let Some(b) = &args.backend {
+        rt = rt.with_backend(b.clone());
+    }
+    Ok(rt)
+}
+
+fn run(
+    args: &ModelArgs,
+    input_args: &[String],
+    fill: Fill,
+    seed: u64,
+    output_dir: Option<&Path>,
+) -> Result<()> {
+    let mut given: Vec<(String, Tensor)> = Vec::new();
+    for spec in input_args {
+        let (name, file) = spec
+            .split_once('=')
+            .ok_or_else(|| anyhow!("--input {spec:?}: write it as NAME=FILE.npy"))?;
+        let tensor = npy::read(file)?;
+        given.push((name.to_string(), tensor));
+    }
+    // a file fixes the shape of a dynamic input unless --input_layer_shape says otherwise
+    let from_files: Vec<(String, Vec<usize>)> = given
+        .iter()
+        .map(|(n, t)| (n.clone(), t.shape().to_vec()))
+        .collect();
+    let model = runtime(args, &from_files)?.load(&args.graph)?;
+    eprintln!(
+        "model {} ({}) on backend {}",
+        model.path().display(),
+        model.format(),
+        model.backend()
+    );
+
+    let mut inputs: Vec<(String, Tensor)> = Vec::new();
+    for (ix, info) in model.inputs().iter().enumerate() {
+        if let Some(pos) = given.iter().position(|(n, _)| *n == info.name) {
+            inputs.push(given.remove(pos));
+            continue;
+        }
+        let shape = info
+            .fixed_shape()
+            .expect("prepared inputs have fixed shapes");
+        let t = match fill {
+            Fill::Zeros => Tensor::zeros(info.dtype, shape)?,
+            Fill::Random => fill::random(info, &shape, seed.wrapping_add(ix as u64))?,
+        };
+        let how = match fill {
+            Fill::Zeros => "zeros".to_string(),
+            Fill::Random => format!("seeded random values (seed {seed})"),
+        };
+        eprintln!(
+            "input {:?} {} [{}]: no file given, using {how}",
+            info.name,
+            info.dtype,
+            info.shape_string()
+        );
+        inputs.push((info.name.clone(), t));
+    }
+    if let Some((name, _)) = given.first() {
+        return Err(edgerun::Error::UnknownInput {
+            name: name.clone(),
+            known: edgerun::backend::names(model.inputs()),
+        }
+        .into());
+    }
+
+    let named: Vec<(&str, &Tensor)> = inputs.iter().map(|(n, t)| (n.as_str(), t)).collect();
+    let outputs = session_run(&model, &named)?;
+    if let Some(dir) = output_dir {
+        std::fs::create_dir_all(dir)
+            .with_context(|| format!("cannot create output directory {}", dir.display()))?;
+    }
+    for (name, t) in outputs.iter() {
+        println!("{}", summary::describe(name, t));
+        if let Some(dir) = output_dir {
+            let path = dir.join(format!("{}.npy", summary::file_stem(name)));
+            npy::write(&path, t)?;
+            println!("  written to {}", path.display());
+        }
+    }
+    Ok(())
+}
+
+fn session_run(model: &Model, inputs: &[(&str, &Tensor)]) -> Result<edgerun::Outputs> {
+    Ok(model.session()?.run_named(inputs)?)
+}
+
+fn inspect(graph: &Path, backend: Option<String>) -> Result<()> {
+    let mut rt = Runtime::new();
+    if let Some(b) = backend {
+        rt = rt.with_backend(b);
+    }
+    let (source, backend, info) = rt.inspect(graph)?;
+    println!("model: {}", source.path().display());
+    println!("format: {}", source.format());
+    println!("read by: {backend}");
+    println!("inputs:");
+    for t in &info.inputs {
+        println!("  {t}");
+    }
+    println!("outputs:");
+    for t in &info.outputs {
+        if info.output_shapes_known {
+            println!("  {t}");
+        } else {
+            println!(
+                "  {} {} [shape known once input shapes are given]",
+                t.name, t.dtype
+            );
+        }
+    }
+    Ok(())
+}
+
+fn info() -> Result<()> {
+    println!(
+        "edgerun {} on {}-{}",
+        env!("CARGO_PKG_VERSION"),
+        std::env::consts::ARCH,
+        std::env::consts::OS
+    );
+    for b in Runtime::new().backends() {
+        let formats: Vec<_> = b.formats().iter().map(|f| f.name()).collect();
+        match b.availability() {
+            edgerun::Availability::Available { detail } => {
+                println!(
+                    "{}: available: {detail}; reads {}",
+                    b.name(),
+                    formats.join(", ")
+                )
+            }
+            edgerun::Availability::Unavailable { reason } => {
+                println!("{}: unavailable: {reason}", b.name())
+            }
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_shape_lists() {
+        assert_eq!(
+            parse_shapes("1,3,224,224:1,10").unwrap(),
+            vec![vec![1, 3, 224, 224], vec![1, 10]]
+        );
+        let e = parse_shapes("1,x").unwrap_err().to_string();
+        assert!(e.contains("\"x\""), "{e}");
+    }
+}

@@ -1,0 +1,407 @@
+//! The backend contract: a [`Backend`] prepares a model into a [`Prepared`], which spawns
+//! [`Session`]s that run it.
+
+use std::fmt;
+
+use crate::dtype::{DType, Quant};
+use crate::error::{shape_string, Error, Result};
+use crate::format::{ModelFormat, ModelSource};
+use crate::tensor::Tensor;
+
+/// One dimension of a model's input or output shape.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum Dim {
+    Fixed(usize),
+    /// Known only at run time; carries the model's symbol for it (`N`, `batch`...) if any.
+    Dynamic(Option<String>),
+}
+
+impl Dim {
+    pub fn fixed(&self) -> Option<usize> {
+        match self {
+            Dim::Fixed(n) => Some(*n),
+            Dim::Dynamic(_) => None,
+        }
+    }
+}
+
+impl fmt::Display for Dim {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Dim::Fixed(n) => write!(f, "{n}"),
+            Dim::Dynamic(Some(s)) => f.write_str(s),
+            Dim::Dynamic(None) => f.write_str("?"),
+        }
+    }
+}
+
+/// Name, type, shape and quantization of a model input or output.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TensorInfo {
+    pub name: String,
+    pub dtype: DType,
+    pub shape: Vec<Dim>,
+    pub quant: Option<Quant>,
+}
+
+impl TensorInfo {
+    /// The shape if every dimension is fixed.
+    pub fn fixed_shape(&self) -> Option<Vec<usize>> {
+        self.shape.iter().map(Dim::fixed).collect()
+    }
+
+    /// `1,3,224,224`, with `?` or the symbol for dynamic dimensions.
+    pub fn shape_string(&self) -> String {
+        shape_string(&self.shape)
+    }
+
+    /// Does a concrete shape fit this (possibly dynamic) shape?
+    pub fn accepts_shape(&self, shape: &[usize]) -> bool {
+        shape.len() == self.shape.len()
+            && self
+                .shape
+                .iter()
+                .zip(shape)
+                .all(|(d, &s)| d.fixed().is_none_or(|f| f == s))
+    }
+}
+
+impl fmt::Display for TensorInfo {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} {} [{}]", self.name, self.dtype, self.shape_string())?;
+        if let Some(q) = self.quant {
+            write!(f, " ({q})")?;
+        }
+        Ok(())
+    }
+}
+
+/// Options for preparing a model. Unset values take the backend's defaults.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Options {
+    /// Threads for one inference; `None` lets the backend choose (one thread for tract).
+    pub threads: Option<usize>,
+    /// Concrete shapes for inputs with dynamic dimensions, by input name.
+    pub input_shapes: Vec<(String, Vec<usize>)>,
+}
+
+impl Options {
+    pub fn new() -> Options {
+        Options::default()
+    }
+
+    /// Threads for one inference (at least 1).
+    pub fn with_threads(mut self, threads: usize) -> Options {
+        self.threads = Some(threads.max(1));
+        self
+    }
+
+    /// Fix the shape of an input with dynamic dimensions; replaces an earlier shape for it.
+    pub fn with_input_shape(
+        mut self,
+        input: impl Into<String>,
+        shape: impl Into<Vec<usize>>,
+    ) -> Options {
+        let input = input.into();
+        self.input_shapes.retain(|(n, _)| *n != input);
+        self.input_shapes.push((input, shape.into()));
+        self
+    }
+
+    pub fn input_shape(&self, input: &str) -> Option<&[usize]> {
+        self.input_shapes
+            .iter()
+            .find(|(n, _)| n == input)
+            .map(|(_, s)| s.as_slice())
+    }
+
+    /// Check that every shape option names a model input and fits its shape.
+    ///
+    /// # Errors
+    /// [`Error::UnknownShapeOption`] or [`Error::InputShapeOption`].
+    pub fn check_input_shapes(&self, inputs: &[TensorInfo]) -> Result<()> {
+        for (name, shape) in &self.input_shapes {
+            let Some(info) = inputs.iter().find(|i| &i.name == name) else {
+                return Err(Error::UnknownShapeOption {
+                    input: name.clone(),
+                    known: names(inputs),
+                });
+            };
+            if !info.accepts_shape(shape) {
+                let reason = if shape.len() != info.shape.len() {
+                    format!(
+                        "rank {} given, the model's is {}",
+                        shape.len(),
+                        info.shape.len()
+                    )
+                } else {
+                    "a fixed dimension differs".to_string()
+                };
+                return Err(Error::InputShapeOption {
+                    input: name.clone(),
+                    given: shape_string(shape),
+                    model: info.shape_string(),
+                    reason,
+                });
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Comma-separated names of tensors, for error messages.
+pub fn names(infos: &[TensorInfo]) -> String {
+    if infos.is_empty() {
+        return "(none)".into();
+    }
+    infos
+        .iter()
+        .map(|i| format!("{:?}", i.name))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// Whether a backend can be used on this machine, and why not.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Availability {
+    /// Usable; the detail says what was found (library path and version, CPU kernels...).
+    Available { detail: String },
+    /// Not usable; the reason says why and what would fix it.
+    Unavailable { reason: String },
+}
+
+impl Availability {
+    pub fn is_available(&self) -> bool {
+        matches!(self, Availability::Available { .. })
+    }
+}
+
+/// An inference engine edgerun can drive.
+pub trait Backend: Send + Sync {
+    /// Short stable name (`tract`, `tflite`).
+    fn name(&self) -> &'static str;
+
+    /// Whether this backend can run here; a compiled-out or library-less backend still answers.
+    fn availability(&self) -> Availability;
+
+    /// Formats this backend reads.
+    fn formats(&self) -> &'static [ModelFormat];
+
+    /// Parse, check and optimize a model once, for any number of sessions.
+    ///
+    /// # Errors
+    /// Corrupt model, unsupported op or format, missing input shape, backend unavailable.
+    fn prepare(&self, model: &ModelSource, options: &Options) -> Result<Box<dyn Prepared>>;
+
+    /// Inputs and outputs as the model declares them, dynamic dimensions included; needs no
+    /// input shapes. The default prepares the model and reports the prepared infos.
+    ///
+    /// # Errors
+    /// As [`Backend::prepare`], less the missing-shape error where the backend can avoid it.
+    fn inspect(&self, model: &ModelSource) -> Result<ModelInfo> {
+        let p = self.prepare(model, &Options::default())?;
+        Ok(ModelInfo {
+            inputs: p.inputs().to_vec(),
+            outputs: p.outputs().to_vec(),
+            output_shapes_known: true,
+        })
+    }
+}
+
+/// A model's declared inputs and outputs.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ModelInfo {
+    pub inputs: Vec<TensorInfo>,
+    pub outputs: Vec<TensorInfo>,
+    /// False when output shapes can only be known once input shapes are fixed; the outputs'
+    /// shapes are then empty.
+    pub output_shapes_known: bool,
+}
+
+/// A model prepared by a backend: immutable, shareable between threads.
+pub trait Prepared: Send + Sync {
+    /// Name of the backend that prepared it.
+    fn backend(&self) -> &'static str;
+    fn inputs(&self) -> &[TensorInfo];
+    fn outputs(&self) -> &[TensorInfo];
+
+    /// A new session with its own state and scratch memory.
+    ///
+    /// # Errors
+    /// When the backend cannot allocate the session.
+    fn session(&self) -> Result<Box<dyn Session>>;
+}
+
+/// Runs a prepared model. One session serves one thread at a time.
+pub trait Session: Send {
+    /// Run once. `inputs` are in the order of [`Prepared::inputs`] and already checked with
+    /// [`check_inputs`]; outputs come in the order of [`Prepared::outputs`].
+    ///
+    /// # Errors
+    /// When the backend fails at run time.
+    fn run(&mut self, inputs: &[&Tensor]) -> Result<Vec<Tensor>>;
+}
+
+/// Check tensors against a model's inputs: count, dtype and shape, in order.
+///
+/// # Errors
+/// [`Error::InputCount`], [`Error::InputDType`] or [`Error::InputShape`].
+pub fn check_inputs(infos: &[TensorInfo], inputs: &[&Tensor]) -> Result<()> {
+    if infos.len() != inputs.len() {
+        return Err(Error::InputCount {
+            expected: infos.len(),
+            found: inputs.len(),
+            names: names(infos),
+        });
+    }
+    for (info, t) in infos.iter().zip(inputs) {
+        if info.dtype != t.dtype() {
+            return Err(Error::InputDType {
+                name: info.name.clone(),
+                expected: info.dtype,
+                found: t.dtype(),
+            });
+        }
+        if !info.accepts_shape(t.shape()) {
+            return Err(Error::InputShape {
+                name: info.name.clone(),
+                expected: info.shape_string(),
+                found: shape_string(t.shape()),
+            });
+        }
+    }
+    Ok(())
+}
+
+/// Put named inputs in the model's order.
+///
+/// # Errors
+/// [`Error::UnknownInput`], [`Error::DuplicateInput`] or [`Error::InputCount`] (naming the
+/// inputs left out).
+pub fn order_inputs<'a>(
+    infos: &[TensorInfo],
+    named: &[(&str, &'a Tensor)],
+) -> Result<Vec<&'a Tensor>> {
+    let mut slots: Vec<Option<&'a Tensor>> = vec![None; infos.len()];
+    for (name, t) in named {
+        let ix = infos
+            .iter()
+            .position(|i| i.name == *name)
+            .ok_or_else(|| Error::UnknownInput {
+                name: name.to_string(),
+                known: names(infos),
+            })?;
+        if slots[ix].replace(t).is_some() {
+            return Err(Error::DuplicateInput {
+                name: name.to_string(),
+            });
+        }
+    }
+    let missing: Vec<TensorInfo> = infos
+        .iter()
+        .zip(&slots)
+        .filter(|(_, s)| s.is_none())
+        .map(|(i, _)| i.clone())
+        .collect();
+    if !missing.is_empty() {
+        return Err(Error::InputCount {
+            expected: infos.len(),
+            found: named.len(),
+            names: format!("missing {}", names(&missing)),
+        });
+    }
+    Ok(slots.into_iter().flatten().collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn info(name: &str, shape: Vec<Dim>) -> TensorInfo {
+        TensorInfo {
+            name: name.into(),
+            dtype: DType::F32,
+            shape,
+            quant: None,
+        }
+    }
+
+    #[test]
+    fn checks_count_dtype_shape() {
+        let infos = vec![info(
+            "x",
+            vec![Dim::Dynamic(Some("N".into())), Dim::Fixed(3)],
+        )];
+        let ok = Tensor::zeros(DType::F32, vec![5, 3]).unwrap();
+        assert!(check_inputs(&infos, &[&ok]).is_ok());
+        assert!(matches!(
+            check_inputs(&infos, &[]),
+            Err(Error::InputCount {
+                expected: 1,
+                found: 0,
+                ..
+            })
+        ));
+        let i8t = Tensor::zeros(DType::I8, vec![5, 3]).unwrap();
+        assert!(matches!(
+            check_inputs(&infos, &[&i8t]),
+            Err(Error::InputDType { .. })
+        ));
+        let bad = Tensor::zeros(DType::F32, vec![5, 4]).unwrap();
+        let err = check_inputs(&infos, &[&bad]).unwrap_err();
+        assert_eq!(
+            err.to_string().contains("[N,3]") && err.to_string().contains("[5,4]"),
+            true,
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn orders_named_inputs() {
+        let infos = vec![
+            info("a", vec![Dim::Fixed(1)]),
+            info("b", vec![Dim::Fixed(1)]),
+        ];
+        let a = Tensor::from_vec(vec![1], vec![1.0f32]).unwrap();
+        let b = Tensor::from_vec(vec![1], vec![2.0f32]).unwrap();
+        let named = [("b", &b), ("a", &a)];
+        let ordered = order_inputs(&infos, &named).unwrap();
+        assert_eq!(ordered, vec![&a, &b]);
+        let err = order_inputs(&infos, &[("c", &a)]).unwrap_err();
+        assert!(err.to_string().contains("\"a\", \"b\""), "{err}");
+        let err = order_inputs(&infos, &[("a", &a)]).unwrap_err();
+        assert!(err.to_string().contains("missing \"b\""), "{err}");
+        assert!(matches!(
+            order_inputs(&infos, &[("a", &a), ("a", &a)]),
+            Err(Error::DuplicateInput { .. })
+        ));
+    }
+
+    #[test]
+    fn shape_options_are_checked() {
+        let infos = vec![info("x", vec![Dim::Dynamic(None), Dim::Fixed(3)])];
+        assert!(Options::new()
+            .with_input_shape("x", vec![2, 3])
+            .check_input_shapes(&infos)
+            .is_ok());
+        let e = Options::new()
+            .with_input_shape("y", vec![2, 3])
+            .check_input_shapes(&infos)
+            .unwrap_err();
+        assert!(matches!(e, Error::UnknownShapeOption { .. }));
+        let e = Options::new()
+            .with_input_shape("x", vec![2, 4])
+            .check_input_shapes(&infos)
+            .unwrap_err();
+        assert!(matches!(e, Error::InputShapeOption { .. }));
+        let e = Options::new()
+            .with_input_shape("x", vec![2])
+            .check_input_shapes(&infos)
+            .unwrap_err();
+        assert!(e.to_string().contains("rank 1"), "{e}");
+        let o = Options::new()
+            .with_input_shape("x", vec![1, 3])
+            .with_input_shape("x", vec![4, 3]);
+        assert_eq!(o.input_shape("x"), Some(&[4usize, 3][..]));
+    }
+}

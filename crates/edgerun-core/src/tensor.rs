@@ -1,0 +1,524 @@
+//! Owned, typed, shaped tensors.
+
+use half::f16;
+use ndarray::{ArrayD, IxDyn};
+
+use crate::dtype::{DType, Element, Quant};
+use crate::error::{Error, Result};
+
+/// The elements of a tensor, one variant per [`DType`].
+#[derive(Debug, Clone, PartialEq)]
+pub enum Data {
+    F32(Vec<f32>),
+    F16(Vec<f16>),
+    F64(Vec<f64>),
+    I8(Vec<i8>),
+    U8(Vec<u8>),
+    I16(Vec<i16>),
+    I32(Vec<i32>),
+    I64(Vec<i64>),
+    Bool(Vec<bool>),
+}
+
+macro_rules! each_data {
+    ($data:expr, $v:ident => $body:expr) => {
+        match $data {
+            Data::F32($v) => $body,
+            Data::F16($v) => $body,
+            Data::F64($v) => $body,
+            Data::I8($v) => $body,
+            Data::U8($v) => $body,
+            Data::I16($v) => $body,
+            Data::I32($v) => $body,
+            Data::I64($v) => $body,
+            Data::Bool($v) => $body,
+        }
+    };
+}
+
+impl Data {
+    pub fn dtype(&self) -> DType {
+        match self {
+            Data::F32(_) => DType::F32,
+            Data::F16(_) => DType::F16,
+            Data::F64(_) => DType::F64,
+            Data::I8(_) => DType::I8,
+            Data::U8(_) => DType::U8,
+            Data::I16(_) => DType::I16,
+            Data::I32(_) => DType::I32,
+            Data::I64(_) => DType::I64,
+            Data::Bool(_) => DType::Bool,
+        }
+    }
+
+    pub fn len(&self) -> usize {
+        each_data!(self, v => v.len())
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    fn zeros(dtype: DType, len: usize) -> Data {
+        match dtype {
+            DType::F32 => Data::F32(vec![0.0; len]),
+            DType::F16 => Data::F16(vec![f16::ZERO; len]),
+            DType::F64 => Data::F64(vec![0.0; len]),
+            DType::I8 => Data::I8(vec![0; len]),
+            DType::U8 => Data::U8(vec![0; len]),
+            DType::I16 => Data::I16(vec![0; len]),
+            DType::I32 => Data::I32(vec![0; len]),
+            DType::I64 => Data::I64(vec![0; len]),
+            DType::Bool => Data::Bool(vec![false; len]),
+        }
+    }
+
+    /// Every element converted to f32 (integers as they are, without quantization).
+    fn to_f32(&self) -> Vec<f32> {
+        match self {
+            Data::F32(v) => v.clone(),
+            Data::F16(v) => v.iter().map(|x| x.to_f32()).collect(),
+            Data::F64(v) => v.iter().map(|&x| x as f32).collect(),
+            Data::I8(v) => v.iter().map(|&x| x as f32).collect(),
+            Data::U8(v) => v.iter().map(|&x| x as f32).collect(),
+            Data::I16(v) => v.iter().map(|&x| x as f32).collect(),
+            Data::I32(v) => v.iter().map(|&x| x as f32).collect(),
+            Data::I64(v) => v.iter().map(|&x| x as f32).collect(),
+            Data::Bool(v) => v.iter().map(|&x| if x { 1.0 } else { 0.0 }).collect(),
+        }
+    }
+
+    /// Every element as i32, for the integer types that carry quantized values.
+    fn to_i32(&self) -> Option<Vec<i32>> {
+        Some(match self {
+            Data::I8(v) => v.iter().map(|&x| x as i32).collect(),
+            Data::U8(v) => v.iter().map(|&x| x as i32).collect(),
+            Data::I16(v) => v.iter().map(|&x| x as i32).collect(),
+            Data::I32(v) => v.clone(),
+            _ => return None,
+        })
+    }
+
+    /// Little-endian bytes of every element (bool as 0/1), as in `.npy` files and C buffers.
+    pub fn to_le_bytes(&self) -> Vec<u8> {
+        match self {
+            Data::Bool(v) => v.iter().map(|&b| b as u8).collect(),
+            Data::I8(v) => v.iter().map(|&x| x as u8).collect(),
+            Data::U8(v) => v.clone(),
+            Data::F16(v) => v.iter().flat_map(|x| x.to_le_bytes()).collect(),
+            Data::F32(v) => v.iter().flat_map(|x| x.to_le_bytes()).collect(),
+            Data::F64(v) => v.iter().flat_map(|x| x.to_le_bytes()).collect(),
+            Data::I16(v) => v.iter().flat_map(|x| x.to_le_bytes()).collect(),
+            Data::I32(v) => v.iter().flat_map(|x| x.to_le_bytes()).collect(),
+            Data::I64(v) => v.iter().flat_map(|x| x.to_le_bytes()).collect(),
+        }
+    }
+
+    /// Elements from little-endian bytes; `bytes.len()` must be a multiple of the element size.
+    /// Bool accepts only 0 and 1.
+    pub fn from_le_bytes(dtype: DType, bytes: &[u8]) -> std::result::Result<Data, String> {
+        let size = dtype.size_of();
+        if bytes.len() % size != 0 {
+            return Err(format!(
+                "{} bytes is not a whole number of {dtype} elements ({size} bytes each)",
+                bytes.len()
+            ));
+        }
+        macro_rules! le {
+            ($t:ty, $n:expr) => {
+                bytes
+                    .chunks_exact($n)
+                    .map(|c| <$t>::from_le_bytes(c.try_into().expect("chunk of exact size")))
+                    .collect()
+            };
+        }
+        Ok(match dtype {
+            DType::F32 => Data::F32(le!(f32, 4)),
+            DType::F16 => Data::F16(le!(f16, 2)),
+            DType::F64 => Data::F64(le!(f64, 8)),
+            DType::I8 => Data::I8(bytes.iter().map(|&b| b as i8).collect()),
+            DType::U8 => Data::U8(bytes.to_vec()),
+            DType::I16 => Data::I16(le!(i16, 2)),
+            DType::I32 => Data::I32(le!(i32, 4)),
+            DType::I64 => Data::I64(le!(i64, 8)),
+            DType::Bool => {
+                if let Some(b) = bytes.iter().find(|&&b| b > 1) {
+                    return Err(format!(
+                        "bool element with value {b} (only 0 and 1 are valid)"
+                    ));
+                }
+                Data::Bool(bytes.iter().map(|&b| b == 1).collect())
+            }
+        })
+    }
+}
+
+/// An owned tensor: shape, typed elements in row-major order, and optional quantization.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Tensor {
+    shape: Vec<usize>,
+    data: Data,
+    quant: Option<Quant>,
+}
+
+/// Number of elements of a shape, or `None` on overflow.
+pub fn element_count(shape: &[usize]) -> Option<usize> {
+    shape.iter().try_fold(1usize, |acc, &d| acc.checked_mul(d))
+}
+
+impl Tensor {
+    /// A tensor from a shape and row-major elements.
+    ///
+    /// # Errors
+    /// [`Error::TensorShape`] when the element count does not match the shape.
+    pub fn from_vec<T: Element>(shape: impl Into<Vec<usize>>, data: Vec<T>) -> Result<Tensor> {
+        Tensor::from_data(shape, T::wrap(data))
+    }
+
+    /// A tensor from a shape and [`Data`].
+    ///
+    /// # Errors
+    /// [`Error::TensorShape`] when the element count does not match the shape.
+    pub fn from_data(shape: impl Into<Vec<usize>>, data: Data) -> Result<Tensor> {
+        let shape = shape.into();
+        match element_count(&shape) {
+            Some(n) if n == data.len() => Ok(Tensor {
+                shape,
+                data,
+                quant: None,
+            }),
+            expected => Err(Error::TensorShape {
+                shape,
+                expected_elements: expected,
+                found_elements: data.len(),
+            }),
+        }
+    }
+
+    /// A scalar (rank-0) tensor.
+    pub fn scalar<T: Element>(value: T) -> Tensor {
+        Tensor {
+            shape: vec![],
+            data: T::wrap(vec![value]),
+            quant: None,
+        }
+    }
+
+    /// A tensor of zeros (false for bool).
+    ///
+    /// # Errors
+    /// [`Error::TensorShape`] when the shape's element count overflows.
+    pub fn zeros(dtype: DType, shape: impl Into<Vec<usize>>) -> Result<Tensor> {
+        let shape = shape.into();
+        let n = element_count(&shape).ok_or_else(|| Error::TensorShape {
+            shape: shape.clone(),
+            expected_elements: None,
+            found_elements: 0,
+        })?;
+        Ok(Tensor {
+            shape,
+            data: Data::zeros(dtype, n),
+            quant: None,
+        })
+    }
+
+    /// Attach per-tensor quantization parameters (meaningful on integer tensors).
+    pub fn with_quant(mut self, quant: Option<Quant>) -> Tensor {
+        self.quant = quant;
+        self
+    }
+
+    pub fn dtype(&self) -> DType {
+        self.data.dtype()
+    }
+
+    pub fn shape(&self) -> &[usize] {
+        &self.shape
+    }
+
+    pub fn len(&self) -> usize {
+        self.data.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.data.is_empty()
+    }
+
+    pub fn quant(&self) -> Option<Quant> {
+        self.quant
+    }
+
+    pub fn data(&self) -> &Data {
+        &self.data
+    }
+
+    pub fn into_data(self) -> Data {
+        self.data
+    }
+
+    /// The elements as a slice of `T`.
+    ///
+    /// # Errors
+    /// [`Error::TensorDType`] when `T` is not the tensor's element type.
+    pub fn as_slice<T: Element>(&self) -> Result<&[T]> {
+        T::slice(&self.data).ok_or(Error::TensorDType {
+            expected: T::DTYPE,
+            found: self.dtype(),
+        })
+    }
+
+    /// The elements as a mutable slice of `T`.
+    ///
+    /// # Errors
+    /// [`Error::TensorDType`] when `T` is not the tensor's element type.
+    pub fn as_slice_mut<T: Element>(&mut self) -> Result<&mut [T]> {
+        let found = self.dtype();
+        T::slice_mut(&mut self.data).ok_or(Error::TensorDType {
+            expected: T::DTYPE,
+            found,
+        })
+    }
+
+    /// Consume into a `Vec<T>`.
+    ///
+    /// # Errors
+    /// [`Error::TensorDType`] when `T` is not the tensor's element type.
+    pub fn into_vec<T: Element>(self) -> Result<Vec<T>> {
+        let found = self.dtype();
+        T::unwrap(self.data).map_err(|_| Error::TensorDType {
+            expected: T::DTYPE,
+            found,
+        })
+    }
+
+    /// Copy into an `ndarray` array.
+    ///
+    /// # Errors
+    /// [`Error::TensorDType`] when `T` is not the tensor's element type.
+    pub fn to_array<T: Element>(&self) -> Result<ArrayD<T>> {
+        let v = self.as_slice::<T>()?.to_vec();
+        Ok(ArrayD::from_shape_vec(IxDyn(&self.shape), v).expect("shape checked at construction"))
+    }
+
+    /// Consume into an `ndarray` array without copying.
+    ///
+    /// # Errors
+    /// [`Error::TensorDType`] when `T` is not the tensor's element type.
+    pub fn into_array<T: Element>(self) -> Result<ArrayD<T>> {
+        let shape = self.shape.clone();
+        let v = self.into_vec::<T>()?;
+        Ok(ArrayD::from_shape_vec(IxDyn(&shape), v).expect("shape checked at construction"))
+    }
+
+    /// Real values as f32: quantized integers are dequantized with the tensor's parameters,
+    /// other types are converted as they are.
+    pub fn to_f32_vec(&self) -> Vec<f32> {
+        match (self.quant, self.data.to_i32()) {
+            (Some(q), Some(ints)) => ints.into_iter().map(|i| q.dequantize(i)).collect(),
+            _ => self.data.to_f32(),
+        }
+    }
+
+    /// A float32 tensor of the real values (see [`Tensor::to_f32_vec`]).
+    pub fn dequantize(&self) -> Tensor {
+        Tensor {
+            shape: self.shape.clone(),
+            data: Data::F32(self.to_f32_vec()),
+            quant: None,
+        }
+    }
+
+    /// Quantize a float tensor into `dtype` (i8, u8, i16 or i32) with the given parameters.
+    ///
+    /// # Errors
+    /// [`Error::TensorDType`] when this tensor is not float or `dtype` is not an integer type
+    /// that carries quantized values.
+    pub fn quantize(&self, dtype: DType, quant: Quant) -> Result<Tensor> {
+        if !self.dtype().is_float() {
+            return Err(Error::TensorDType {
+                expected: DType::F32,
+                found: self.dtype(),
+            });
+        }
+        let reals = self.data.to_f32();
+        let q = |min: i32, max: i32| reals.iter().map(move |&x| quant.quantize(x, min, max));
+        let data = match dtype {
+            DType::I8 => Data::I8(q(i8::MIN as i32, i8::MAX as i32).map(|v| v as i8).collect()),
+            DType::U8 => Data::U8(q(0, u8::MAX as i32).map(|v| v as u8).collect()),
+            DType::I16 => Data::I16(
+                q(i16::MIN as i32, i16::MAX as i32)
+                    .map(|v| v as i16)
+                    .collect(),
+            ),
+            DType::I32 => Data::I32(q(i32::MIN, i32::MAX).collect()),
+            other => {
+                return Err(Error::TensorDType {
+                    expected: DType::I8,
+                    found: other,
+                })
+            }
+        };
+        Ok(Tensor {
+            shape: self.shape.clone(),
+            data,
+            quant: Some(quant),
+        })
+    }
+}
+
+/// How far actual values may be from expected ones: `|a - e| <= abs + rel * |e|`, on real
+/// (dequantized) values.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Tolerance {
+    pub abs: f32,
+    pub rel: f32,
+}
+
+impl Tolerance {
+    pub const fn new(abs: f32, rel: f32) -> Tolerance {
+        Tolerance { abs, rel }
+    }
+
+    /// Compare two tensors of the same shape. Returns the largest absolute difference.
+    ///
+    /// # Errors
+    /// A message naming the shapes, or the worst element, its index and both values.
+    pub fn check(&self, actual: &Tensor, expected: &Tensor) -> std::result::Result<f32, String> {
+        if actual.shape() != expected.shape() {
+            return Err(format!(
+                "shape [{}] differs from the expected [{}]",
+                crate::error::shape_string(actual.shape()),
+                crate::error::shape_string(expected.shape())
+            ));
+        }
+        let (a, e) = (actual.to_f32_vec(), expected.to_f32_vec());
+        let mut max_diff = 0f32;
+        let mut worst: Option<(usize, f32)> = None;
+        for (i, (&x, &y)) in a.iter().zip(&e).enumerate() {
+            let diff = (x - y).abs();
+            if diff.is_nan() && !(x.is_nan() && y.is_nan()) {
+                return Err(format!("element {i} is {x}, expected {y}"));
+            }
+            max_diff = max_diff.max(diff);
+            let excess = diff - (self.abs + self.rel * y.abs());
+            if excess > 0.0 && worst.is_none_or(|(_, w)| excess > w) {
+                worst = Some((i, excess));
+            }
+        }
+        match worst {
+            None => Ok(max_diff),
+            Some((i, _)) => Err(format!(
+                "element {i} is {}, expected {} (difference {}, allowed {} + {} x |expected|); largest difference {max_diff}",
+                a[i],
+                e[i],
+                (a[i] - e[i]).abs(),
+                self.abs,
+                self.rel
+            )),
+        }
+    }
+}
+
+impl<T: Element> From<ArrayD<T>> for Tensor {
+    fn from(a: ArrayD<T>) -> Tensor {
+        let shape = a.shape().to_vec();
+        let v = if a.is_standard_layout() {
+            a.into_raw_vec_and_offset().0
+        } else {
+            a.iter().copied().collect()
+        };
+        Tensor {
+            shape,
+            data: T::wrap(v),
+            quant: None,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ndarray::{arr2, Array};
+
+    #[test]
+    fn shape_must_match_elements() {
+        let err = Tensor::from_vec(vec![2, 3], vec![1.0f32; 5]).unwrap_err();
+        assert!(err.to_string().contains("6"), "{err}");
+        assert!(Tensor::from_vec(vec![2, 3], vec![1.0f32; 6]).is_ok());
+    }
+
+    #[test]
+    fn typed_access_checks_dtype() {
+        let t = Tensor::from_vec(vec![2], vec![1i8, -2]).unwrap();
+        assert_eq!(t.as_slice::<i8>().unwrap(), &[1, -2]);
+        let err = t.as_slice::<f32>().unwrap_err();
+        assert!(matches!(
+            err,
+            Error::TensorDType {
+                expected: DType::F32,
+                found: DType::I8
+            }
+        ));
+    }
+
+    #[test]
+    fn ndarray_round_trip_including_non_standard_layout() {
+        let a = arr2(&[[1.0f32, 2.0, 3.0], [4.0, 5.0, 6.0]]).into_dyn();
+        let t = Tensor::from(a.clone());
+        assert_eq!(t.shape(), &[2, 3]);
+        assert_eq!(t.to_array::<f32>().unwrap(), a);
+        // a transposed view is not in standard layout: elements must come out in logical order
+        let tr = a.t().to_owned();
+        let t2 = Tensor::from(a.t().as_standard_layout().into_owned());
+        assert_eq!(t2.to_array::<f32>().unwrap(), tr);
+        let rev = Array::from_shape_vec(IxDyn(&[3, 2]), vec![1.0f32, 4.0, 2.0, 5.0, 3.0, 6.0])
+            .unwrap()
+            .reversed_axes();
+        let t3 = Tensor::from(rev.clone());
+        assert_eq!(
+            t3.as_slice::<f32>().unwrap(),
+            rev.iter().copied().collect::<Vec<_>>()
+        );
+    }
+
+    #[test]
+    fn quantize_dequantize() {
+        let t = Tensor::from_vec(vec![4], vec![-1.0f32, 0.0, 0.5, 100.0]).unwrap();
+        let q = t.quantize(DType::I8, Quant::new(0.5, -3)).unwrap();
+        assert_eq!(q.as_slice::<i8>().unwrap(), &[-5, -3, -2, 127]);
+        assert_eq!(q.to_f32_vec(), vec![-1.0, 0.0, 0.5, 65.0]);
+        let u = t.quantize(DType::U8, Quant::new(1.0, 128)).unwrap();
+        assert_eq!(u.as_slice::<u8>().unwrap(), &[127, 128, 129, 228]);
+        assert!(t.quantize(DType::F32, Quant::new(1.0, 0)).is_err());
+        assert!(q.quantize(DType::I8, Quant::new(1.0, 0)).is_err());
+    }
+
+    #[test]
+    fn tolerance_check() {
+        let e = Tensor::from_vec(vec![3], vec![1.0f32, 100.0, -2.0]).unwrap();
+        let a = Tensor::from_vec(vec![3], vec![1.001f32, 100.05, -2.0]).unwrap();
+        let diff = Tolerance::new(0.002, 0.001).check(&a, &e).unwrap();
+        assert!((diff - 0.05).abs() < 1e-4, "{diff}");
+        let err = Tolerance::new(0.002, 0.0).check(&a, &e).unwrap_err();
+        assert!(err.starts_with("element 1 is 100.05"), "{err}");
+        let other = Tensor::from_vec(vec![1, 3], vec![1.0f32, 100.0, -2.0]).unwrap();
+        assert!(Tolerance::new(1.0, 1.0)
+            .check(&other, &e)
+            .unwrap_err()
+            .contains("shape"));
+        let nan = Tensor::from_vec(vec![3], vec![f32::NAN, 100.0, -2.0]).unwrap();
+        assert!(Tolerance::new(1.0, 1.0).check(&nan, &e).is_err());
+    }
+
+    #[test]
+    fn bytes_round_trip_all_types() {
+        for dtype in DType::ALL {
+            let t = Tensor::zeros(dtype, vec![3]).unwrap();
+            let bytes = t.data().to_le_bytes();
+            assert_eq!(bytes.len(), 3 * dtype.size_of());
+            assert_eq!(Data::from_le_bytes(dtype, &bytes).unwrap(), *t.data());
+        }
+        assert!(Data::from_le_bytes(DType::F32, &[0, 0, 0]).is_err());
+        assert!(Data::from_le_bytes(DType::Bool, &[0, 2]).is_err());
+    }
+}

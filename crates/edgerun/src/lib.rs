@@ -1,0 +1,445 @@
+//! edgerun runs neural-network models on the CPU and accelerators of Arm Cortex-A Linux boards.
+//!
+//! Hand it a model file; it recognises the format from the file's bytes, picks a backend that
+//! can run it on this device, prepares the model once and gives sessions that turn input
+//! [`Tensor`]s into output tensors.
+//!
+//! ```
+//! # fn main() -> Result<(), edgerun::Error> {
+//! # let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../models/mobilenetv2_mini.onnx");
+//! use edgerun::{Runtime, Tensor};
+//!
+//! let model = Runtime::new().with_threads(2).load(path)?;
+//! println!("{} runs on {}", model.path().display(), model.backend());
+//!
+//! let input = Tensor::from_vec(vec![1, 3, 224, 224], vec![0.5f32; 3 * 224 * 224])?;
+//! let mut session = model.session()?;
+//! let outputs = session.run_named(&[("input", &input)])?;
+//! let logits = outputs.get("logits").expect("the model has a logits output");
+//! assert_eq!(logits.shape(), &[1, 100]);
+//! # Ok(())
+//! # }
+//! ```
+//!
+//! Backends are cargo features: `tract` (on by default) is pure-Rust CPU inference for ONNX,
+//! NNEF and part of TensorFlow Lite. A backend compiled out still appears in
+//! [`Runtime::backends`], reporting itself unavailable and why.
+
+use std::fmt;
+use std::path::Path;
+use std::sync::Arc;
+
+pub use edgerun_core::f16;
+pub use edgerun_core::{
+    backend, check_inputs, dtype, error, format, npy, order_inputs, tensor, Availability, Backend,
+    DType, Data, Dim, Element, Error, ModelFormat, ModelInfo, ModelSource, Options, Prepared,
+    Quant, Result, Session, Tensor, TensorInfo, Tolerance,
+};
+
+/// Every backend edgerun knows, in order of preference: `(name, formats, constructor)`.
+/// A backend whose cargo feature is off is listed with no constructor and reports itself
+/// unavailable.
+macro_rules! backends {
+    ($( $name:literal, $feature:literal, [$($fmt:ident),*], $ctor:expr; )*) => {
+        fn compiled_backends() -> Vec<Box<dyn Backend>> {
+            vec![$(
+                {
+                    #[cfg(feature = $feature)]
+                    let b: Box<dyn Backend> = Box::new($ctor);
+                    #[cfg(not(feature = $feature))]
+                    let b: Box<dyn Backend> = Box::new(Disabled {
+                        name: $name,
+                        feature: $feature,
+                        formats: &[$(ModelFormat::$fmt),*],
+                    });
+                    b
+                },
+            )*]
+        }
+    };
+}
+
+backends! {
+    "tract", "tract", [Onnx, Nnef, TfLite], edgerun_tract::TractBackend::new();
+}
+
+/// Stand-in for a backend that was compiled out.
+#[allow(dead_code)]
+struct Disabled {
+    name: &'static str,
+    feature: &'static str,
+    formats: &'static [ModelFormat],
+}
+
+impl Backend for Disabled {
+    fn name(&self) -> &'static str {
+        self.name
+    }
+
+    fn availability(&self) -> Availability {
+        Availability::Unavailable {
+            reason: format!(
+                "edgerun was built without the `{}` cargo feature; enable it to use this backend",
+                self.feature
+            ),
+        }
+    }
+
+    fn formats(&self) -> &'static [ModelFormat] {
+        self.formats
+    }
+
+    fn prepare(&self, _: &ModelSource, _: &Options) -> Result<Box<dyn Prepared>> {
+        match self.availability() {
+            Availability::Unavailable { reason } => Err(Error::BackendUnavailable {
+                backend: self.name.into(),
+                reason,
+            }),
+            Availability::Available { .. } => unreachable!("a disabled backend is never available"),
+        }
+    }
+}
+
+/// The backends and the options models are loaded with.
+pub struct Runtime {
+    backends: Vec<Box<dyn Backend>>,
+    options: Options,
+    only: Option<String>,
+}
+
+impl Default for Runtime {
+    fn default() -> Runtime {
+        Runtime::new()
+    }
+}
+
+impl Runtime {
+    /// Every backend compiled in, default options.
+    pub fn new() -> Runtime {
+        Runtime::with_backends(compiled_backends())
+    }
+
+    /// A runtime over the given backends, tried in this order.
+    pub fn with_backends(backends: Vec<Box<dyn Backend>>) -> Runtime {
+        Runtime {
+            backends,
+            options: Options::default(),
+            only: None,
+        }
+    }
+
+    /// Threads for one inference.
+    pub fn with_threads(mut self, threads: usize) -> Runtime {
+        self.options = self.options.with_threads(threads);
+        self
+    }
+
+    /// Fix the shape of an input that has dynamic dimensions.
+    pub fn with_input_shape(
+        mut self,
+        input: impl Into<String>,
+        shape: impl Into<Vec<usize>>,
+    ) -> Runtime {
+        self.options = self.options.with_input_shape(input, shape);
+        self
+    }
+
+    /// Replace all options at once.
+    pub fn with_options(mut self, options: Options) -> Runtime {
+        self.options = options;
+        self
+    }
+
+    /// Use only the named backend (`tract`...), instead of choosing.
+    pub fn with_backend(mut self, name: impl Into<String>) -> Runtime {
+        self.only = Some(name.into());
+        self
+    }
+
+    pub fn options(&self) -> &Options {
+        &self.options
+    }
+
+    /// Every known backend, available or not.
+    pub fn backends(&self) -> &[Box<dyn Backend>] {
+        &self.backends
+    }
+
+    /// Open a model file (or NNEF directory) and prepare it on the first backend that can run it.
+    ///
+    /// # Errors
+    /// The file is missing, empty, corrupt or of no known format; the model needs an input
+    /// shape that was not given; no backend can run it (each backend's reason is given).
+    pub fn load(&self, path: impl AsRef<Path>) -> Result<Model> {
+        self.load_source(ModelSource::open(path)?)
+    }
+
+    /// Prepare a model held in memory; `label` names it in messages.
+    ///
+    /// # Errors
+    /// As [`Runtime::load`].
+    pub fn load_bytes(&self, label: &str, bytes: impl Into<Arc<[u8]>>) -> Result<Model> {
+        self.load_source(ModelSource::from_bytes(label, bytes)?)
+    }
+
+    /// What a model declares (format, inputs and outputs with dynamic dimensions), read by the
+    /// first backend that reads its format; no input shapes needed.
+    ///
+    /// # Errors
+    /// As [`Runtime::load`].
+    pub fn inspect(
+        &self,
+        path: impl AsRef<Path>,
+    ) -> Result<(ModelSource, &'static str, ModelInfo)> {
+        let source = ModelSource::open(path)?;
+        let mut reasons = Vec::new();
+        for b in self.candidates()? {
+            if let Some(why) = skip_reason(b, source.format()) {
+                reasons.push(format!("{}: {why}", b.name()));
+                continue;
+            }
+            let info = b.inspect(&source)?;
+            return Ok((source, b.name(), info));
+        }
+        Err(Error::NoBackend {
+            path: source.path().into(),
+            reasons: reasons.join("; "),
+        })
+    }
+
+    fn candidates(&self) -> Result<Vec<&dyn Backend>> {
+        let all = self.backends.iter().map(|b| b.as_ref());
+        match &self.only {
+            None => Ok(all.collect()),
+            Some(name) => {
+                let chosen: Vec<_> = all.filter(|b| b.name() == name).collect();
+                if chosen.is_empty() {
+                    let known: Vec<_> = self.backends.iter().map(|b| b.name()).collect();
+                    return Err(Error::InvalidOption {
+                        option: format!("backend {name:?}"),
+                        reason: format!("no such backend; known backends: {}", known.join(", ")),
+                    });
+                }
+                Ok(chosen)
+            }
+        }
+    }
+
+    fn load_source(&self, source: ModelSource) -> Result<Model> {
+        let mut considered = Vec::new();
+        let mut errors = Vec::new();
+        for b in self.candidates()? {
+            if let Some(why) = skip_reason(b, source.format()) {
+                considered.push((b.name(), why));
+                continue;
+            }
+            match b.prepare(&source, &self.options) {
+                Ok(prepared) => {
+                    considered.push((
+                        b.name(),
+                        "chosen: first available backend that prepared the model".into(),
+                    ));
+                    return Ok(Model {
+                        prepared: Arc::from(prepared),
+                        source,
+                        choice: Choice {
+                            chosen: b.name(),
+                            considered,
+                        },
+                    });
+                }
+                Err(e) => {
+                    considered.push((b.name(), format!("failed: {e}")));
+                    errors.push(e);
+                }
+            }
+        }
+        // a single backend that tried and failed has the most precise error: give it as is
+        if errors.len() == 1 {
+            return Err(errors.remove(0));
+        }
+        let reasons = considered
+            .iter()
+            .map(|(n, r)| format!("{n}: {r}"))
+            .collect::<Vec<_>>()
+            .join("; ");
+        Err(Error::NoBackend {
+            path: source.path().into(),
+            reasons,
+        })
+    }
+}
+
+fn skip_reason(b: &dyn Backend, format: ModelFormat) -> Option<String> {
+    if !b.formats().contains(&format) {
+        return Some(format!("does not read {format} models"));
+    }
+    match b.availability() {
+        Availability::Available { .. } => None,
+        Availability::Unavailable { reason } => Some(format!("unavailable: {reason}")),
+    }
+}
+
+/// Open and prepare a model with default options on the first backend that can run it.
+///
+/// # Errors
+/// See [`Runtime::load`].
+pub fn load(path: impl AsRef<Path>) -> Result<Model> {
+    Runtime::new().load(path)
+}
+
+/// Which backend took a model, and what became of the others.
+#[derive(Debug, Clone)]
+pub struct Choice {
+    pub chosen: &'static str,
+    /// Every backend considered, in order, with what happened.
+    pub considered: Vec<(&'static str, String)>,
+}
+
+impl fmt::Display for Choice {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for (i, (name, what)) in self.considered.iter().enumerate() {
+            if i > 0 {
+                writeln!(f)?;
+            }
+            write!(f, "{name}: {what}")?;
+        }
+        Ok(())
+    }
+}
+
+/// A prepared model. Cheap to clone; share it between threads and give each its own session.
+#[derive(Clone)]
+pub struct Model {
+    prepared: Arc<dyn Prepared>,
+    source: ModelSource,
+    choice: Choice,
+}
+
+impl fmt::Debug for Model {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Model")
+            .field("path", &self.source.path())
+            .field("format", &self.source.format())
+            .field("backend", &self.backend())
+            .finish()
+    }
+}
+
+impl Model {
+    pub fn inputs(&self) -> &[TensorInfo] {
+        self.prepared.inputs()
+    }
+
+    pub fn outputs(&self) -> &[TensorInfo] {
+        self.prepared.outputs()
+    }
+
+    /// Name of the backend running this model.
+    pub fn backend(&self) -> &'static str {
+        self.prepared.backend()
+    }
+
+    pub fn format(&self) -> ModelFormat {
+        self.source.format()
+    }
+
+    pub fn path(&self) -> &Path {
+        self.source.path()
+    }
+
+    /// Why this backend was chosen.
+    pub fn choice(&self) -> &Choice {
+        &self.choice
+    }
+
+    /// A session to run the model.
+    ///
+    /// # Errors
+    /// When the backend cannot allocate one.
+    pub fn session(&self) -> Result<ModelSession> {
+        Ok(ModelSession {
+            session: self.prepared.session()?,
+            prepared: self.prepared.clone(),
+        })
+    }
+}
+
+/// Runs a [`Model`]; one thread at a time.
+pub struct ModelSession {
+    session: Box<dyn Session>,
+    prepared: Arc<dyn Prepared>,
+}
+
+impl ModelSession {
+    /// Run with inputs in the order of [`Model::inputs`].
+    ///
+    /// # Errors
+    /// Wrong number of inputs, wrong dtype or shape (named in the error), or a backend failure.
+    pub fn run(&mut self, inputs: &[Tensor]) -> Result<Outputs> {
+        let refs: Vec<&Tensor> = inputs.iter().collect();
+        self.run_refs(&refs)
+    }
+
+    /// Run with inputs given by name, in any order.
+    ///
+    /// # Errors
+    /// Unknown, missing or repeated input names, wrong dtype or shape, or a backend failure.
+    pub fn run_named(&mut self, inputs: &[(&str, &Tensor)]) -> Result<Outputs> {
+        let ordered = order_inputs(self.prepared.inputs(), inputs)?;
+        self.run_refs(&ordered)
+    }
+
+    fn run_refs(&mut self, inputs: &[&Tensor]) -> Result<Outputs> {
+        check_inputs(self.prepared.inputs(), inputs)?;
+        let tensors = self.session.run(inputs)?;
+        let names = self
+            .prepared
+            .outputs()
+            .iter()
+            .map(|o| o.name.clone())
+            .collect();
+        Ok(Outputs { names, tensors })
+    }
+}
+
+/// The outputs of one run, in the model's order, with their names.
+#[derive(Debug, Clone)]
+pub struct Outputs {
+    names: Vec<String>,
+    tensors: Vec<Tensor>,
+}
+
+impl Outputs {
+    /// The output of that name.
+    pub fn get(&self, name: &str) -> Option<&Tensor> {
+        self.names
+            .iter()
+            .position(|n| n == name)
+            .map(|i| &self.tensors[i])
+    }
+
+    pub fn len(&self) -> usize {
+        self.tensors.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.tensors.is_empty()
+    }
+
+    /// `(name, tensor)` pairs in the model's order.
+    pub fn iter(&self) -> impl Iterator<Item = (&str, &Tensor)> {
+        self.names.iter().map(String::as_str).zip(&self.tensors)
+    }
+
+    pub fn into_vec(self) -> Vec<Tensor> {
+        self.tensors
+    }
+}
+
+impl std::ops::Index<usize> for Outputs {
+    type Output = Tensor;
+    fn index(&self, i: usize) -> &Tensor {
+        &self.tensors[i]
+    }
+}

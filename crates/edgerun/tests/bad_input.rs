@@ -1,0 +1,258 @@
+//! Every kind of bad input gives an `Error` that names the problem; none panics.
+
+mod common;
+
+use std::path::PathBuf;
+
+use common::model;
+use edgerun::{DType, Error, Runtime, Tensor};
+
+fn scratch(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("edgerun-bad-input-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    dir.join(name)
+}
+
+fn load_err(path: impl AsRef<std::path::Path>) -> Error {
+    match edgerun::load(path) {
+        Ok(m) => panic!("{} loaded, expected an error", m.path().display()),
+        Err(e) => e,
+    }
+}
+
+#[test]
+fn missing_file() {
+    let e = load_err("/nonexistent/model.onnx");
+    assert!(matches!(e, Error::ModelNotFound { .. }), "{e:?}");
+    assert!(e.to_string().contains("/nonexistent/model.onnx"), "{e}");
+}
+
+#[test]
+fn directory_and_empty_file() {
+    let dir = scratch("a_dir");
+    std::fs::create_dir_all(&dir).unwrap();
+    assert!(matches!(load_err(&dir), Error::NotAModel { .. }));
+    let empty = scratch("empty.onnx");
+    std::fs::write(&empty, b"").unwrap();
+    let e = load_err(&empty);
+    assert!(matches!(e, Error::EmptyModel { .. }), "{e:?}");
+    assert!(e.to_string().contains("empty"), "{e}");
+}
+
+#[test]
+fn bytes_that_are_no_model() {
+    let junk = scratch("junk.onnx");
+    std::fs::write(&junk, b"this is a text file, not a neural network").unwrap();
+    let e = load_err(&junk);
+    assert!(matches!(e, Error::UnknownFormat { .. }), "{e:?}");
+    assert!(e.to_string().contains("ONNX"), "{e}");
+}
+
+#[test]
+fn truncated_onnx() {
+    let bytes = std::fs::read(model("mobilenetv2_mini.onnx")).unwrap();
+    for cut in [20, bytes.len() / 10, bytes.len() / 2, bytes.len() - 1] {
+        let path = scratch(&format!("truncated_{cut}.onnx"));
+        std::fs::write(&path, &bytes[..cut]).unwrap();
+        let e = load_err(&path);
+        assert!(
+            matches!(e, Error::InvalidModel { .. }),
+            "cut at {cut}: {e:?}"
+        );
+        assert!(e.to_string().contains("corrupt or truncated"), "{e}");
+    }
+}
+
+/// Deterministic xorshift, so a failure names a reproducible mutation.
+fn xorshift(state: &mut u64) -> u64 {
+    *state ^= *state << 13;
+    *state ^= *state >> 7;
+    *state ^= *state << 17;
+    *state
+}
+
+/// Load (and, when it loads, run) hundreds of bit-flipped copies of a model. Each must give an
+/// error or a result; a panic or an abort fails the test. Returns how many were refused.
+fn mutate_and_load(rel: &str, rounds: usize, flips: usize, seed: u64) -> usize {
+    let original = std::fs::read(model(rel)).unwrap();
+    let mut state = seed;
+    let mut refused = 0;
+    for round in 0..rounds {
+        let mut bytes = original.clone();
+        for _ in 0..flips {
+            let at = (xorshift(&mut state) % bytes.len() as u64) as usize;
+            bytes[at] ^= 1 << (xorshift(&mut state) % 8);
+        }
+        match Runtime::new().load_bytes(&format!("{rel} mutation {round}"), bytes) {
+            Err(_) => refused += 1,
+            Ok(m) => {
+                let inputs: Vec<Tensor> = m
+                    .inputs()
+                    .iter()
+                    .map(|i| Tensor::zeros(i.dtype, i.fixed_shape().unwrap()).unwrap())
+                    .collect();
+                if m.session().and_then(|mut s| s.run(&inputs)).is_err() {
+                    refused += 1;
+                }
+            }
+        }
+    }
+    refused
+}
+
+#[test]
+fn bit_flipped_onnx_never_crashes() {
+    // the small MLP: every part of the file (structure, names, weights) gets hit
+    let refused = mutate_and_load("dynamic_mlp.onnx", 300, 1, 0x5eed);
+    assert!(refused > 0, "some single-bit flips must break the model");
+    // the CNN: flips land mostly in weights (still a valid model) and sometimes in structure
+    mutate_and_load("mobilenetv2_mini.onnx", 40, 8, 0xc0ffee);
+}
+
+#[test]
+fn unsupported_onnx_op_names_op_and_node() {
+    let e = load_err(model("unsupported_op.onnx"));
+    match &e {
+        Error::UnsupportedOp {
+            backend, op, node, ..
+        } => {
+            assert_eq!(backend, "tract");
+            assert_eq!(op, "EdgerunMysteryOp");
+            assert_eq!(node, "mystery_node");
+        }
+        other => panic!("expected UnsupportedOp, got {other:?}"),
+    }
+}
+
+#[test]
+fn tflite_op_outside_tracts_subset_is_named() {
+    // BlazeFace keeps fp16 weights behind DEQUANTIZE, which tract's TFLite reader lacks
+    let e = Runtime::new()
+        .with_backend("tract")
+        .load(model("fetched/face_detection_front.tflite"))
+        .unwrap_err();
+    match &e {
+        Error::UnsupportedOp { op, node, .. } => {
+            assert_eq!(op, "DEQUANTIZE");
+            assert!(node.contains("tensor #"), "{node}");
+        }
+        other => panic!("expected UnsupportedOp, got {other:?}"),
+    }
+}
+
+fn mobilenet() -> edgerun::Model {
+    edgerun::load(model("mobilenetv2_mini.onnx")).unwrap()
+}
+
+#[test]
+fn wrong_number_of_inputs() {
+    let m = mobilenet();
+    let x = Tensor::zeros(DType::F32, vec![1, 3, 224, 224]).unwrap();
+    let e = m.session().unwrap().run(&[]).unwrap_err();
+    assert!(
+        matches!(
+            e,
+            Error::InputCount {
+                expected: 1,
+                found: 0,
+                ..
+            }
+        ),
+        "{e:?}"
+    );
+    let e = m.session().unwrap().run(&[x.clone(), x]).unwrap_err();
+    assert!(
+        matches!(
+            e,
+            Error::InputCount {
+                expected: 1,
+                found: 2,
+                ..
+            }
+        ),
+        "{e:?}"
+    );
+    assert!(e.to_string().contains("\"input\""), "{e}");
+}
+
+#[test]
+fn unknown_input_name() {
+    let x = Tensor::zeros(DType::F32, vec![1, 3, 224, 224]).unwrap();
+    let e = mobilenet()
+        .session()
+        .unwrap()
+        .run_named(&[("image", &x)])
+        .unwrap_err();
+    assert!(matches!(e, Error::UnknownInput { .. }), "{e:?}");
+    assert!(
+        e.to_string().contains("\"image\"") && e.to_string().contains("\"input\""),
+        "{e}"
+    );
+}
+
+#[test]
+fn wrong_dtype() {
+    let x = Tensor::zeros(DType::U8, vec![1, 3, 224, 224]).unwrap();
+    let e = mobilenet().session().unwrap().run(&[x]).unwrap_err();
+    assert!(
+        matches!(
+            e,
+            Error::InputDType {
+                expected: DType::F32,
+                found: DType::U8,
+                ..
+            }
+        ),
+        "{e:?}"
+    );
+}
+
+#[test]
+fn wrong_shape() {
+    let x = Tensor::zeros(DType::F32, vec![1, 224, 224, 3]).unwrap();
+    let e = mobilenet().session().unwrap().run(&[x]).unwrap_err();
+    assert!(matches!(e, Error::InputShape { .. }), "{e:?}");
+    assert!(
+        e.to_string().contains("[1,3,224,224]") && e.to_string().contains("[1,224,224,3]"),
+        "{e}"
+    );
+}
+
+#[test]
+fn dynamic_dimension_without_shape() {
+    let e = load_err(model("dynamic_mlp.onnx"));
+    match &e {
+        Error::MissingInputShape {
+            input, dim, symbol, ..
+        } => {
+            assert_eq!((input.as_str(), *dim), ("x", 0));
+            assert!(symbol.contains('N'), "{symbol}");
+        }
+        other => panic!("expected MissingInputShape, got {other:?}"),
+    }
+    assert!(e.to_string().contains("--input_layer_shape"), "{e}");
+    // a fetched model with unnamed dynamic dimensions too
+    let e = load_err(model("fetched/ch_ppocr_mobile_v2.0_cls_infer.onnx"));
+    assert!(matches!(e, Error::MissingInputShape { .. }), "{e:?}");
+}
+
+#[test]
+fn shape_options_that_do_not_fit() {
+    let rt = Runtime::new().with_input_shape("y", vec![1, 16]);
+    let e = rt.load(model("dynamic_mlp.onnx")).unwrap_err();
+    assert!(matches!(e, Error::UnknownShapeOption { .. }), "{e:?}");
+    let e = Runtime::new()
+        .with_input_shape("x", vec![2, 15])
+        .load(model("dynamic_mlp.onnx"))
+        .unwrap_err();
+    assert!(matches!(e, Error::InputShapeOption { .. }), "{e:?}");
+}
+
+#[test]
+fn unknown_backend_name() {
+    let e = Runtime::new()
+        .with_backend("gpu")
+        .load(model("mobilenetv2_mini.onnx"))
+        .unwrap_err();
+    assert!(e.to_string().contains("known backends: tract"), "{e}");
+}
