@@ -184,7 +184,7 @@ mod tests {
         let mut b = MAGIC.to_vec();
         b.extend_from_slice(&[1, 0]);
         let mut h = "{'descr': '<i8', 'fortran_order': False, 'shape': (3,), }".to_string();
-        while (10 + h.len() + 1) % 64 != 0 {
+        while !(10 + h.len() + 1).is_multiple_of(64) {
             h.push(' ');
         }
         h.push('\n');

@@ -118,7 +118,7 @@ impl Data {
     /// Bool accepts only 0 and 1.
     pub fn from_le_bytes(dtype: DType, bytes: &[u8]) -> std::result::Result<Data, String> {
         let size = dtype.size_of();
-        if bytes.len() % size != 0 {
+        if !bytes.len().is_multiple_of(size) {
             return Err(format!(
                 "{} bytes is not a whole number of {dtype} elements ({size} bytes each)",
                 bytes.len()

@@ -543,18 +543,19 @@ fn inference_infos(model: &InferenceModel, inputs: bool) -> Result<Vec<TensorInf
                 .outlet_fact(o)
                 .map_err(|e| backend_error("cannot read model facts", &e))?;
             let name = outlet_name(model, o);
-            let (dtype, quant) =
-                match fact.datum_type.concretize() {
-                    Some(dt) => dtype_of(dt).ok_or_else(|| unsupported_type(&name, dt))?,
-                    // outputs of an ONNX file may leave their type to inference; f32 is what they hold
-                    None if !inputs => (DType::F32, None),
-                    None => return Err(Error::Backend {
+            let (dtype, quant) = match fact.datum_type.concretize() {
+                Some(dt) => dtype_of(dt).ok_or_else(|| unsupported_type(&name, dt))?,
+                // outputs of an ONNX file may leave their type to inference; f32 is what they hold
+                None if !inputs => (DType::F32, None),
+                None => {
+                    return Err(Error::Backend {
                         backend: NAME.into(),
                         message: format!(
                             "input {name:?} declares no element type; the model file is incomplete"
                         ),
-                    }),
-                };
+                    })
+                }
+            };
             let shape = fact
                 .shape
                 .dims()

@@ -25,6 +25,12 @@
 //! NNEF and part of TensorFlow Lite. A backend compiled out still appears in
 //! [`Runtime::backends`], reporting itself unavailable and why.
 
+/// The README's examples, compiled and run as doctests (from this crate's directory, where
+/// `models` links to the workspace's models).
+#[cfg(doctest)]
+#[doc = include_str!("../../../README.md")]
+pub struct ReadmeDoctests;
+
 use std::fmt;
 use std::path::Path;
 use std::sync::Arc;

@@ -1,0 +1,110 @@
+//! NNEF and tract's TensorFlow Lite subset, on models converted here from the bundled ONNX
+//! MobileNetV2 and checked against the same onnxruntime references as the ONNX file.
+
+use std::path::PathBuf;
+
+use edgerun_core::{npy, Backend, ModelFormat, ModelSource, Options, Tolerance};
+use edgerun_tract::TractBackend;
+use tract_onnx::prelude::*;
+use tract_onnx::WithOnnx;
+
+fn models() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../models")
+}
+
+fn scratch(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("edgerun-tract-{}-{name}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+/// The bundled MobileNetV2 as a decluttered tract model, the form NNEF and TFLite writers take.
+fn mobilenet_typed() -> TypedModel {
+    tract_onnx::onnx()
+        .model_for_path(models().join("mobilenetv2_mini.onnx"))
+        .unwrap()
+        .into_typed()
+        .unwrap()
+        .into_decluttered()
+        .unwrap()
+}
+
+/// Prepare `path` with the edgerun tract backend and compare with the ONNX references.
+fn check_against_reference(path: &std::path::Path, expect: ModelFormat, nhwc: bool) {
+    let source = ModelSource::open(path).unwrap();
+    assert_eq!(source.format(), expect);
+    let prepared = TractBackend.prepare(&source, &Options::new()).unwrap();
+    let mut input = npy::read(models().join("reference/mobilenetv2_mini/input.0.npy")).unwrap();
+    if nhwc {
+        let a = input
+            .to_array::<f32>()
+            .unwrap()
+            .permuted_axes(vec![0, 2, 3, 1]);
+        input = edgerun_core::Tensor::from(a.as_standard_layout().into_owned());
+    }
+    let out = prepared.session().unwrap().run(&[&input]).unwrap();
+    let expected = npy::read(models().join("reference/mobilenetv2_mini/output.0.npy")).unwrap();
+    let got = out[0].clone();
+    let got = if got.shape() == expected.shape() {
+        got
+    } else {
+        // some writers keep a trailing unit axis; compare the same values
+        edgerun_core::Tensor::from_vec(expected.shape().to_vec(), got.into_vec::<f32>().unwrap())
+            .unwrap()
+    };
+    Tolerance::new(1e-4, 1e-3).check(&got, &expected).unwrap();
+}
+
+#[test]
+fn nnef_archive_and_directory() {
+    let typed = mobilenet_typed();
+    let dir = scratch("nnef");
+    let tar = dir.join("mobilenetv2_mini.nnef.tar");
+    tract_nnef::nnef()
+        .with_onnx()
+        .write_to_tar(&typed, std::fs::File::create(&tar).unwrap())
+        .unwrap();
+    check_against_reference(&tar, ModelFormat::Nnef, false);
+
+    let unpacked = dir.join("mobilenetv2_mini.nnef");
+    tract_nnef::nnef()
+        .with_onnx()
+        .write_to_dir(&typed, &unpacked)
+        .unwrap();
+    check_against_reference(&unpacked, ModelFormat::Nnef, false);
+}
+
+#[test]
+fn tflite_subset() {
+    let mut typed = mobilenet_typed();
+    tract_tflite::rewriter::rewrite_for_tflite(&mut typed).unwrap();
+    let path = scratch("tflite").join("mobilenetv2_mini.tflite");
+    let mut bytes = vec![];
+    tract_tflite::tflite().write(&typed, &mut bytes).unwrap();
+    std::fs::write(&path, &bytes).unwrap();
+    let info = TractBackend
+        .inspect(&ModelSource::open(&path).unwrap())
+        .unwrap();
+    let nhwc = info.inputs[0].shape_string() == "1,224,224,3";
+    check_against_reference(&path, ModelFormat::TfLite, nhwc);
+}
+
+#[test]
+fn corrupt_nnef_archive_is_an_error() {
+    let typed = mobilenet_typed();
+    let dir = scratch("nnef-corrupt");
+    let tar = dir.join("m.nnef.tar");
+    tract_nnef::nnef()
+        .with_onnx()
+        .write_to_tar(&typed, std::fs::File::create(&tar).unwrap())
+        .unwrap();
+    let bytes = std::fs::read(&tar).unwrap();
+    std::fs::write(&tar, &bytes[..bytes.len() / 2]).unwrap();
+    let source = ModelSource::open(&tar).unwrap();
+    let err = TractBackend
+        .prepare(&source, &Options::new())
+        .err()
+        .expect("a half archive must not load");
+    assert!(err.to_string().contains("corrupt or truncated"), "{err}");
+}
