@@ -13,6 +13,18 @@ use anyhow::{anyhow, bail, Context, Result};
 use clap::{Parser, Subcommand, ValueEnum};
 use edgerun::{npy, Model, Options, Runtime, Tensor};
 
+/// `println!` that ends the program quietly when stdout is closed (`edgerun ... | head`).
+macro_rules! out {
+    ($($arg:tt)*) => {{
+        use std::io::Write;
+        if let Err(e) = writeln!(std::io::stdout(), $($arg)*) {
+            if e.kind() == std::io::ErrorKind::BrokenPipe {
+                std::process::exit(0);
+            }
+        }
+    }};
+}
+
 #[derive(Parser)]
 #[command(
     name = "edgerun",
@@ -43,6 +55,47 @@ struct ModelArgs {
     /// e.g. 1,3,224,224:1,10
     #[arg(long = "input_layer_shape")]
     input_layer_shape: Option<String>,
+    #[command(flatten)]
+    tflite: TfLiteArgs,
+}
+
+/// TensorFlow Lite options, named as benchmark_model names them.
+#[derive(clap::Args)]
+struct TfLiteArgs {
+    /// The TensorFlow Lite C library to load (default: $EDGERUN_TFLITE_LIB, then
+    /// libtensorflowlite_c.so on the loader path)
+    #[arg(long = "tflite_lib")]
+    tflite_lib: Option<PathBuf>,
+    /// Use the XNNPACK delegate
+    #[arg(long = "use_xnnpack", default_value_t = true, action = clap::ArgAction::Set)]
+    use_xnnpack: bool,
+    /// External delegate plugin (.so exporting tflite_plugin_create_delegate)
+    #[arg(long = "external_delegate_path")]
+    external_delegate_path: Option<PathBuf>,
+    /// Options for the external delegate, key1:value1;key2:value2, passed in this order
+    #[arg(long = "external_delegate_options", default_value = "")]
+    external_delegate_options: String,
+    /// Run on the CPU when the delegate cannot be loaded or applied
+    #[arg(long = "delegate_fallback", default_value_t = false, action = clap::ArgAction::Set, num_args = 0..=1, default_missing_value = "true")]
+    delegate_fallback: bool,
+}
+
+impl TfLiteArgs {
+    fn backend(&self) -> Result<edgerun::tflite::TfLiteBackend> {
+        let mut b = edgerun::tflite::TfLiteBackend::new()
+            .with_xnnpack(self.use_xnnpack)
+            .with_delegate_fallback(self.delegate_fallback);
+        if let Some(lib) = &self.tflite_lib {
+            b = b.with_library(lib);
+        }
+        if let Some(path) = &self.external_delegate_path {
+            let options = edgerun::tflite::parse_delegate_options(&self.external_delegate_options)?;
+            b = b.with_external_delegate(path, options);
+        } else if !self.external_delegate_options.is_empty() {
+            bail!("--external_delegate_options needs --external_delegate_path");
+        }
+        Ok(b)
+    }
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -79,9 +132,14 @@ enum Command {
         /// Read the model with this backend
         #[arg(long)]
         backend: Option<String>,
+        #[command(flatten)]
+        tflite: TfLiteArgs,
     },
     /// List backends and whether they can run here
-    Info,
+    Info {
+        #[command(flatten)]
+        tflite: TfLiteArgs,
+    },
 }
 
 fn main() -> ExitCode {
@@ -119,8 +177,8 @@ fn dispatch(cli: Cli) -> Result<()> {
             seed,
             output_dir,
         } => run(&model, &inputs, fill, seed, output_dir.as_deref()),
-        Command::Inspect { graph, backend } => inspect(&graph, backend),
-        Command::Info => info(),
+        Command::Inspect { graph, backend, tflite } => inspect(&graph, backend, &tflite),
+        Command::Info { tflite } => info(&tflite),
     }
 }
 
@@ -145,7 +203,7 @@ fn runtime(args: &ModelArgs, extra_shapes: &[(String, Vec<usize>)]) -> Result<Ru
     for (name, shape) in extra_shapes {
         options = options.with_input_shape(name.clone(), shape.clone());
     }
-    let mut rt = Runtime::new();
+    let mut rt = Runtime::new().register(Box::new(args.tflite.backend()?));
     if let Some(shapes) = &args.input_layer_shape {
         let shapes = parse_shapes(shapes)?;
         let names = if args.input_layer.is_empty() {
@@ -202,6 +260,9 @@ fn run(
         model.format(),
         model.backend()
     );
+    for note in model.notes() {
+        eprintln!("  {note}");
+    }
 
     let mut inputs: Vec<(String, Tensor)> = Vec::new();
     for (ix, info) in model.inputs().iter().enumerate() {
@@ -243,11 +304,11 @@ fn run(
             .with_context(|| format!("cannot create output directory {}", dir.display()))?;
     }
     for (name, t) in outputs.iter() {
-        println!("{}", summary::describe(name, t));
+        out!("{}", summary::describe(name, t));
         if let Some(dir) = output_dir {
             let path = dir.join(format!("{}.npy", summary::file_stem(name)));
             npy::write(&path, t)?;
-            println!("  written to {}", path.display());
+            out!("  written to {}", path.display());
         }
     }
     Ok(())
@@ -257,25 +318,25 @@ fn session_run(model: &Model, inputs: &[(&str, &Tensor)]) -> Result<edgerun::Out
     Ok(model.session()?.run_named(inputs)?)
 }
 
-fn inspect(graph: &Path, backend: Option<String>) -> Result<()> {
-    let mut rt = Runtime::new();
+fn inspect(graph: &Path, backend: Option<String>, tflite: &TfLiteArgs) -> Result<()> {
+    let mut rt = Runtime::new().register(Box::new(tflite.backend()?));
     if let Some(b) = backend {
         rt = rt.with_backend(b);
     }
     let (source, backend, info) = rt.inspect(graph)?;
-    println!("model: {}", source.path().display());
-    println!("format: {}", source.format());
-    println!("read by: {backend}");
-    println!("inputs:");
+    out!("model: {}", source.path().display());
+    out!("format: {}", source.format());
+    out!("read by: {backend}");
+    out!("inputs:");
     for t in &info.inputs {
-        println!("  {t}");
+        out!("  {t}");
     }
-    println!("outputs:");
+    out!("outputs:");
     for t in &info.outputs {
         if info.output_shapes_known {
-            println!("  {t}");
+            out!("  {t}");
         } else {
-            println!(
+            out!(
                 "  {} {} [shape known once input shapes are given]",
                 t.name, t.dtype
             );
@@ -284,25 +345,25 @@ fn inspect(graph: &Path, backend: Option<String>) -> Result<()> {
     Ok(())
 }
 
-fn info() -> Result<()> {
-    println!(
+fn info(tflite: &TfLiteArgs) -> Result<()> {
+    out!(
         "edgerun {} on {}-{}",
         env!("CARGO_PKG_VERSION"),
         std::env::consts::ARCH,
         std::env::consts::OS
     );
-    for b in Runtime::new().backends() {
+    for b in Runtime::new().register(Box::new(tflite.backend()?)).backends() {
         let formats: Vec<_> = b.formats().iter().map(|f| f.name()).collect();
         match b.availability() {
             edgerun::Availability::Available { detail } => {
-                println!(
+                out!(
                     "{}: available: {detail}; reads {}",
                     b.name(),
                     formats.join(", ")
                 )
             }
             edgerun::Availability::Unavailable { reason } => {
-                println!("{}: unavailable: {reason}", b.name())
+                out!("{}: unavailable: {reason}", b.name())
             }
         }
     }

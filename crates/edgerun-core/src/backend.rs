@@ -225,6 +225,12 @@ pub trait Prepared: Send + Sync {
     fn inputs(&self) -> &[TensorInfo];
     fn outputs(&self) -> &[TensorInfo];
 
+    /// What a user may want to know about how the model will run (delegates in use, a
+    /// delegate that was dropped for a CPU fallback...). Empty by default.
+    fn notes(&self) -> Vec<String> {
+        Vec::new()
+    }
+
     /// A new session with its own state and scratch memory.
     ///
     /// # Errors

@@ -123,6 +123,18 @@ pub enum Error {
     #[error("backend {backend} is not available: {reason}")]
     BackendUnavailable { backend: String, reason: String },
 
+    #[error("{library} not found; searched: {searched}; install it, or give its path (--tflite_lib, or the EDGERUN_TFLITE_LIB environment variable)")]
+    LibraryNotFound { library: String, searched: String },
+
+    #[error("cannot load {path:?}: {reason}")]
+    LibraryLoad { path: PathBuf, reason: String },
+
+    #[error("{path:?} lacks the function {symbol}: it is not a {library}, or one too old for edgerun; use a TensorFlow Lite C library built from the 2.x sources")]
+    MissingSymbol { path: PathBuf, library: String, symbol: String },
+
+    #[error("delegate {path:?}: {reason}")]
+    Delegate { path: PathBuf, reason: String },
+
     #[error("no backend can run {path:?}: {reasons}")]
     NoBackend { path: PathBuf, reasons: String },
 

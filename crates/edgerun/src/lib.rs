@@ -36,6 +36,15 @@ use std::path::Path;
 use std::sync::Arc;
 
 pub use edgerun_core::f16;
+
+/// The tract backend, to configure and [`Runtime::register`].
+#[cfg(feature = "tract")]
+pub use edgerun_tract as tract;
+
+/// The TensorFlow Lite backend, to configure (library path, XNNPACK, external delegates) and
+/// [`Runtime::register`].
+#[cfg(feature = "tflite")]
+pub use edgerun_tflite as tflite;
 pub use edgerun_core::{
     backend, check_inputs, dtype, error, format, npy, order_inputs, tensor, Availability, Backend,
     DType, Data, Dim, Element, Error, ModelFormat, ModelInfo, ModelSource, Options, Prepared,
@@ -66,6 +75,7 @@ macro_rules! backends {
 }
 
 backends! {
+    "tflite", "tflite", [TfLite], edgerun_tflite::TfLiteBackend::new();
     "tract", "tract", [Onnx, Nnef, TfLite], edgerun_tract::TractBackend::new();
 }
 
@@ -132,6 +142,16 @@ impl Runtime {
             options: Options::default(),
             only: None,
         }
+    }
+
+    /// Put a configured backend in place of the built-in one of the same name (keeping its
+    /// rank), or add it last.
+    pub fn register(mut self, backend: Box<dyn Backend>) -> Runtime {
+        match self.backends.iter().position(|b| b.name() == backend.name()) {
+            Some(i) => self.backends[i] = backend,
+            None => self.backends.push(backend),
+        }
+        self
     }
 
     /// Threads for one inference.
@@ -352,6 +372,11 @@ impl Model {
 
     pub fn path(&self) -> &Path {
         self.source.path()
+    }
+
+    /// How the backend will run it (delegates in use, fallbacks taken).
+    pub fn notes(&self) -> Vec<String> {
+        self.prepared.notes()
     }
 
     /// Why this backend was chosen.
