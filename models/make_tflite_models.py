@@ -8,6 +8,11 @@ Writes, next to this script:
                                 TFLite's NHWC layout: input [1,224,224,3] f32, output [1,100] f32
   mobilenetv2_mini_int8.tflite  full-integer quantization of it: int8 input and output,
                                 int8 weights and activations, calibrated on 64 seeded inputs
+  gelu.tflite                   x [1,8] f32 -> GELU -> y: an op (GELU, builtin 150) that
+                                TensorFlow Lite releases before 2.9 do not have
+  dense_per_channel_int8.tflite x [1,16] int8 -> Dense(8) -> y int8, with the converter's
+                                default per-channel quantization of the dense weights: the
+                                model old TFLite releases silently compute wrongly
 
 The ONNX graph is translated op by op into a Keras model (Conv -> Conv2D or DepthwiseConv2D,
 Clip(0, 6) -> ReLU(6), Add, GlobalAveragePool, Gemm -> Dense) with its weights copied over.
@@ -107,8 +112,38 @@ def main():
     converter._experimental_disable_per_channel_quantization_for_dense_layers = True
     with open(os.path.join(HERE, "mobilenetv2_mini_int8.tflite"), "wb") as f:
         f.write(converter.convert())
-    for name in ["mobilenetv2_mini.tflite", "mobilenetv2_mini_int8.tflite"]:
+    small_models()
+    for name in ["mobilenetv2_mini.tflite", "mobilenetv2_mini_int8.tflite", "gelu.tflite",
+                 "dense_per_channel_int8.tflite"]:
         print(f"wrote {name} ({os.path.getsize(os.path.join(HERE, name))} bytes)")
+
+
+def small_models():
+    x = tf.keras.Input(shape=(8,), batch_size=1, name="x")
+    gelu = tf.keras.Model(x, tf.keras.layers.Activation("gelu", name="y")(x))
+    with open(os.path.join(HERE, "gelu.tflite"), "wb") as f:
+        f.write(tf.lite.TFLiteConverter.from_keras_model(gelu).convert())
+
+    x = tf.keras.Input(shape=(16,), batch_size=1, name="x")
+    layer = tf.keras.layers.Dense(8, name="y")
+    dense = tf.keras.Model(x, layer(x))
+    rng = np.random.default_rng(5)
+    layer.set_weights([rng.normal(0, 0.5, (16, 8)).astype(np.float32),
+                       rng.normal(0, 0.1, (8,)).astype(np.float32)])
+
+    def calibration():
+        r = np.random.default_rng(6)
+        for _ in range(32):
+            yield [r.uniform(-1, 1, (1, 16)).astype(np.float32)]
+
+    converter = tf.lite.TFLiteConverter.from_keras_model(dense)
+    converter.optimizations = [tf.lite.Optimize.DEFAULT]
+    converter.representative_dataset = calibration
+    converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
+    converter.inference_input_type = tf.int8
+    converter.inference_output_type = tf.int8
+    with open(os.path.join(HERE, "dense_per_channel_int8.tflite"), "wb") as f:
+        f.write(converter.convert())
 
 
 if __name__ == "__main__":

@@ -390,6 +390,15 @@ fn tflite_failure(path: &Path, f: sys::Failure) -> Error {
             detail: format!("this TensorFlow Lite build lacks it: {text}"),
         };
     }
+    if let Some(at) = text.find("Op builtin_code out of range: ") {
+        let code = text[at + 30..].split(|c: char| !c.is_ascii_digit()).next().unwrap_or("?").to_string();
+        return Error::UnsupportedOp {
+            backend: NAME.into(),
+            op: format!("builtin #{code}"),
+            node: "?".into(),
+            detail: format!("this TensorFlow Lite build is older than the model's ops: {text}"),
+        };
+    }
     if let Some(at) = text.find("Encountered unresolved custom op: ") {
         let op = text[at + 34..].split(['.', ';', ' ']).next().unwrap_or("?").to_string();
         return Error::UnsupportedOp {

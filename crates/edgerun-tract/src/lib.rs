@@ -289,6 +289,15 @@ fn tflite_error(path: &Path, e: &TractError) -> Error {
         .collect::<Vec<_>>()
         .join(" ");
     let Some(at) = full.find("Unsupported: OperatorCode") else {
+        if full.contains("Translating proto-op") {
+            return Error::Backend {
+                backend: NAME.into(),
+                message: format!(
+                    "tract's TensorFlow Lite reader cannot translate an op of {path:?}: {}; try the tflite backend",
+                    chain(e)
+                ),
+            };
+        }
         return invalid(path, e);
     };
     let rest = &full[at..];

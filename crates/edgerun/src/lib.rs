@@ -219,18 +219,25 @@ impl Runtime {
     ) -> Result<(ModelSource, &'static str, ModelInfo)> {
         let source = ModelSource::open(path)?;
         let mut reasons = Vec::new();
+        let mut first_error = None;
+        // reading a model's declarations may not need a backend's native library: try every
+        // backend that reads the format, available or not
         for b in self.candidates()? {
-            if let Some(why) = skip_reason(b, source.format()) {
-                reasons.push(format!("{}: {why}", b.name()));
+            if !b.formats().contains(&source.format()) {
                 continue;
             }
-            let info = b.inspect(&source)?;
-            return Ok((source, b.name(), info));
+            match b.inspect(&source) {
+                Ok(info) => return Ok((source, b.name(), info)),
+                Err(e) => {
+                    reasons.push(format!("{}: {e}", b.name()));
+                    first_error.get_or_insert(e);
+                }
+            }
         }
-        Err(Error::NoBackend {
-            path: source.path().into(),
-            reasons: reasons.join("; "),
-        })
+        match first_error {
+            Some(e) if reasons.len() == 1 => Err(e),
+            _ => Err(Error::NoBackend { path: source.path().into(), reasons: reasons.join("; ") }),
+        }
     }
 
     fn candidates(&self) -> Result<Vec<&dyn Backend>> {

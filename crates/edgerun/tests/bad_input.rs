@@ -1,6 +1,6 @@
 //! Every kind of bad input gives an `Error` that names the problem; none panics.
 
-mod common;
+use edgerun_testkit as common;
 
 use std::path::PathBuf;
 

@@ -1,12 +1,47 @@
-//! Helpers shared by the integration tests: where the models are, and the reference cases.
-#![allow(dead_code)]
+//! Fixtures shared by edgerun's test suites: where the models are, the reference cases of
+//! `models/reference/cases.tsv`, the test TensorFlow Lite library and the test delegate plugin.
+//! A missing fixture fails the test with the command that provides it; nothing is skipped.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
-use edgerun::{npy, Tensor};
+use edgerun_core::{npy, Tensor};
+
+fn workspace() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
 
 pub fn models_dir() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../models")
+    workspace().join("models")
+}
+
+/// The TensorFlow Lite 2.6 C library for x86_64 that `crates/edgerun-tflite/fetch-test-lib`
+/// unpacks.
+pub fn tflite_lib() -> PathBuf {
+    let p = workspace().join("target/tflite-test-lib/libtensorflowlite_c.so");
+    assert!(p.exists(), "{} is missing: run crates/edgerun-tflite/fetch-test-lib", p.display());
+    p
+}
+
+/// The test delegate plugin, built by `cargo test` as an example of edgerun-tflite, next to
+/// the running test binary (`target/<profile>/deps/..` -> `target/<profile>/examples/`).
+pub fn test_delegate() -> PathBuf {
+    let exe = std::env::current_exe().expect("test binary path");
+    let profile_dir = exe.parent().and_then(Path::parent).expect("target/<profile>");
+    let p = profile_dir.join("examples/libtest_delegate.so");
+    assert!(
+        p.exists(),
+        "{} is missing: `cargo test --workspace` builds it (example test_delegate of edgerun-tflite)",
+        p.display()
+    );
+    p
+}
+
+/// A scratch directory unique to this process and name, emptied.
+pub fn scratch(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("edgerun-test-{}-{name}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
 }
 
 /// A model path that must exist; a fetched model that is missing fails with what to run.
