@@ -1,0 +1,106 @@
+//! Untrusted `.tflite` files: corrupt, truncated and bit-flipped files give errors (the process
+//! survives hundreds of them), and models this TFLite cannot run correctly are refused.
+
+use edgerun_core::{Backend, Error, ModelSource, Options, Tensor};
+use edgerun_testkit as kit;
+use edgerun_tflite::TfLiteBackend;
+
+fn backend() -> TfLiteBackend {
+    TfLiteBackend::new().with_library(kit::tflite_lib()).with_xnnpack(false)
+}
+
+fn prepare_bytes(label: &str, bytes: Vec<u8>) -> edgerun_core::Result<Box<dyn edgerun_core::Prepared>> {
+    let source = ModelSource::from_bytes(label, bytes)?;
+    backend().prepare(&source, &Options::new())
+}
+
+#[test]
+fn truncated_files() {
+    let bytes = std::fs::read(kit::model("mobilenetv2_mini_int8.tflite")).unwrap();
+    for cut in [8, 64, bytes.len() / 10, bytes.len() / 2, bytes.len() - 1] {
+        let err = prepare_bytes("truncated", bytes[..cut].to_vec()).err().expect("a truncated model must not load");
+        assert!(matches!(err, Error::InvalidModel { .. }), "cut at {cut}: {err:?}");
+    }
+}
+
+fn xorshift(state: &mut u64) -> u64 {
+    *state ^= *state << 13;
+    *state ^= *state >> 7;
+    *state ^= *state << 17;
+    *state
+}
+
+/// Flip bits in a model, prepare it and run it when it prepares. Any outcome but a crash is
+/// acceptable; returns how many mutants were refused.
+fn mutants(rel: &str, rounds: usize, flips: usize, seed: u64, header_only: bool) -> usize {
+    let original = std::fs::read(kit::model(rel)).unwrap();
+    let span = if header_only { original.len().min(4096) } else { original.len() };
+    let mut state = seed;
+    let mut refused = 0;
+    for _ in 0..rounds {
+        let mut bytes = original.clone();
+        for _ in 0..flips {
+            let at = (xorshift(&mut state) % span as u64) as usize;
+            bytes[at] ^= 1 << (xorshift(&mut state) % 8);
+        }
+        match prepare_bytes("mutant", bytes) {
+            Err(_) => refused += 1,
+            Ok(p) => {
+                let inputs: Vec<Tensor> = p
+                    .inputs()
+                    .iter()
+                    .map(|i| Tensor::zeros(i.dtype, i.fixed_shape().unwrap()).unwrap())
+                    .collect();
+                let refs: Vec<&Tensor> = inputs.iter().collect();
+                if p.session().and_then(|mut s| s.run(&refs)).is_err() {
+                    refused += 1;
+                }
+            }
+        }
+    }
+    refused
+}
+
+#[test]
+fn hundreds_of_bit_flipped_files_never_crash() {
+    // a real CNN: flips in the flatbuffer's tables (the first 4 KiB hold the vtables, tensor
+    // and operator tables of this file), then anywhere; and BlazeFace, flipped anywhere
+    let tables = mutants("mobilenetv2_mini_int8.tflite", 300, 2, 3, true);
+    let anywhere = mutants("mobilenetv2_mini_int8.tflite", 100, 4, 4, false);
+    let face = mutants("fetched/face_detection_front.tflite", 150, 2, 5, false);
+    assert!(tables > 0, "some flips in the tables must break the file");
+    eprintln!("refused mutants: mobilenet tables {tables}/300, mobilenet anywhere {anywhere}/100, blazeface {face}/150");
+}
+
+#[test]
+fn an_op_this_tflite_build_lacks() {
+    // GELU (builtin 150) arrived after TFLite 2.6
+    let source = ModelSource::open(kit::model("gelu.tflite")).unwrap();
+    let err = backend().prepare(&source, &Options::new()).err().unwrap();
+    match &err {
+        Error::UnsupportedOp { backend, op, .. } => {
+            assert_eq!(backend, "tflite");
+            assert_eq!(op, "builtin #150");
+        }
+        other => panic!("expected UnsupportedOp, got {other:?}"),
+    }
+}
+
+#[test]
+fn per_channel_fully_connected_is_refused_on_old_tflite() {
+    let source = ModelSource::open(kit::model("dense_per_channel_int8.tflite")).unwrap();
+    let err = backend().prepare(&source, &Options::new()).err().unwrap();
+    let text = err.to_string();
+    assert!(text.contains("per channel") && text.contains("2.6.0"), "{text}");
+    assert!(text.contains("_experimental_disable_per_channel_quantization_for_dense_layers"), "{text}");
+}
+
+#[test]
+fn inspect_needs_no_library() {
+    let source = ModelSource::open(kit::model("mobilenetv2_mini_int8.tflite")).unwrap();
+    let info = TfLiteBackend::new().with_library("/nonexistent.so").inspect(&source).unwrap();
+    assert_eq!(info.inputs[0].shape_string(), "1,224,224,3");
+    assert_eq!(info.inputs[0].dtype, edgerun_core::DType::I8);
+    let q = info.inputs[0].quant.unwrap();
+    assert!((q.scale - 1.0 / 127.5).abs() < 1e-6 && q.zero_point == 0, "{q:?}");
+}

@@ -1,0 +1,73 @@
+//! Model + interpreter + delegates, created, run and destroyed 1,000 times: resident memory
+//! stays flat and every delegate the plugin creates is destroyed.
+//!
+//! `EDGERUN_LEAK_CYCLES` changes the count (fewer cycles for a run under valgrind).
+
+use std::ffi::c_void;
+
+use edgerun_core::{Backend, ModelSource, Options, Tensor};
+use edgerun_testkit as kit;
+use edgerun_tflite::TfLiteBackend;
+
+fn rss_kib() -> u64 {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap();
+    let line = status.lines().find(|l| l.starts_with("VmRSS:")).unwrap();
+    line.split_whitespace().nth(1).unwrap().parse().unwrap()
+}
+
+#[repr(C)]
+#[derive(Default, Debug)]
+struct Stats {
+    created: u64,
+    destroyed: u64,
+    claimed_nodes: u64,
+    invoked_nodes: u64,
+    num_threads: i64,
+}
+
+#[test]
+fn a_thousand_create_run_destroy_cycles_do_not_leak() {
+    let cycles: usize = std::env::var("EDGERUN_LEAK_CYCLES").ok().and_then(|v| v.parse().ok()).unwrap_or(1000);
+    let warmup = (cycles / 10).max(1);
+    let plugin = kit::test_delegate();
+    // hold a reference so the plugin (and its counters) stays loaded between cycles; without
+    // it the loader unloads the plugin when each cycle's last delegate is gone
+    // SAFETY: the test plugin runs no initialiser of consequence.
+    let held = unsafe { libloading::Library::new(&plugin) }.unwrap();
+    let bytes: std::sync::Arc<[u8]> = std::fs::read(kit::model("fetched/face_detection_front.tflite")).unwrap().into();
+    let input = Tensor::zeros(edgerun_core::DType::F32, vec![1, 128, 128, 3]).unwrap();
+    let cycle = || {
+        // a new backend each time: the library, the plugin, the model, the interpreter and both
+        // delegates (the plugin's and XNNPACK) are all created and released
+        let b = TfLiteBackend::new()
+            .with_library(kit::tflite_lib())
+            .with_xnnpack(true)
+            .with_external_delegate(&plugin, vec![("num_threads".into(), "1".into())]);
+        let source = ModelSource::from_bytes("blazeface", bytes.clone()).unwrap();
+        let prepared = b.prepare(&source, &Options::new()).unwrap();
+        let out = prepared.session().unwrap().run(&[&input]).unwrap();
+        assert_eq!(out[0].shape(), &[1, 896, 16]);
+    };
+    for _ in 0..warmup {
+        cycle();
+    }
+    let before = rss_kib();
+    for _ in warmup..cycles {
+        cycle();
+    }
+    let after = rss_kib();
+    eprintln!("RSS after {warmup} warm-up cycles: {before} KiB; after {cycles} cycles: {after} KiB");
+    // one leaked model copy per cycle would be 224 KiB x cycles; an interpreter, megabytes
+    assert!(after <= before + 8 * 1024, "RSS grew from {before} KiB to {after} KiB over {} cycles", cycles - warmup);
+
+    // SAFETY: the test plugin exports this function with this signature.
+    let stats = unsafe {
+        let f = held.get::<unsafe extern "C" fn(*mut c_void)>(b"edgerun_test_delegate_stats\0").unwrap();
+        let mut s = Stats::default();
+        f((&mut s as *mut Stats).cast());
+        s
+    };
+    assert_eq!(stats.created, cycles as u64, "{stats:?}");
+    assert_eq!(stats.destroyed, cycles as u64, "every delegate destroyed: {stats:?}");
+    assert!(stats.claimed_nodes > 0, "the plugin took part: {stats:?}");
+}
