@@ -177,7 +177,11 @@ fn dispatch(cli: Cli) -> Result<()> {
             seed,
             output_dir,
         } => run(&model, &inputs, fill, seed, output_dir.as_deref()),
-        Command::Inspect { graph, backend, tflite } => inspect(&graph, backend, &tflite),
+        Command::Inspect {
+            graph,
+            backend,
+            tflite,
+        } => inspect(&graph, backend, &tflite),
         Command::Info { tflite } => info(&tflite),
     }
 }
@@ -338,7 +342,8 @@ fn inspect(graph: &Path, backend: Option<String>, tflite: &TfLiteArgs) -> Result
         } else {
             out!(
                 "  {} {} [shape known once input shapes are given]",
-                t.name, t.dtype
+                t.name,
+                t.dtype
             );
         }
     }
@@ -352,7 +357,10 @@ fn info(tflite: &TfLiteArgs) -> Result<()> {
         std::env::consts::ARCH,
         std::env::consts::OS
     );
-    for b in Runtime::new().register(Box::new(tflite.backend()?)).backends() {
+    for b in Runtime::new()
+        .register(Box::new(tflite.backend()?))
+        .backends()
+    {
         let formats: Vec<_> = b.formats().iter().map(|f| f.name()).collect();
         match b.availability() {
             edgerun::Availability::Available { detail } => {

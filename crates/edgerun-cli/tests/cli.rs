@@ -1,12 +1,12 @@
 //! The `edgerun` binary end to end: what it prints, what it writes, how it fails.
 
-use std::path::PathBuf;
 use std::process::{Command, Output};
 
 use edgerun::{npy, Tolerance};
+use edgerun_testkit as kit;
 
-fn models() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../models")
+fn models() -> std::path::PathBuf {
+    kit::models_dir()
 }
 
 fn edgerun(args: &[&str]) -> Output {
@@ -20,11 +20,8 @@ fn text(b: &[u8]) -> String {
     String::from_utf8_lossy(b).into_owned()
 }
 
-fn scratch(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("edgerun-cli-{}-{name}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
+fn scratch(name: &str) -> std::path::PathBuf {
+    kit::scratch(&format!("cli-{name}"))
 }
 
 /// A failure prints exactly one line, `error: ...`, and exits with 1.
@@ -249,4 +246,144 @@ fn bad_inputs_fail_with_one_line() {
         "1,3,x",
     ]));
     assert!(line.contains("\"x\""), "{line}");
+}
+
+fn lib_arg() -> String {
+    format!("--tflite_lib={}", kit::tflite_lib().display())
+}
+
+#[test]
+fn tflite_model_runs_on_the_tflite_backend() {
+    let graph = models().join("mobilenetv2_mini_int8.tflite");
+    let dir = scratch("tflite");
+    let input = models().join("reference/mobilenetv2_mini_int8_tflite/input.0.npy");
+    let out = edgerun(&[
+        "run",
+        "--graph",
+        graph.to_str().unwrap(),
+        &lib_arg(),
+        "--input",
+        &format!("serving_default_input:0={}", input.display()),
+        "--output_dir",
+        dir.to_str().unwrap(),
+    ]);
+    let err = text(&out.stderr);
+    assert!(out.status.success(), "{err}");
+    assert!(
+        err.contains("on backend tflite") && err.contains("delegates: XNNPACK (1 threads)"),
+        "{err}"
+    );
+    let written = npy::read(dir.join("StatefulPartitionedCall_1_0.npy")).unwrap();
+    let expected =
+        npy::read(models().join("reference/mobilenetv2_mini_int8_tflite/output.0.npy")).unwrap();
+    Tolerance::new(8.0, 0.0).check(&written, &expected).unwrap();
+}
+
+#[test]
+fn tflite_with_an_external_delegate_and_without_xnnpack() {
+    let graph = models().join("mobilenetv2_mini.tflite");
+    let plugin = kit::test_delegate();
+    let input = models().join("reference/mobilenetv2_mini_tflite/input.0.npy");
+    let dir = scratch("delegate");
+    let out = edgerun(&[
+        "run",
+        "--graph",
+        graph.to_str().unwrap(),
+        &lib_arg(),
+        "--use_xnnpack=false",
+        &format!("--external_delegate_path={}", plugin.display()),
+        "--external_delegate_options=num_threads:2;claim:add",
+        "--input",
+        &format!("serving_default_input:0={}", input.display()),
+        "--output_dir",
+        dir.to_str().unwrap(),
+    ]);
+    let err = text(&out.stderr);
+    assert!(out.status.success(), "{err}");
+    assert!(
+        err.contains("delegates: external delegate") && !err.contains("XNNPACK"),
+        "{err}"
+    );
+    let written = npy::read(dir.join("StatefulPartitionedCall_1_0.npy")).unwrap();
+    let expected =
+        npy::read(models().join("reference/mobilenetv2_mini_tflite/output.0.npy")).unwrap();
+    Tolerance::new(1e-4, 1e-3)
+        .check(&written, &expected)
+        .unwrap();
+
+    let line = assert_one_line_error(&edgerun(&[
+        "run",
+        "--graph",
+        graph.to_str().unwrap(),
+        &lib_arg(),
+        &format!("--external_delegate_path={}", plugin.display()),
+        "--external_delegate_options=colour:blue",
+    ]));
+    assert!(line.contains("unknown option colour"), "{line}");
+    let line = assert_one_line_error(&edgerun(&[
+        "run",
+        "--graph",
+        graph.to_str().unwrap(),
+        "--external_delegate_options=a:b",
+    ]));
+    assert!(line.contains("--external_delegate_path"), "{line}");
+}
+
+#[test]
+fn no_tflite_library_says_where_it_looked() {
+    let out = Command::new(env!("CARGO_BIN_EXE_edgerun"))
+        .arg("info")
+        .env_remove("EDGERUN_TFLITE_LIB")
+        .env("LD_LIBRARY_PATH", "")
+        .output()
+        .unwrap();
+    let s = text(&out.stdout);
+    assert!(out.status.success());
+    assert!(
+        s.contains("tflite: unavailable: TensorFlow Lite C library not found"),
+        "{s}"
+    );
+    assert!(
+        s.contains("EDGERUN_TFLITE_LIB (unset)")
+            && s.contains("libtensorflowlite_c.so on the loader path"),
+        "{s}"
+    );
+    assert!(s.contains("tract: available"), "{s}");
+
+    let graph = models().join("mobilenetv2_mini_int8.tflite");
+    let out = Command::new(env!("CARGO_BIN_EXE_edgerun"))
+        .args([
+            "run",
+            "--graph",
+            graph.to_str().unwrap(),
+            "--backend",
+            "tflite",
+        ])
+        .env_remove("EDGERUN_TFLITE_LIB")
+        .env("LD_LIBRARY_PATH", "")
+        .output()
+        .unwrap();
+    let line = assert_one_line_error(&out);
+    assert!(
+        line.contains("not found") && line.contains("--tflite_lib"),
+        "{line}"
+    );
+}
+
+#[test]
+fn int8_model_fed_float_data() {
+    let graph = models().join("mobilenetv2_mini_int8.tflite");
+    let float_input = models().join("reference/mobilenetv2_mini_tflite/input.0.npy");
+    let line = assert_one_line_error(&edgerun(&[
+        "run",
+        "--graph",
+        graph.to_str().unwrap(),
+        &lib_arg(),
+        "--input",
+        &format!("serving_default_input:0={}", float_input.display()),
+    ]));
+    assert!(
+        line.contains("expects i8 elements but got f32") && line.contains("quantize"),
+        "{line}"
+    );
 }

@@ -130,7 +130,11 @@ pub enum Error {
     LibraryLoad { path: PathBuf, reason: String },
 
     #[error("{path:?} lacks the function {symbol}: it is not a {library}, or one too old for edgerun; use a TensorFlow Lite C library built from the 2.x sources")]
-    MissingSymbol { path: PathBuf, library: String, symbol: String },
+    MissingSymbol {
+        path: PathBuf,
+        library: String,
+        symbol: String,
+    },
 
     #[error("delegate {path:?}: {reason}")]
     Delegate { path: PathBuf, reason: String },

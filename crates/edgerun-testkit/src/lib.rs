@@ -18,7 +18,11 @@ pub fn models_dir() -> PathBuf {
 /// unpacks.
 pub fn tflite_lib() -> PathBuf {
     let p = workspace().join("target/tflite-test-lib/libtensorflowlite_c.so");
-    assert!(p.exists(), "{} is missing: run crates/edgerun-tflite/fetch-test-lib", p.display());
+    assert!(
+        p.exists(),
+        "{} is missing: run crates/edgerun-tflite/fetch-test-lib",
+        p.display()
+    );
     p
 }
 
@@ -26,7 +30,10 @@ pub fn tflite_lib() -> PathBuf {
 /// the running test binary (`target/<profile>/deps/..` -> `target/<profile>/examples/`).
 pub fn test_delegate() -> PathBuf {
     let exe = std::env::current_exe().expect("test binary path");
-    let profile_dir = exe.parent().and_then(Path::parent).expect("target/<profile>");
+    let profile_dir = exe
+        .parent()
+        .and_then(Path::parent)
+        .expect("target/<profile>");
     let p = profile_dir.join("examples/libtest_delegate.so");
     assert!(
         p.exists(),

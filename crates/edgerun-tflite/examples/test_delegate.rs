@@ -88,10 +88,12 @@ pub struct Context {
     resize_tensor: *mut c_void,
     report_error: *mut c_void,
     add_tensors: *mut c_void,
-    get_node_and_registration:
-        Option<unsafe extern "C" fn(*mut Context, c_int, *mut *mut Node, *mut *mut Registration) -> Status>,
-    replace_node_subsets_with_delegate_kernels:
-        Option<unsafe extern "C" fn(*mut Context, Registration, *const IntArray, *mut Delegate) -> Status>,
+    get_node_and_registration: Option<
+        unsafe extern "C" fn(*mut Context, c_int, *mut *mut Node, *mut *mut Registration) -> Status,
+    >,
+    replace_node_subsets_with_delegate_kernels: Option<
+        unsafe extern "C" fn(*mut Context, Registration, *const IntArray, *mut Delegate) -> Status,
+    >,
 }
 
 #[repr(C)]
@@ -131,7 +133,13 @@ struct State {
 }
 
 static STATE: Mutex<State> = Mutex::new(State {
-    stats: Stats { created: 0, destroyed: 0, claimed_nodes: 0, invoked_nodes: 0, num_threads: -1 },
+    stats: Stats {
+        created: 0,
+        destroyed: 0,
+        claimed_nodes: 0,
+        invoked_nodes: 0,
+        num_threads: -1,
+    },
     keys: Vec::new(),
 });
 
@@ -199,7 +207,9 @@ pub unsafe extern "C" fn tflite_plugin_create_delegate(
         let (k, v) = unsafe {
             (
                 CStr::from_ptr(*keys.add(i)).to_string_lossy().into_owned(),
-                CStr::from_ptr(*values.add(i)).to_string_lossy().into_owned(),
+                CStr::from_ptr(*values.add(i))
+                    .to_string_lossy()
+                    .into_owned(),
             )
         };
         seen.push(k.clone());
@@ -207,7 +217,10 @@ pub unsafe extern "C" fn tflite_plugin_create_delegate(
             ("num_threads", v) => match v.parse::<i64>() {
                 Ok(t) => state().stats.num_threads = t,
                 Err(_) => {
-                    report(report_error, &format!("num_threads must be an integer, got {v:?}"));
+                    report(
+                        report_error,
+                        &format!("num_threads must be an integer, got {v:?}"),
+                    );
                     state().keys = seen;
                     return std::ptr::null_mut();
                 }
@@ -274,7 +287,9 @@ unsafe fn same_float_shape(ctx: *mut Context, a: i32, b: i32) -> bool {
     // SAFETY: forwarded from the caller.
     unsafe {
         match (tensor(ctx, a), tensor(ctx, b)) {
-            (Some(x), Some(y)) => x.tensor_type == FLOAT32 && y.tensor_type == FLOAT32 && ints(x.dims) == ints(y.dims),
+            (Some(x), Some(y)) => {
+                x.tensor_type == FLOAT32 && y.tensor_type == FLOAT32 && ints(x.dims) == ints(y.dims)
+            }
             _ => false,
         }
     }
@@ -311,7 +326,11 @@ unsafe extern "C" fn delegate_prepare(ctx: *mut Context, delegate: *mut Delegate
                     continue;
                 }
                 let (ins, outs) = (ints((*node).inputs), ints((*node).outputs));
-                let activation = if (*node).builtin_data.is_null() { 0 } else { *((*node).builtin_data as *const i32) };
+                let activation = if (*node).builtin_data.is_null() {
+                    0
+                } else {
+                    *((*node).builtin_data as *const i32)
+                };
                 let fits = ins.len() == 2
                     && outs.len() == 1
                     && activation == 0
@@ -355,12 +374,19 @@ struct Kernel {
     output: i32,
 }
 
-unsafe extern "C" fn kernel_init(_ctx: *mut Context, buffer: *const c_char, _len: usize) -> *mut c_void {
+unsafe extern "C" fn kernel_init(
+    _ctx: *mut Context,
+    buffer: *const c_char,
+    _len: usize,
+) -> *mut c_void {
     // SAFETY: for delegate kernels TFLite passes a TfLiteDelegateParams as the init buffer.
     let params = unsafe { &*(buffer as *const DelegateParams) };
     // SAFETY: its arrays are valid during init.
     let (inputs, outputs) = unsafe { (ints(params.input_tensors), ints(params.output_tensors)) };
-    let k = Kernel { inputs, output: outputs.first().copied().unwrap_or(-1) };
+    let k = Kernel {
+        inputs,
+        output: outputs.first().copied().unwrap_or(-1),
+    };
     Box::into_raw(Box::new(k)).cast()
 }
 
@@ -377,14 +403,24 @@ unsafe extern "C" fn kernel_invoke(ctx: *mut Context, node: *mut Node) -> Status
     unsafe {
         let k = &*((*node).user_data as *const Kernel);
         let [a, b] = k.inputs[..] else { return ERROR };
-        let (Some(ta), Some(tb), Some(to)) = (tensor(ctx, a), tensor(ctx, b), tensor(ctx, k.output)) else {
+        let (Some(ta), Some(tb), Some(to)) =
+            (tensor(ctx, a), tensor(ctx, b), tensor(ctx, k.output))
+        else {
             return ERROR;
         };
         let n = to.bytes / 4;
-        if ta.bytes / 4 != n || tb.bytes / 4 != n || ta.data.is_null() || tb.data.is_null() || to.data.is_null() {
+        if ta.bytes / 4 != n
+            || tb.bytes / 4 != n
+            || ta.data.is_null()
+            || tb.data.is_null()
+            || to.data.is_null()
+        {
             return ERROR;
         }
-        let (x, y) = (std::slice::from_raw_parts(ta.data as *const f32, n), std::slice::from_raw_parts(tb.data as *const f32, n));
+        let (x, y) = (
+            std::slice::from_raw_parts(ta.data as *const f32, n),
+            std::slice::from_raw_parts(tb.data as *const f32, n),
+        );
         let out = std::slice::from_raw_parts_mut(to.data as *mut f32, n);
         for i in 0..n {
             out[i] = x[i] + y[i];

@@ -32,26 +32,38 @@ impl<'a> Buf<'a> {
     fn bytes(&self, at: usize, n: usize) -> R<&'a [u8]> {
         at.checked_add(n)
             .and_then(|end| self.0.get(at..end))
-            .ok_or_else(|| Invalid(format!("offset {at} (+{n} bytes) lies outside the {}-byte file", self.0.len())))
+            .ok_or_else(|| {
+                Invalid(format!(
+                    "offset {at} (+{n} bytes) lies outside the {}-byte file",
+                    self.0.len()
+                ))
+            })
     }
     fn u8(&self, at: usize) -> R<u8> {
         Ok(self.bytes(at, 1)?[0])
     }
     fn u16(&self, at: usize) -> R<u16> {
-        Ok(u16::from_le_bytes(self.bytes(at, 2)?.try_into().expect("2 bytes")))
+        Ok(u16::from_le_bytes(
+            self.bytes(at, 2)?.try_into().expect("2 bytes"),
+        ))
     }
     fn u32(&self, at: usize) -> R<u32> {
-        Ok(u32::from_le_bytes(self.bytes(at, 4)?.try_into().expect("4 bytes")))
+        Ok(u32::from_le_bytes(
+            self.bytes(at, 4)?.try_into().expect("4 bytes"),
+        ))
     }
     fn i32(&self, at: usize) -> R<i32> {
         Ok(self.u32(at)? as i32)
     }
     fn u64(&self, at: usize) -> R<u64> {
-        Ok(u64::from_le_bytes(self.bytes(at, 8)?.try_into().expect("8 bytes")))
+        Ok(u64::from_le_bytes(
+            self.bytes(at, 8)?.try_into().expect("8 bytes"),
+        ))
     }
     /// Follow a `uoffset` stored at `at`.
     fn follow(&self, at: usize) -> R<usize> {
-        at.checked_add(self.u32(at)? as usize).ok_or_else(|| Invalid("offset overflows".into()))
+        at.checked_add(self.u32(at)? as usize)
+            .ok_or_else(|| Invalid("offset overflows".into()))
     }
 }
 
@@ -69,17 +81,24 @@ impl<'a> Table<'a> {
         let soffset = buf.i32(pos)? as i64;
         let vtable = pos as i64 - soffset;
         if vtable < 0 {
-            return bad(format!("table at {pos} has its vtable before the file start"));
+            return bad(format!(
+                "table at {pos} has its vtable before the file start"
+            ));
         }
         let vtable = vtable as usize;
         let vtable_len = buf.u16(vtable)? as usize;
-        if vtable_len < 4 || vtable_len % 2 != 0 {
+        if vtable_len < 4 || !vtable_len.is_multiple_of(2) {
             return bad(format!("vtable at {vtable} has a bad size {vtable_len}"));
         }
         buf.bytes(vtable, vtable_len)?;
         let table_len = buf.u16(vtable + 2)? as usize;
         buf.bytes(pos, table_len.max(4))?;
-        Ok(Table { buf, pos, vtable, vtable_len })
+        Ok(Table {
+            buf,
+            pos,
+            vtable,
+            vtable_len,
+        })
     }
 
     /// Position of field `i`, if present.
@@ -103,37 +122,64 @@ impl<'a> Table<'a> {
 
     /// A vector field: (position of the first element, length).
     fn vector(&self, i: usize, elem: usize) -> R<Option<(usize, usize)>> {
-        let Some(at) = self.field(i)? else { return Ok(None) };
+        let Some(at) = self.field(i)? else {
+            return Ok(None);
+        };
         let v = self.buf.follow(at)?;
         let len = self.buf.u32(v)? as usize;
-        let size = len.checked_mul(elem).ok_or_else(|| Invalid("vector size overflows".into()))?;
+        let size = len
+            .checked_mul(elem)
+            .ok_or_else(|| Invalid("vector size overflows".into()))?;
         self.buf.bytes(v + 4, size)?;
         Ok(Some((v + 4, len)))
     }
 
     fn tables(&self, i: usize) -> R<Vec<Table<'a>>> {
-        let Some((start, len)) = self.vector(i, 4)? else { return Ok(vec![]) };
-        (0..len).map(|k| Table::at(self.buf, self.buf.follow(start + 4 * k)?)).collect()
+        let Some((start, len)) = self.vector(i, 4)? else {
+            return Ok(vec![]);
+        };
+        (0..len)
+            .map(|k| Table::at(self.buf, self.buf.follow(start + 4 * k)?))
+            .collect()
     }
 
     fn i32s(&self, i: usize) -> R<Option<Vec<i32>>> {
-        let Some((start, len)) = self.vector(i, 4)? else { return Ok(None) };
-        (0..len).map(|k| self.buf.i32(start + 4 * k)).collect::<R<_>>().map(Some)
+        let Some((start, len)) = self.vector(i, 4)? else {
+            return Ok(None);
+        };
+        (0..len)
+            .map(|k| self.buf.i32(start + 4 * k))
+            .collect::<R<_>>()
+            .map(Some)
     }
 
     fn f32s(&self, i: usize) -> R<Option<Vec<f32>>> {
-        let Some((start, len)) = self.vector(i, 4)? else { return Ok(None) };
-        (0..len).map(|k| self.buf.u32(start + 4 * k).map(f32::from_bits)).collect::<R<_>>().map(Some)
+        let Some((start, len)) = self.vector(i, 4)? else {
+            return Ok(None);
+        };
+        (0..len)
+            .map(|k| self.buf.u32(start + 4 * k).map(f32::from_bits))
+            .collect::<R<_>>()
+            .map(Some)
     }
 
     fn i64s(&self, i: usize) -> R<Option<Vec<i64>>> {
-        let Some((start, len)) = self.vector(i, 8)? else { return Ok(None) };
-        (0..len).map(|k| self.buf.u64(start + 8 * k).map(|v| v as i64)).collect::<R<_>>().map(Some)
+        let Some((start, len)) = self.vector(i, 8)? else {
+            return Ok(None);
+        };
+        (0..len)
+            .map(|k| self.buf.u64(start + 8 * k).map(|v| v as i64))
+            .collect::<R<_>>()
+            .map(Some)
     }
 
     fn string(&self, i: usize) -> R<Option<String>> {
-        let Some((start, len)) = self.vector(i, 1)? else { return Ok(None) };
-        Ok(Some(String::from_utf8_lossy(self.buf.bytes(start, len)?).into_owned()))
+        let Some((start, len)) = self.vector(i, 1)? else {
+            return Ok(None);
+        };
+        Ok(Some(
+            String::from_utf8_lossy(self.buf.bytes(start, len)?).into_owned(),
+        ))
     }
 
     fn scalar_u8(&self, i: usize, default: u8) -> R<u8> {
@@ -186,7 +232,13 @@ impl TensorDecl {
     pub fn dynamic_dims(&self) -> Vec<usize> {
         self.signature
             .as_ref()
-            .map(|s| s.iter().enumerate().filter(|(_, &d)| d < 0).map(|(i, _)| i).collect())
+            .map(|s| {
+                s.iter()
+                    .enumerate()
+                    .filter(|(_, &d)| d < 0)
+                    .map(|(i, _)| i)
+                    .collect()
+            })
             .unwrap_or_default()
     }
 }
@@ -220,7 +272,11 @@ pub fn parse(bytes: &[u8]) -> R<ModelDecl> {
     let mut codes = Vec::with_capacity(opcodes.len());
     for oc in &opcodes {
         let deprecated = oc.scalar_u8(0, 0)? as i8 as i32;
-        let code = if deprecated < 127 { deprecated } else { oc.scalar_i32(3, 0)? };
+        let code = if deprecated < 127 {
+            deprecated
+        } else {
+            oc.scalar_i32(3, 0)?
+        };
         codes.push(code);
     }
     let buffers = model.tables(4)?;
@@ -239,8 +295,13 @@ pub fn parse(bytes: &[u8]) -> R<ModelDecl> {
         }
         let n = tensors.len() as i32;
         let check = |what: &str, ix: &[i32], optional: bool| -> R<()> {
-            match ix.iter().find(|&&i| i >= n || i < if optional { -1 } else { 0 }) {
-                Some(i) => bad(format!("subgraph {g}: {what} refers to tensor {i}, but there are {n}")),
+            match ix
+                .iter()
+                .find(|&&i| i >= n || i < if optional { -1 } else { 0 })
+            {
+                Some(i) => bad(format!(
+                    "subgraph {g}: {what} refers to tensor {i}, but there are {n}"
+                )),
                 None => Ok(()),
             }
         };
@@ -251,13 +312,24 @@ pub fn parse(bytes: &[u8]) -> R<ModelDecl> {
         for (k, op) in sg.tables(3)?.iter().enumerate() {
             let ix = op.field(0)?.map_or(Ok(0), |at| buf.u32(at))? as usize;
             let Some(&code) = codes.get(ix) else {
-                return bad(format!("subgraph {g} operator {k} uses op code {ix}, but there are {}", codes.len()));
+                return bad(format!(
+                    "subgraph {g} operator {k} uses op code {ix}, but there are {}",
+                    codes.len()
+                ));
             };
             let op_inputs = op.i32s(1)?.unwrap_or_default();
             check(&format!("operator {k}'s input list"), &op_inputs, true)?;
-            check(&format!("operator {k}'s output list"), &op.i32s(2)?.unwrap_or_default(), true)?;
+            check(
+                &format!("operator {k}'s output list"),
+                &op.i32s(2)?.unwrap_or_default(),
+                true,
+            )?;
             if code == FULLY_CONNECTED {
-                if let Some(w) = op_inputs.get(1).filter(|&&w| w >= 0).map(|&w| &tensors[w as usize]) {
+                if let Some(w) = op_inputs
+                    .get(1)
+                    .filter(|&&w| w >= 0)
+                    .map(|&w| &tensors[w as usize])
+                {
                     if w.scales.len() > 1 {
                         per_channel_fully_connected.push(w.name.clone());
                     }
@@ -271,10 +343,21 @@ pub fn parse(bytes: &[u8]) -> R<ModelDecl> {
     }
     let (tensors, inputs, outputs) = main.expect("subgraph 0 exists");
     let pick = |ix: &[i32]| ix.iter().map(|&i| tensors[i as usize].clone()).collect();
-    Ok(ModelDecl { inputs: pick(&inputs), outputs: pick(&outputs), per_channel_fully_connected, operator_count })
+    Ok(ModelDecl {
+        inputs: pick(&inputs),
+        outputs: pick(&outputs),
+        per_channel_fully_connected,
+        operator_count,
+    })
 }
 
-fn tensor(tt: &Table<'_>, t: usize, g: usize, buffers: &[Table<'_>], file_len: usize) -> R<TensorDecl> {
+fn tensor(
+    tt: &Table<'_>,
+    t: usize,
+    g: usize,
+    buffers: &[Table<'_>],
+    file_len: usize,
+) -> R<TensorDecl> {
     let name = tt.string(3)?.unwrap_or_default();
     let shape = tt.i32s(0)?.unwrap_or_default();
     let tensor_type = tt.scalar_u8(1, 0)?;
@@ -284,15 +367,26 @@ fn tensor(tt: &Table<'_>, t: usize, g: usize, buffers: &[Table<'_>], file_len: u
     }
     let b = tt.field(2)?.map_or(Ok(0), |at| tt.buf.u32(at))? as usize;
     let Some(buffer) = buffers.get(b) else {
-        return bad(format!("{} uses buffer {b}, but there are {}", where_(), buffers.len()));
+        return bad(format!(
+            "{} uses buffer {b}, but there are {}",
+            where_(),
+            buffers.len()
+        ));
     };
     let data_len = match buffer.vector(0, 1)? {
         Some((_, len)) => len as u64,
         None => {
             // large models keep constants after the flatbuffer: offset and size into the file
             let (offset, size) = (buffer.scalar_u64(1, 0)?, buffer.scalar_u64(2, 0)?);
-            if offset > 1 && offset.checked_add(size).is_none_or(|end| end > file_len as u64) {
-                return bad(format!("{}'s data at offset {offset} (+{size}) lies outside the file", where_()));
+            if offset > 1
+                && offset
+                    .checked_add(size)
+                    .is_none_or(|end| end > file_len as u64)
+            {
+                return bad(format!(
+                    "{}'s data at offset {offset} (+{size}) lies outside the file",
+                    where_()
+                ));
             }
             if offset > 1 {
                 size
@@ -303,7 +397,9 @@ fn tensor(tt: &Table<'_>, t: usize, g: usize, buffers: &[Table<'_>], file_len: u
     };
     if data_len > 0 {
         if let Some(size) = tensor_type_size(tensor_type) {
-            let count = shape.iter().try_fold(1u64, |acc, &d| acc.checked_mul(d as u64));
+            let count = shape
+                .iter()
+                .try_fold(1u64, |acc, &d| acc.checked_mul(d as u64));
             let needed = count.and_then(|c| c.checked_mul(size as u64));
             if needed != Some(data_len) {
                 return bad(format!(
@@ -315,19 +411,39 @@ fn tensor(tt: &Table<'_>, t: usize, g: usize, buffers: &[Table<'_>], file_len: u
         }
     }
     let (scales, zero_points) = match tt.table(4)? {
-        Some(q) => (q.f32s(2)?.unwrap_or_default(), q.i64s(3)?.unwrap_or_default()),
+        Some(q) => (
+            q.f32s(2)?.unwrap_or_default(),
+            q.i64s(3)?.unwrap_or_default(),
+        ),
         None => (vec![], vec![]),
     };
     if !zero_points.is_empty() && zero_points.len() != scales.len() {
-        return bad(format!("{} has {} scales but {} zero points", where_(), scales.len(), zero_points.len()));
+        return bad(format!(
+            "{} has {} scales but {} zero points",
+            where_(),
+            scales.len(),
+            zero_points.len()
+        ));
     }
     let signature = tt.i32s(7)?;
     if let Some(sig) = &signature {
         if sig.len() != shape.len() {
-            return bad(format!("{} has a shape signature of rank {} for a shape of rank {}", where_(), sig.len(), shape.len()));
+            return bad(format!(
+                "{} has a shape signature of rank {} for a shape of rank {}",
+                where_(),
+                sig.len(),
+                shape.len()
+            ));
         }
     }
-    Ok(TensorDecl { name, tensor_type, shape, signature, scales, zero_points })
+    Ok(TensorDecl {
+        name,
+        tensor_type,
+        shape,
+        signature,
+        scales,
+        zero_points,
+    })
 }
 
 #[cfg(test)]
@@ -338,7 +454,10 @@ mod tests {
     fn rejects_files_without_identifier_or_too_short() {
         assert!(parse(b"").is_err());
         assert!(parse(b"\x10\0\0\0TFL3").unwrap_err().0.contains("outside"));
-        assert!(parse(b"\x10\0\0\0ONNX\0\0\0\0").unwrap_err().0.contains("TFL3"));
+        assert!(parse(b"\x10\0\0\0ONNX\0\0\0\0")
+            .unwrap_err()
+            .0
+            .contains("TFL3"));
     }
 
     #[test]

@@ -30,8 +30,8 @@ use std::sync::{Arc, OnceLock};
 use edgerun_core::backend::ModelInfo;
 use edgerun_core::error::shape_string;
 use edgerun_core::{
-    Availability, Backend, DType, Data, Dim, Error, ModelFormat, ModelSource, Options, Prepared, Quant, Result,
-    Session, Tensor, TensorInfo,
+    Availability, Backend, DType, Data, Dim, Error, ModelFormat, ModelSource, Options, Prepared,
+    Quant, Result, Session, Tensor, TensorInfo,
 };
 
 pub use sys::REQUIRED_SYMBOLS;
@@ -43,7 +43,11 @@ const LIBRARY: &str = "TensorFlow Lite C library";
 pub const ENV_VAR: &str = "EDGERUN_TFLITE_LIB";
 
 /// Library names tried on the loader path when no path is given.
-pub const LIBRARY_NAMES: &[&str] = &["libtensorflowlite_c.so", "libtensorflowlite_c.so.2", "libtensorflow-lite.so"];
+pub const LIBRARY_NAMES: &[&str] = &[
+    "libtensorflowlite_c.so",
+    "libtensorflowlite_c.so.2",
+    "libtensorflow-lite.so",
+];
 
 /// The first TFLite release edgerun trusts with per-channel quantized FULLY_CONNECTED weights.
 /// 2.6 runs such models without an error and returns a constant output; releases in between
@@ -66,10 +70,14 @@ pub fn parse_delegate_options(text: &str) -> Result<Vec<(String, String)>> {
     text.split(';')
         .filter(|s| !s.trim().is_empty())
         .map(|entry| match entry.split_once(':') {
-            Some((k, v)) if !k.trim().is_empty() => Ok((k.trim().to_string(), v.trim().to_string())),
+            Some((k, v)) if !k.trim().is_empty() => {
+                Ok((k.trim().to_string(), v.trim().to_string()))
+            }
             _ => Err(Error::InvalidOption {
                 option: "external delegate options".into(),
-                reason: format!("{entry:?} is not key:value; write them as key1:value1;key2:value2"),
+                reason: format!(
+                    "{entry:?} is not key:value; write them as key1:value1;key2:value2"
+                ),
             }),
         })
         .collect()
@@ -93,7 +101,13 @@ impl Default for TfLiteBackend {
 impl TfLiteBackend {
     /// Library found by discovery, XNNPACK on, no external delegate, no fallback.
     pub fn new() -> TfLiteBackend {
-        TfLiteBackend { library: None, xnnpack: true, external: None, fallback: false, api: OnceLock::new() }
+        TfLiteBackend {
+            library: None,
+            xnnpack: true,
+            external: None,
+            fallback: false,
+            api: OnceLock::new(),
+        }
     }
 
     /// Load the TFLite C library from this path instead of searching.
@@ -109,8 +123,15 @@ impl TfLiteBackend {
     }
 
     /// Attach an external delegate plugin to every interpreter.
-    pub fn with_external_delegate(mut self, path: impl Into<PathBuf>, options: Vec<(String, String)>) -> TfLiteBackend {
-        self.external = Some(ExternalDelegate { path: path.into(), options });
+    pub fn with_external_delegate(
+        mut self,
+        path: impl Into<PathBuf>,
+        options: Vec<(String, String)>,
+    ) -> TfLiteBackend {
+        self.external = Some(ExternalDelegate {
+            path: path.into(),
+            options,
+        });
         self
     }
 
@@ -164,17 +185,26 @@ fn machine_name(m: u16) -> String {
 
 /// Check a file is a shared library for this machine before handing it to the loader.
 fn check_elf(path: &Path) -> Result<()> {
-    let fail = |reason: String| Error::LibraryLoad { path: path.into(), reason };
+    let fail = |reason: String| Error::LibraryLoad {
+        path: path.into(),
+        reason,
+    };
     let head = std::fs::read(path).map(|b| b.into_iter().take(20).collect::<Vec<u8>>());
     let head = match head {
         Ok(h) => h,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Err(fail("the file does not exist".into())),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            return Err(fail("the file does not exist".into()))
+        }
         Err(e) => return Err(fail(e.to_string())),
     };
     if head.len() < 20 || &head[..4] != b"\x7fELF" {
         return Err(fail("it is not a shared library (no ELF header)".into()));
     }
-    let machine = if head[5] == 2 { u16::from_be_bytes([head[18], head[19]]) } else { u16::from_le_bytes([head[18], head[19]]) };
+    let machine = if head[5] == 2 {
+        u16::from_be_bytes([head[18], head[19]])
+    } else {
+        u16::from_le_bytes([head[18], head[19]])
+    };
     if let Some((host, host_name)) = host_machine() {
         if machine != host {
             return Err(fail(format!(
@@ -188,10 +218,15 @@ fn check_elf(path: &Path) -> Result<()> {
 
 fn load(path: &Path) -> Result<sys::Api> {
     sys::Api::load(path).map_err(|e| match e {
-        sys::LoadError::Open(reason) => Error::LibraryLoad { path: path.into(), reason },
-        sys::LoadError::MissingSymbol(symbol) => {
-            Error::MissingSymbol { path: path.into(), library: LIBRARY.into(), symbol: symbol.into() }
-        }
+        sys::LoadError::Open(reason) => Error::LibraryLoad {
+            path: path.into(),
+            reason,
+        },
+        sys::LoadError::MissingSymbol(symbol) => Error::MissingSymbol {
+            path: path.into(),
+            library: LIBRARY.into(),
+            symbol: symbol.into(),
+        },
     })
 }
 
@@ -204,7 +239,10 @@ fn discover(explicit: Option<&Path>) -> Result<sys::Api> {
     if let Some(p) = std::env::var_os(ENV_VAR).filter(|v| !v.is_empty()) {
         let p = PathBuf::from(p);
         check_elf(&p).map_err(|e| match e {
-            Error::LibraryLoad { path, reason } => Error::LibraryLoad { path, reason: format!("{reason} (named by {ENV_VAR})") },
+            Error::LibraryLoad { path, reason } => Error::LibraryLoad {
+                path,
+                reason: format!("{reason} (named by {ENV_VAR})"),
+            },
             other => other,
         })?;
         return load(&p);
@@ -214,12 +252,20 @@ fn discover(explicit: Option<&Path>) -> Result<sys::Api> {
         match sys::Api::load(Path::new(name)) {
             Ok(api) => return Ok(api),
             Err(sys::LoadError::MissingSymbol(symbol)) => {
-                return Err(Error::MissingSymbol { path: name.into(), library: LIBRARY.into(), symbol: symbol.into() })
+                return Err(Error::MissingSymbol {
+                    path: name.into(),
+                    library: LIBRARY.into(),
+                    symbol: symbol.into(),
+                })
             }
             Err(sys::LoadError::Open(reason)) => {
                 // a library that exists but fails to load is reported, not skipped
-                if !reason.contains("No such file") && !reason.contains("cannot open shared object") {
-                    return Err(Error::LibraryLoad { path: name.into(), reason });
+                if !reason.contains("No such file") && !reason.contains("cannot open shared object")
+                {
+                    return Err(Error::LibraryLoad {
+                        path: name.into(),
+                        reason,
+                    });
                 }
                 searched.push(format!("{name} on the loader path"));
             }
@@ -230,7 +276,10 @@ fn discover(explicit: Option<&Path>) -> Result<sys::Api> {
         "(loader path: LD_LIBRARY_PATH={}, /etc/ld.so.cache, /lib, /usr/lib)",
         if ld.is_empty() { "unset" } else { &ld }
     ));
-    Err(Error::LibraryNotFound { library: LIBRARY.into(), searched: searched.join(", ") })
+    Err(Error::LibraryNotFound {
+        library: LIBRARY.into(),
+        searched: searched.join(", "),
+    })
 }
 
 /// `major.minor` of a version string such as `2.6.0`.
@@ -251,10 +300,16 @@ impl Backend for TfLiteBackend {
                     "TensorFlow Lite {} from {}{}",
                     api.version(),
                     api.path().display(),
-                    if api.has_xnnpack() { ", with XNNPACK" } else { "" }
+                    if api.has_xnnpack() {
+                        ", with XNNPACK"
+                    } else {
+                        ""
+                    }
                 ),
             },
-            Err(e) => Availability::Unavailable { reason: e.to_string() },
+            Err(e) => Availability::Unavailable {
+                reason: e.to_string(),
+            },
         }
     }
 
@@ -264,12 +319,18 @@ impl Backend for TfLiteBackend {
 
     fn prepare(&self, source: &ModelSource, options: &Options) -> Result<Box<dyn Prepared>> {
         if source.format() != ModelFormat::TfLite {
-            return Err(Error::UnsupportedFormat { backend: NAME.into(), format: source.format() });
+            return Err(Error::UnsupportedFormat {
+                backend: NAME.into(),
+                format: source.format(),
+            });
         }
         let api = self.api()?;
         let bytes = source.read_bytes()?;
-        let decl = flatbuf::parse(&bytes)
-            .map_err(|e| Error::InvalidModel { backend: NAME.into(), path: source.path().into(), reason: e.0 })?;
+        let decl = flatbuf::parse(&bytes).map_err(|e| Error::InvalidModel {
+            backend: NAME.into(),
+            path: source.path().into(),
+            reason: e.0,
+        })?;
         if let Some(w) = decl.per_channel_fully_connected.first() {
             if major_minor(api.version()).is_none_or(|v| v < PER_CHANNEL_FC_SINCE) {
                 return Err(Error::Backend {
@@ -290,16 +351,21 @@ impl Backend for TfLiteBackend {
         for info in &declared {
             shapes.push(resolve_shape(info, options)?);
         }
-        let model = sys::Model::new(api, bytes).map(Arc::new).ok_or_else(|| Error::InvalidModel {
-            backend: NAME.into(),
-            path: source.path().into(),
-            reason: "TensorFlow Lite refused the file (TfLiteModelCreate returned NULL)".into(),
-        })?;
+        let model =
+            sys::Model::new(api, bytes)
+                .map(Arc::new)
+                .ok_or_else(|| Error::InvalidModel {
+                    backend: NAME.into(),
+                    path: source.path().into(),
+                    reason: "TensorFlow Lite refused the file (TfLiteModelCreate returned NULL)"
+                        .into(),
+                })?;
         let plugin = match &self.external {
             Some(ext) => match sys::Plugin::load(&ext.path) {
                 Ok(p) => Some(p),
                 Err(e) if self.fallback => {
-                    let note = format!("external delegate not used: {}", plugin_error(&ext.path, e));
+                    let note =
+                        format!("external delegate not used: {}", plugin_error(&ext.path, e));
                     return self.finish(source, model, shapes, options, None, vec![note]);
                 }
                 Err(e) => return Err(plugin_error(&ext.path, e)),
@@ -311,8 +377,11 @@ impl Backend for TfLiteBackend {
 
     fn inspect(&self, source: &ModelSource) -> Result<ModelInfo> {
         let bytes = source.read_bytes()?;
-        let decl = flatbuf::parse(&bytes)
-            .map_err(|e| Error::InvalidModel { backend: NAME.into(), path: source.path().into(), reason: e.0 })?;
+        let decl = flatbuf::parse(&bytes).map_err(|e| Error::InvalidModel {
+            backend: NAME.into(),
+            path: source.path().into(),
+            reason: e.0,
+        })?;
         Ok(ModelInfo {
             inputs: declared_infos(&decl.inputs)?,
             outputs: declared_infos(&decl.outputs)?,
@@ -332,18 +401,27 @@ fn plugin_error(path: &Path, e: sys::PluginError) -> Error {
             "tflite_plugin_create_delegate returned NULL (check its options)".into()
         }
         sys::PluginError::Refused(reports) => {
-            format!("tflite_plugin_create_delegate returned NULL: {}", reports.join("; "))
+            format!(
+                "tflite_plugin_create_delegate returned NULL: {}",
+                reports.join("; ")
+            )
         }
     };
-    Error::Delegate { path: path.into(), reason }
+    Error::Delegate {
+        path: path.into(),
+        reason,
+    }
 }
+
+/// A loaded plugin and the options each of its delegates is created with.
+type PluginUse = (Arc<sys::Plugin>, Vec<(String, String)>);
 
 /// A session's configuration, shared by the prepared model and its sessions.
 struct Recipe {
     model: Arc<sys::Model>,
     threads: i32,
     xnnpack: bool,
-    plugin: Option<(Arc<sys::Plugin>, Vec<(String, String)>)>,
+    plugin: Option<PluginUse>,
     shapes: Vec<Vec<usize>>,
     path: PathBuf,
 }
@@ -354,7 +432,11 @@ impl Recipe {
     fn interpreter(&self) -> Result<sys::Interpreter> {
         let mut delegates = Vec::new();
         if let Some((plugin, options)) = &self.plugin {
-            delegates.push(plugin.create(options).map_err(|e| plugin_error(plugin.path(), e))?);
+            delegates.push(
+                plugin
+                    .create(options)
+                    .map_err(|e| plugin_error(plugin.path(), e))?,
+            );
         }
         if self.xnnpack {
             if let Some(x) = sys::xnnpack(&self.model_api(), self.threads) {
@@ -362,9 +444,13 @@ impl Recipe {
             }
         }
         let failure = |f: sys::Failure| tflite_failure(&self.path, f);
-        let mut it = sys::Interpreter::new(self.model.clone(), self.threads, delegates).map_err(failure)?;
+        let mut it =
+            sys::Interpreter::new(self.model.clone(), self.threads, delegates).map_err(failure)?;
         for (ix, shape) in self.shapes.iter().enumerate() {
-            let dims: Vec<i32> = shape.iter().map(|&d| d.min(i32::MAX as usize) as i32).collect();
+            let dims: Vec<i32> = shape
+                .iter()
+                .map(|&d| d.min(i32::MAX as usize) as i32)
+                .collect();
             it.resize_input(ix, &dims).map_err(failure)?;
         }
         it.allocate().map_err(failure)?;
@@ -391,7 +477,11 @@ fn tflite_failure(path: &Path, f: sys::Failure) -> Error {
         };
     }
     if let Some(at) = text.find("Op builtin_code out of range: ") {
-        let code = text[at + 30..].split(|c: char| !c.is_ascii_digit()).next().unwrap_or("?").to_string();
+        let code = text[at + 30..]
+            .split(|c: char| !c.is_ascii_digit())
+            .next()
+            .unwrap_or("?")
+            .to_string();
         return Error::UnsupportedOp {
             backend: NAME.into(),
             op: format!("builtin #{code}"),
@@ -400,7 +490,11 @@ fn tflite_failure(path: &Path, f: sys::Failure) -> Error {
         };
     }
     if let Some(at) = text.find("Encountered unresolved custom op: ") {
-        let op = text[at + 34..].split(['.', ';', ' ']).next().unwrap_or("?").to_string();
+        let op = text[at + 34..]
+            .split(['.', ';', ' '])
+            .next()
+            .unwrap_or("?")
+            .to_string();
         return Error::UnsupportedOp {
             backend: NAME.into(),
             op: format!("custom {op}"),
@@ -408,8 +502,15 @@ fn tflite_failure(path: &Path, f: sys::Failure) -> Error {
             detail: "this TensorFlow Lite build has no such custom op".into(),
         };
     }
-    let detail = if text.is_empty() { "no message from TensorFlow Lite".into() } else { text };
-    Error::Backend { backend: NAME.into(), message: format!("{} failed for {path:?}: {detail}", f.what) }
+    let detail = if text.is_empty() {
+        "no message from TensorFlow Lite".into()
+    } else {
+        text
+    };
+    Error::Backend {
+        backend: NAME.into(),
+        message: format!("{} failed for {path:?}: {detail}", f.what),
+    }
 }
 
 impl TfLiteBackend {
@@ -427,7 +528,15 @@ impl TfLiteBackend {
             model,
             threads,
             xnnpack: self.xnnpack,
-            plugin: plugin.map(|p| (p, self.external.as_ref().map(|e| e.options.clone()).unwrap_or_default())),
+            plugin: plugin.map(|p| {
+                (
+                    p,
+                    self.external
+                        .as_ref()
+                        .map(|e| e.options.clone())
+                        .unwrap_or_default(),
+                )
+            }),
             shapes,
             path: source.path().into(),
         };
@@ -441,8 +550,12 @@ impl TfLiteBackend {
             }
             Err(e) => return Err(e),
         };
-        let inputs = (0..probe.input_count()).map(|i| info_of(&probe, true, i)).collect::<Result<Vec<_>>>()?;
-        let outputs = (0..probe.output_count()).map(|i| info_of(&probe, false, i)).collect::<Result<Vec<_>>>()?;
+        let inputs = (0..probe.input_count())
+            .map(|i| info_of(&probe, true, i))
+            .collect::<Result<Vec<_>>>()?;
+        let outputs = (0..probe.output_count())
+            .map(|i| info_of(&probe, false, i))
+            .collect::<Result<Vec<_>>>()?;
         let mut delegates = Vec::new();
         if let Some((p, _)) = &recipe.plugin {
             delegates.push(format!("external delegate {}", p.path().display()));
@@ -450,8 +563,18 @@ impl TfLiteBackend {
         if recipe.xnnpack && recipe.model_api().has_xnnpack() {
             delegates.push(format!("XNNPACK ({threads} threads)"));
         }
-        notes.push(if delegates.is_empty() { "no delegate".into() } else { format!("delegates: {}", delegates.join(", ")) });
-        Ok(Box::new(TfLitePrepared { recipe: Arc::new(recipe), inputs, outputs, notes, spare: std::sync::Mutex::new(Some(probe)) }))
+        notes.push(if delegates.is_empty() {
+            "no delegate".into()
+        } else {
+            format!("delegates: {}", delegates.join(", "))
+        });
+        Ok(Box::new(TfLitePrepared {
+            recipe: Arc::new(recipe),
+            inputs,
+            outputs,
+            notes,
+            spare: std::sync::Mutex::new(Some(probe)),
+        }))
     }
 }
 
@@ -498,20 +621,32 @@ fn declared_infos(decls: &[flatbuf::TensorDecl]) -> Result<Vec<TensorInfo>> {
     decls
         .iter()
         .map(|d| {
-            let dtype = dtype_of_schema(d.tensor_type).ok_or_else(|| unsupported_type(&d.name, d.tensor_type))?;
+            let dtype = dtype_of_schema(d.tensor_type)
+                .ok_or_else(|| unsupported_type(&d.name, d.tensor_type))?;
             let dynamic = d.dynamic_dims();
             let shape = d
                 .shape
                 .iter()
                 .enumerate()
-                .map(|(i, &n)| if dynamic.contains(&i) { Dim::Dynamic(None) } else { Dim::Fixed(n as usize) })
+                .map(|(i, &n)| {
+                    if dynamic.contains(&i) {
+                        Dim::Dynamic(None)
+                    } else {
+                        Dim::Fixed(n as usize)
+                    }
+                })
                 .collect();
             let quant = match (d.scales.as_slice(), d.zero_points.as_slice()) {
                 ([s], [z]) if *s != 0.0 => Some(Quant::new(*s, *z as i32)),
                 ([s], []) if *s != 0.0 => Some(Quant::new(*s, 0)),
                 _ => None,
             };
-            Ok(TensorInfo { name: d.name.clone(), dtype, shape, quant })
+            Ok(TensorInfo {
+                name: d.name.clone(),
+                dtype,
+                shape,
+                quant,
+            })
         })
         .collect()
 }
@@ -537,12 +672,30 @@ fn resolve_shape(info: &TensorInfo, options: &Options) -> Result<Vec<usize>> {
 fn info_of(it: &sys::Interpreter, input: bool, index: usize) -> Result<TensorInfo> {
     let m = it.meta(input, index).ok_or_else(|| Error::Backend {
         backend: NAME.into(),
-        message: format!("cannot read {} tensor {index}", if input { "input" } else { "output" }),
+        message: format!(
+            "cannot read {} tensor {index}",
+            if input { "input" } else { "output" }
+        ),
     })?;
     let dtype = dtype_of(m.tensor_type).ok_or_else(|| unsupported_type(&m.name, m.tensor_type))?;
     let quant = (m.scale != 0.0).then(|| Quant::new(m.scale, m.zero_point));
-    let shape = m.shape.iter().map(|&d| if d < 0 { Dim::Dynamic(None) } else { Dim::Fixed(d as usize) }).collect();
-    Ok(TensorInfo { name: m.name, dtype, shape, quant })
+    let shape = m
+        .shape
+        .iter()
+        .map(|&d| {
+            if d < 0 {
+                Dim::Dynamic(None)
+            } else {
+                Dim::Fixed(d as usize)
+            }
+        })
+        .collect();
+    Ok(TensorInfo {
+        name: m.name,
+        dtype,
+        shape,
+        quant,
+    })
 }
 
 struct TfLitePrepared {
@@ -577,7 +730,11 @@ impl Prepared for TfLitePrepared {
             Some(it) => it,
             None => self.recipe.interpreter()?,
         };
-        Ok(Box::new(TfLiteSession { interpreter, outputs: self.outputs.clone(), path: self.recipe.path.clone() }))
+        Ok(Box::new(TfLiteSession {
+            interpreter,
+            outputs: self.outputs.clone(),
+            path: self.recipe.path.clone(),
+        }))
     }
 }
 
@@ -593,14 +750,19 @@ impl Session for TfLiteSession {
         let failure = |f: sys::Failure| tflite_failure(&self.path, f);
         for (ix, t) in inputs.iter().enumerate() {
             // tensors are little-endian in edgerun and in TFLite on every target it supports
-            self.interpreter.write_input(ix, &t.data().to_le_bytes()).map_err(failure)?;
+            self.interpreter
+                .write_input(ix, &t.data().to_le_bytes())
+                .map_err(failure)?;
         }
         self.interpreter.invoke().map_err(failure)?;
         let mut out = Vec::with_capacity(self.outputs.len());
         for (ix, info) in self.outputs.iter().enumerate() {
             let bytes = self.interpreter.read_output(ix).map_err(failure)?;
-            let data = Data::from_le_bytes(info.dtype, &bytes)
-                .map_err(|reason| Error::Backend { backend: NAME.into(), message: format!("output {:?}: {reason}", info.name) })?;
+            let data =
+                Data::from_le_bytes(info.dtype, &bytes).map_err(|reason| Error::Backend {
+                    backend: NAME.into(),
+                    message: format!("output {:?}: {reason}", info.name),
+                })?;
             let meta = self.interpreter.meta(false, ix);
             let shape: Vec<usize> = match (&meta, info.fixed_shape()) {
                 (Some(m), _) => m.shape.iter().map(|&d| d.max(0) as usize).collect(),
@@ -609,7 +771,12 @@ impl Session for TfLiteSession {
             };
             let tensor = Tensor::from_data(shape.clone(), data).map_err(|_| Error::Backend {
                 backend: NAME.into(),
-                message: format!("output {:?} has [{}] but {} bytes", info.name, shape_string(&shape), bytes.len()),
+                message: format!(
+                    "output {:?} has [{}] but {} bytes",
+                    info.name,
+                    shape_string(&shape),
+                    bytes.len()
+                ),
             })?;
             out.push(tensor.with_quant(info.quant));
         }
@@ -623,7 +790,10 @@ mod tests {
 
     #[test]
     fn delegate_options_keep_order() {
-        let o = parse_delegate_options("backends:CpuAcc,GpuAcc;number-of-threads:4; logging-severity:info").unwrap();
+        let o = parse_delegate_options(
+            "backends:CpuAcc,GpuAcc;number-of-threads:4; logging-severity:info",
+        )
+        .unwrap();
         assert_eq!(
             o,
             vec![

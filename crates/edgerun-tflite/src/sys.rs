@@ -13,8 +13,8 @@ use std::ptr::NonNull;
 use std::sync::{Arc, Mutex};
 
 use edgefirst_tflite_sys::{
-    TfLiteDelegate, TfLiteInterpreter, TfLiteInterpreterOptions, TfLiteModel, TfLiteQuantizationParams,
-    TfLiteStatus, TfLiteTensor, TfLiteType,
+    TfLiteDelegate, TfLiteInterpreter, TfLiteInterpreterOptions, TfLiteModel,
+    TfLiteQuantizationParams, TfLiteStatus, TfLiteTensor, TfLiteType,
 };
 
 /// The C functions edgerun calls on the normal path. All must be present.
@@ -65,11 +65,16 @@ api_fns! {
 /// by reference), a one-pointer struct passed by value on 32-bit Arm.
 type VaList = *mut c_void;
 type ReporterFn = unsafe extern "C" fn(*mut c_void, *const c_char, VaList);
-type SetErrorReporterFn = unsafe extern "C" fn(*mut TfLiteInterpreterOptions, Option<ReporterFn>, *mut c_void);
+type SetErrorReporterFn =
+    unsafe extern "C" fn(*mut TfLiteInterpreterOptions, Option<ReporterFn>, *mut c_void);
 type XnnCreateFn = unsafe extern "C" fn(*const c_void) -> *mut TfLiteDelegate;
 type XnnDeleteFn = unsafe extern "C" fn(*mut TfLiteDelegate);
-type PluginCreateFn =
-    unsafe extern "C" fn(*const *const c_char, *const *const c_char, usize, Option<unsafe extern "C" fn(*const c_char)>) -> *mut TfLiteDelegate;
+type PluginCreateFn = unsafe extern "C" fn(
+    *const *const c_char,
+    *const *const c_char,
+    usize,
+    Option<unsafe extern "C" fn(*const c_char)>,
+) -> *mut TfLiteDelegate;
 type PluginDestroyFn = unsafe extern "C" fn(*mut TfLiteDelegate);
 
 extern "C" {
@@ -110,16 +115,19 @@ impl Api {
         // carry it); the second open below only takes another reference
         // SAFETY: loading a library runs its initialisers; the path is the TFLite library the
         // user pointed to or the usual name on the loader path.
-        let first = unsafe { libloading::Library::new(path) }.map_err(|e| LoadError::Open(loader_message(&e)))?;
-        let lib = edgefirst_tflite::Library::from_path(path).map_err(|e| LoadError::Open(e.to_string()))?;
+        let first = unsafe { libloading::Library::new(path) }
+            .map_err(|e| LoadError::Open(loader_message(&e)))?;
+        let lib = edgefirst_tflite::Library::from_path(path)
+            .map_err(|e| LoadError::Open(e.to_string()))?;
         drop(first);
         let fns = Fns::resolve(lib.as_sys()).map_err(LoadError::MissingSymbol)?;
         let raw = lib.as_sys().library();
         // SAFETY: the symbol names and signatures are those of the TFLite C API
         // (c_api.h, xnnpack_delegate.h); a missing symbol gives Err, never a call.
-        let set_error_reporter = unsafe { raw.get::<SetErrorReporterFn>(b"TfLiteInterpreterOptionsSetErrorReporter\0") }
-            .ok()
-            .map(|s| *s);
+        let set_error_reporter =
+            unsafe { raw.get::<SetErrorReporterFn>(b"TfLiteInterpreterOptionsSetErrorReporter\0") }
+                .ok()
+                .map(|s| *s);
         // SAFETY: as above.
         let xnnpack = unsafe {
             match (
@@ -140,7 +148,14 @@ impl Api {
                 CStr::from_ptr(v).to_string_lossy().into_owned()
             }
         };
-        Ok(Api { fns, set_error_reporter, xnnpack, path: path.to_path_buf(), version, _lib: lib })
+        Ok(Api {
+            fns,
+            set_error_reporter,
+            xnnpack,
+            path: path.to_path_buf(),
+            version,
+            _lib: lib,
+        })
     }
 
     pub fn path(&self) -> &Path {
@@ -197,7 +212,10 @@ unsafe extern "C" fn report(user_data: *mut c_void, format: *const c_char, args:
             return;
         }
         // SAFETY: vsnprintf NUL-terminates within the buffer.
-        let text = unsafe { CStr::from_ptr(buf.as_ptr()) }.to_string_lossy().trim().to_string();
+        let text = unsafe { CStr::from_ptr(buf.as_ptr()) }
+            .to_string_lossy()
+            .trim()
+            .to_string();
         // SAFETY: `user_data` is the `Reports` registered with this interpreter's options; it
         // is boxed and outlives the interpreter (see `Interpreter`).
         let reports = unsafe { &*(user_data as *const Reports) };
@@ -224,7 +242,11 @@ impl Model {
         // SAFETY: the pointer and length describe `bytes`, which this value keeps alive for as
         // long as the model (and every interpreter, which holds the model) exists.
         let ptr = unsafe { (api.fns.TfLiteModelCreate)(bytes.as_ptr().cast(), bytes.len()) };
-        NonNull::new(ptr).map(|ptr| Model { ptr, _bytes: bytes, api })
+        NonNull::new(ptr).map(|ptr| Model {
+            ptr,
+            _bytes: bytes,
+            api,
+        })
     }
 
     pub fn api(&self) -> Arc<Api> {
@@ -281,7 +303,11 @@ pub fn xnnpack(api: &Arc<Api>, threads: i32) -> Option<Delegate> {
     // SAFETY: `opts` is a zero-initialised block larger than any TfLiteXNNPackDelegateOptions
     // so far, with `num_threads` (its first field) set; TFLite copies what it needs.
     let ptr = unsafe { create((&opts as *const Opts).cast()) };
-    NonNull::new(ptr).map(|ptr| Delegate { ptr, release: delete, _owner: DelegateOwner::Tflite(api.clone()) })
+    NonNull::new(ptr).map(|ptr| Delegate {
+        ptr,
+        release: delete,
+        _owner: DelegateOwner::Tflite(api.clone()),
+    })
 }
 
 /// An external delegate plugin: a shared library with `tflite_plugin_create_delegate` and
@@ -315,7 +341,10 @@ unsafe extern "C" fn plugin_report(msg: *const c_char) {
             return;
         }
         // SAFETY: the plugin passes a NUL-terminated message valid during this call.
-        let text = unsafe { CStr::from_ptr(msg) }.to_string_lossy().trim().to_string();
+        let text = unsafe { CStr::from_ptr(msg) }
+            .to_string_lossy()
+            .trim()
+            .to_string();
         PLUGIN_REPORTS.with(|r| r.borrow_mut().push(text));
     });
 }
@@ -325,7 +354,8 @@ impl Plugin {
     pub fn load(path: &Path) -> Result<Arc<Plugin>, PluginError> {
         // SAFETY: loading a library runs its initialisers; the path is the user's explicit
         // choice of delegate, as with benchmark_model's --external_delegate_path.
-        let lib = unsafe { libloading::Library::new(path) }.map_err(|e| PluginError::Open(loader_message(&e)))?;
+        let lib = unsafe { libloading::Library::new(path) }
+            .map_err(|e| PluginError::Open(loader_message(&e)))?;
         // SAFETY: the names and signatures are those of TFLite's external delegate plugin
         // interface (external_delegate_adaptor / delegate_plugin.h); a missing symbol is Err.
         let (create, destroy) = unsafe {
@@ -337,7 +367,12 @@ impl Plugin {
                 .map_err(|_| PluginError::MissingSymbol("tflite_plugin_destroy_delegate"))?;
             (*c, *d)
         };
-        Ok(Arc::new(Plugin { create, destroy, path: path.to_path_buf(), _lib: lib }))
+        Ok(Arc::new(Plugin {
+            create,
+            destroy,
+            path: path.to_path_buf(),
+            _lib: lib,
+        }))
     }
 
     pub fn path(&self) -> &Path {
@@ -345,19 +380,42 @@ impl Plugin {
     }
 
     /// Create a delegate, passing the options in the given order.
-    pub fn create(self: &Arc<Plugin>, options: &[(String, String)]) -> Result<Delegate, PluginError> {
-        let c = |s: &str| CString::new(s).map_err(|_| PluginError::BadOption(format!("{s:?} contains a NUL byte")));
-        let keys: Vec<CString> = options.iter().map(|(k, _)| c(k)).collect::<Result<_, _>>()?;
-        let values: Vec<CString> = options.iter().map(|(_, v)| c(v)).collect::<Result<_, _>>()?;
+    pub fn create(
+        self: &Arc<Plugin>,
+        options: &[(String, String)],
+    ) -> Result<Delegate, PluginError> {
+        let c = |s: &str| {
+            CString::new(s)
+                .map_err(|_| PluginError::BadOption(format!("{s:?} contains a NUL byte")))
+        };
+        let keys: Vec<CString> = options
+            .iter()
+            .map(|(k, _)| c(k))
+            .collect::<Result<_, _>>()?;
+        let values: Vec<CString> = options
+            .iter()
+            .map(|(_, v)| c(v))
+            .collect::<Result<_, _>>()?;
         let key_ptrs: Vec<*const c_char> = keys.iter().map(|k| k.as_ptr()).collect();
         let value_ptrs: Vec<*const c_char> = values.iter().map(|v| v.as_ptr()).collect();
         PLUGIN_REPORTS.with(|r| r.borrow_mut().clear());
         // SAFETY: the arrays hold `options.len()` valid NUL-terminated strings that live
         // across the call; `plugin_report` matches the callback type and never unwinds.
-        let ptr = unsafe { (self.create)(key_ptrs.as_ptr(), value_ptrs.as_ptr(), options.len(), Some(plugin_report)) };
+        let ptr = unsafe {
+            (self.create)(
+                key_ptrs.as_ptr(),
+                value_ptrs.as_ptr(),
+                options.len(),
+                Some(plugin_report),
+            )
+        };
         let reports = PLUGIN_REPORTS.with(|r| std::mem::take(&mut *r.borrow_mut()));
         match NonNull::new(ptr) {
-            Some(ptr) => Ok(Delegate { ptr, release: self.destroy, _owner: DelegateOwner::Plugin(self.clone()) }),
+            Some(ptr) => Ok(Delegate {
+                ptr,
+                release: self.destroy,
+                _owner: DelegateOwner::Plugin(self.clone()),
+            }),
             None => Err(PluginError::Refused(reports)),
         }
     }
@@ -393,7 +451,11 @@ pub struct Failure {
 
 impl Interpreter {
     /// Create an interpreter with `threads` threads and the delegates, in order.
-    pub fn new(model: Arc<Model>, threads: i32, delegates: Vec<Delegate>) -> Result<Interpreter, Failure> {
+    pub fn new(
+        model: Arc<Model>,
+        threads: i32,
+        delegates: Vec<Delegate>,
+    ) -> Result<Interpreter, Failure> {
         let api = model.api.clone();
         let reports = Box::<Reports>::default();
         // SAFETY: every call below uses pointers created here and checked for NULL; the
@@ -403,11 +465,18 @@ impl Interpreter {
         unsafe {
             let options = (api.fns.TfLiteInterpreterOptionsCreate)();
             if options.is_null() {
-                return Err(Failure { what: "creating interpreter options", reports: vec![] });
+                return Err(Failure {
+                    what: "creating interpreter options",
+                    reports: vec![],
+                });
             }
             (api.fns.TfLiteInterpreterOptionsSetNumThreads)(options, threads);
             if let Some(set) = api.set_error_reporter {
-                set(options, Some(report), (&*reports as *const Reports).cast_mut().cast());
+                set(
+                    options,
+                    Some(report),
+                    (&*reports as *const Reports).cast_mut().cast(),
+                );
             }
             for d in &delegates {
                 (api.fns.TfLiteInterpreterOptionsAddDelegate)(options, d.ptr.as_ptr());
@@ -415,8 +484,16 @@ impl Interpreter {
             let ptr = (api.fns.TfLiteInterpreterCreate)(model.ptr.as_ptr(), options);
             (api.fns.TfLiteInterpreterOptionsDelete)(options);
             match NonNull::new(ptr) {
-                Some(ptr) => Ok(Interpreter { ptr, _delegates: delegates, reports, model }),
-                None => Err(Failure { what: "creating the interpreter", reports: reports.take() }),
+                Some(ptr) => Ok(Interpreter {
+                    ptr,
+                    _delegates: delegates,
+                    reports,
+                    model,
+                }),
+                None => Err(Failure {
+                    what: "creating the interpreter",
+                    reports: reports.take(),
+                }),
             }
         }
     }
@@ -429,24 +506,34 @@ impl Interpreter {
         if status == OK {
             Ok(())
         } else {
-            Err(Failure { what, reports: self.reports.take() })
+            Err(Failure {
+                what,
+                reports: self.reports.take(),
+            })
         }
     }
 
     pub fn input_count(&self) -> usize {
         // SAFETY: `ptr` is a live interpreter.
-        unsafe { (self.api().fns.TfLiteInterpreterGetInputTensorCount)(self.ptr.as_ptr()) }.max(0) as usize
+        unsafe { (self.api().fns.TfLiteInterpreterGetInputTensorCount)(self.ptr.as_ptr()) }.max(0)
+            as usize
     }
 
     pub fn output_count(&self) -> usize {
         // SAFETY: `ptr` is a live interpreter.
-        unsafe { (self.api().fns.TfLiteInterpreterGetOutputTensorCount)(self.ptr.as_ptr()) }.max(0) as usize
+        unsafe { (self.api().fns.TfLiteInterpreterGetOutputTensorCount)(self.ptr.as_ptr()) }.max(0)
+            as usize
     }
 
     pub fn resize_input(&mut self, index: usize, shape: &[i32]) -> Result<(), Failure> {
         // SAFETY: `index` < input_count (checked by the caller), `shape` is valid for its length.
         let s = unsafe {
-            (self.api().fns.TfLiteInterpreterResizeInputTensor)(self.ptr.as_ptr(), index as i32, shape.as_ptr(), shape.len() as i32)
+            (self.api().fns.TfLiteInterpreterResizeInputTensor)(
+                self.ptr.as_ptr(),
+                index as i32,
+                shape.as_ptr(),
+                shape.len() as i32,
+            )
         };
         self.status(s, "resizing an input")
     }
@@ -464,14 +551,19 @@ impl Interpreter {
     }
 
     fn tensor(&self, input: bool, index: usize) -> Option<*const TfLiteTensor> {
-        let count = if input { self.input_count() } else { self.output_count() };
+        let count = if input {
+            self.input_count()
+        } else {
+            self.output_count()
+        };
         if index >= count {
             return None;
         }
         // SAFETY: `index` is below the tensor count of this live interpreter.
         let t = unsafe {
             if input {
-                (self.api().fns.TfLiteInterpreterGetInputTensor)(self.ptr.as_ptr(), index as i32).cast_const()
+                (self.api().fns.TfLiteInterpreterGetInputTensor)(self.ptr.as_ptr(), index as i32)
+                    .cast_const()
             } else {
                 (self.api().fns.TfLiteInterpreterGetOutputTensor)(self.ptr.as_ptr(), index as i32)
             }
@@ -486,13 +578,17 @@ impl Interpreter {
         // copied at once (NULL checked).
         unsafe {
             let name_ptr = (f.TfLiteTensorName)(t);
-            let name = if name_ptr.is_null() { String::new() } else { CStr::from_ptr(name_ptr).to_string_lossy().into_owned() };
+            let name = if name_ptr.is_null() {
+                String::new()
+            } else {
+                CStr::from_ptr(name_ptr).to_string_lossy().into_owned()
+            };
             let rank = (f.TfLiteTensorNumDims)(t).max(0);
             let shape = (0..rank).map(|d| (f.TfLiteTensorDim)(t, d)).collect();
             let q = (f.TfLiteTensorQuantizationParams)(t);
             Some(TensorMeta {
                 name,
-                tensor_type: (f.TfLiteTensorType)(t) as u32,
+                tensor_type: (f.TfLiteTensorType)(t),
                 shape,
                 scale: q.scale,
                 zero_point: q.zero_point,
@@ -503,24 +599,40 @@ impl Interpreter {
 
     /// Copy bytes into input `index`; the length must equal the tensor's byte size.
     pub fn write_input(&mut self, index: usize, bytes: &[u8]) -> Result<(), Failure> {
-        let t = self.tensor(true, index).ok_or(Failure { what: "finding an input", reports: vec![] })?;
+        let t = self.tensor(true, index).ok_or(Failure {
+            what: "finding an input",
+            reports: vec![],
+        })?;
         // SAFETY: `t` is a live input tensor; TfLiteTensorCopyFromBuffer checks that the length
         // equals the tensor's byte size before copying.
-        let s = unsafe { (self.api().fns.TfLiteTensorCopyFromBuffer)(t.cast_mut(), bytes.as_ptr().cast(), bytes.len()) };
+        let s = unsafe {
+            (self.api().fns.TfLiteTensorCopyFromBuffer)(
+                t.cast_mut(),
+                bytes.as_ptr().cast(),
+                bytes.len(),
+            )
+        };
         self.status(s, "copying an input")
     }
 
     /// Copy output `index` out.
     pub fn read_output(&self, index: usize) -> Result<Vec<u8>, Failure> {
-        let meta = self.meta(false, index).ok_or(Failure { what: "finding an output", reports: vec![] })?;
-        let t = self.tensor(false, index).ok_or(Failure { what: "finding an output", reports: vec![] })?;
+        let meta = self.meta(false, index).ok_or(Failure {
+            what: "finding an output",
+            reports: vec![],
+        })?;
+        let t = self.tensor(false, index).ok_or(Failure {
+            what: "finding an output",
+            reports: vec![],
+        })?;
         let mut out = vec![0u8; meta.byte_size];
         // SAFETY: `out` is writable for the tensor's byte size, which the call checks.
-        let s = unsafe { (self.api().fns.TfLiteTensorCopyToBuffer)(t, out.as_mut_ptr().cast(), out.len()) };
+        let s = unsafe {
+            (self.api().fns.TfLiteTensorCopyToBuffer)(t, out.as_mut_ptr().cast(), out.len())
+        };
         self.status(s, "copying an output")?;
         Ok(out)
     }
-
 }
 
 impl Drop for Interpreter {

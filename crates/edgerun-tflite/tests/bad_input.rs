@@ -6,10 +6,15 @@ use edgerun_testkit as kit;
 use edgerun_tflite::TfLiteBackend;
 
 fn backend() -> TfLiteBackend {
-    TfLiteBackend::new().with_library(kit::tflite_lib()).with_xnnpack(false)
+    TfLiteBackend::new()
+        .with_library(kit::tflite_lib())
+        .with_xnnpack(false)
 }
 
-fn prepare_bytes(label: &str, bytes: Vec<u8>) -> edgerun_core::Result<Box<dyn edgerun_core::Prepared>> {
+fn prepare_bytes(
+    label: &str,
+    bytes: Vec<u8>,
+) -> edgerun_core::Result<Box<dyn edgerun_core::Prepared>> {
     let source = ModelSource::from_bytes(label, bytes)?;
     backend().prepare(&source, &Options::new())
 }
@@ -18,8 +23,13 @@ fn prepare_bytes(label: &str, bytes: Vec<u8>) -> edgerun_core::Result<Box<dyn ed
 fn truncated_files() {
     let bytes = std::fs::read(kit::model("mobilenetv2_mini_int8.tflite")).unwrap();
     for cut in [8, 64, bytes.len() / 10, bytes.len() / 2, bytes.len() - 1] {
-        let err = prepare_bytes("truncated", bytes[..cut].to_vec()).err().expect("a truncated model must not load");
-        assert!(matches!(err, Error::InvalidModel { .. }), "cut at {cut}: {err:?}");
+        let err = prepare_bytes("truncated", bytes[..cut].to_vec())
+            .err()
+            .expect("a truncated model must not load");
+        assert!(
+            matches!(err, Error::InvalidModel { .. }),
+            "cut at {cut}: {err:?}"
+        );
     }
 }
 
@@ -34,7 +44,11 @@ fn xorshift(state: &mut u64) -> u64 {
 /// acceptable; returns how many mutants were refused.
 fn mutants(rel: &str, rounds: usize, flips: usize, seed: u64, header_only: bool) -> usize {
     let original = std::fs::read(kit::model(rel)).unwrap();
-    let span = if header_only { original.len().min(4096) } else { original.len() };
+    let span = if header_only {
+        original.len().min(4096)
+    } else {
+        original.len()
+    };
     let mut state = seed;
     let mut refused = 0;
     for _ in 0..rounds {
@@ -91,16 +105,28 @@ fn per_channel_fully_connected_is_refused_on_old_tflite() {
     let source = ModelSource::open(kit::model("dense_per_channel_int8.tflite")).unwrap();
     let err = backend().prepare(&source, &Options::new()).err().unwrap();
     let text = err.to_string();
-    assert!(text.contains("per channel") && text.contains("2.6.0"), "{text}");
-    assert!(text.contains("_experimental_disable_per_channel_quantization_for_dense_layers"), "{text}");
+    assert!(
+        text.contains("per channel") && text.contains("2.6.0"),
+        "{text}"
+    );
+    assert!(
+        text.contains("_experimental_disable_per_channel_quantization_for_dense_layers"),
+        "{text}"
+    );
 }
 
 #[test]
 fn inspect_needs_no_library() {
     let source = ModelSource::open(kit::model("mobilenetv2_mini_int8.tflite")).unwrap();
-    let info = TfLiteBackend::new().with_library("/nonexistent.so").inspect(&source).unwrap();
+    let info = TfLiteBackend::new()
+        .with_library("/nonexistent.so")
+        .inspect(&source)
+        .unwrap();
     assert_eq!(info.inputs[0].shape_string(), "1,224,224,3");
     assert_eq!(info.inputs[0].dtype, edgerun_core::DType::I8);
     let q = info.inputs[0].quant.unwrap();
-    assert!((q.scale - 1.0 / 127.5).abs() < 1e-6 && q.zero_point == 0, "{q:?}");
+    assert!(
+        (q.scale - 1.0 / 127.5).abs() < 1e-6 && q.zero_point == 0,
+        "{q:?}"
+    );
 }

@@ -12,7 +12,10 @@ fn loads_the_test_library_and_reports_its_version() {
     assert_eq!(version, "2.6.0");
     match b.availability() {
         Availability::Available { detail } => {
-            assert!(detail.contains("2.6.0") && detail.contains("libtensorflowlite_c.so"), "{detail}")
+            assert!(
+                detail.contains("2.6.0") && detail.contains("libtensorflowlite_c.so"),
+                "{detail}"
+            )
         }
         other => panic!("{other:?}"),
     }
@@ -20,7 +23,10 @@ fn loads_the_test_library_and_reports_its_version() {
 
 #[test]
 fn a_missing_file() {
-    let err = TfLiteBackend::new().with_library("/nonexistent/libtensorflowlite_c.so").library().unwrap_err();
+    let err = TfLiteBackend::new()
+        .with_library("/nonexistent/libtensorflowlite_c.so")
+        .library()
+        .unwrap_err();
     assert!(matches!(err, Error::LibraryLoad { .. }), "{err:?}");
     assert!(err.to_string().contains("does not exist"), "{err}");
 }
@@ -32,27 +38,42 @@ fn a_library_for_another_architecture() {
     bytes[18..20].copy_from_slice(&183u16.to_le_bytes());
     let path = kit::scratch("arch").join("libtensorflowlite_c.so");
     std::fs::write(&path, bytes).unwrap();
-    let err = TfLiteBackend::new().with_library(&path).library().unwrap_err();
+    let err = TfLiteBackend::new()
+        .with_library(&path)
+        .library()
+        .unwrap_err();
     assert!(matches!(err, Error::LibraryLoad { .. }), "{err:?}");
     let text = err.to_string();
-    assert!(text.contains("built for aarch64") && text.contains("x86_64"), "{text}");
+    assert!(
+        text.contains("built for aarch64") && text.contains("x86_64"),
+        "{text}"
+    );
 }
 
 #[test]
 fn a_file_that_is_no_library() {
-    let err = TfLiteBackend::new().with_library(kit::model("mobilenetv2_mini.tflite")).library().unwrap_err();
+    let err = TfLiteBackend::new()
+        .with_library(kit::model("mobilenetv2_mini.tflite"))
+        .library()
+        .unwrap_err();
     assert!(err.to_string().contains("no ELF header"), "{err}");
 }
 
 #[test]
 fn a_shared_library_that_is_not_tflite() {
     // a real shared library of the right architecture, without the TFLite C API
-    let err = TfLiteBackend::new().with_library(kit::test_delegate()).library().unwrap_err();
+    let err = TfLiteBackend::new()
+        .with_library(kit::test_delegate())
+        .library()
+        .unwrap_err();
     match &err {
         Error::MissingSymbol { symbol, .. } => assert_eq!(symbol, "TfLiteVersion"),
         other => panic!("expected MissingSymbol, got {other:?}"),
     }
-    assert!(err.to_string().contains("lacks the function TfLiteVersion"), "{err}");
+    assert!(
+        err.to_string().contains("lacks the function TfLiteVersion"),
+        "{err}"
+    );
 }
 
 #[test]

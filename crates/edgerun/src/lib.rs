@@ -41,15 +41,15 @@ pub use edgerun_core::f16;
 #[cfg(feature = "tract")]
 pub use edgerun_tract as tract;
 
-/// The TensorFlow Lite backend, to configure (library path, XNNPACK, external delegates) and
-/// [`Runtime::register`].
-#[cfg(feature = "tflite")]
-pub use edgerun_tflite as tflite;
 pub use edgerun_core::{
     backend, check_inputs, dtype, error, format, npy, order_inputs, tensor, Availability, Backend,
     DType, Data, Dim, Element, Error, ModelFormat, ModelInfo, ModelSource, Options, Prepared,
     Quant, Result, Session, Tensor, TensorInfo, Tolerance,
 };
+/// The TensorFlow Lite backend, to configure (library path, XNNPACK, external delegates) and
+/// [`Runtime::register`].
+#[cfg(feature = "tflite")]
+pub use edgerun_tflite as tflite;
 
 /// Every backend edgerun knows, in order of preference: `(name, formats, constructor)`.
 /// A backend whose cargo feature is off is listed with no constructor and reports itself
@@ -147,7 +147,11 @@ impl Runtime {
     /// Put a configured backend in place of the built-in one of the same name (keeping its
     /// rank), or add it last.
     pub fn register(mut self, backend: Box<dyn Backend>) -> Runtime {
-        match self.backends.iter().position(|b| b.name() == backend.name()) {
+        match self
+            .backends
+            .iter()
+            .position(|b| b.name() == backend.name())
+        {
             Some(i) => self.backends[i] = backend,
             None => self.backends.push(backend),
         }
@@ -236,7 +240,10 @@ impl Runtime {
         }
         match first_error {
             Some(e) if reasons.len() == 1 => Err(e),
-            _ => Err(Error::NoBackend { path: source.path().into(), reasons: reasons.join("; ") }),
+            _ => Err(Error::NoBackend {
+                path: source.path().into(),
+                reasons: reasons.join("; "),
+            }),
         }
     }
 
@@ -281,6 +288,9 @@ impl Runtime {
                         },
                     });
                 }
+                // a mistake in what the user asked for (a delegate that fails, a shape that does
+                // not fit) is reported, not papered over by another backend
+                Err(e) if stops_dispatch(&e) => return Err(e),
                 Err(e) => {
                     considered.push((b.name(), format!("failed: {e}")));
                     errors.push(e);
@@ -301,6 +311,17 @@ impl Runtime {
             reasons,
         })
     }
+}
+
+fn stops_dispatch(e: &Error) -> bool {
+    matches!(
+        e,
+        Error::Delegate { .. }
+            | Error::InvalidOption { .. }
+            | Error::InputShapeOption { .. }
+            | Error::UnknownShapeOption { .. }
+            | Error::MissingInputShape { .. }
+    )
 }
 
 fn skip_reason(b: &dyn Backend, format: ModelFormat) -> Option<String> {
@@ -403,7 +424,19 @@ impl Model {
     }
 }
 
-/// Runs a [`Model`]; one thread at a time.
+/// Runs a [`Model`]. A session may move to another thread (`Send`) but is not shared between
+/// threads (not `Sync`): a TensorFlow Lite interpreter is not thread-safe. Give each thread its
+/// own session.
+///
+/// ```
+/// fn is_send<T: Send>() {}
+/// is_send::<edgerun::ModelSession>();
+/// ```
+///
+/// ```compile_fail
+/// fn is_sync<T: Sync>() {}
+/// is_sync::<edgerun::ModelSession>();
+/// ```
 pub struct ModelSession {
     session: Box<dyn Session>,
     prepared: Arc<dyn Prepared>,

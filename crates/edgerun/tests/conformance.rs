@@ -22,8 +22,12 @@ const TOLERANCE: Tolerance = Tolerance::new(1e-4, 1e-3);
 const INT8_LSB: f32 = 8.0;
 
 fn runtime(backend: &str, xnnpack: bool) -> Runtime {
-    let tflite = TfLiteBackend::new().with_library(common::tflite_lib()).with_xnnpack(xnnpack);
-    Runtime::new().register(Box::new(tflite)).with_backend(backend)
+    let tflite = TfLiteBackend::new()
+        .with_library(common::tflite_lib())
+        .with_xnnpack(xnnpack);
+    Runtime::new()
+        .register(Box::new(tflite))
+        .with_backend(backend)
 }
 
 /// The stored integers, without quantization parameters: int8 references are raw values.
@@ -36,7 +40,8 @@ fn compare(name: &str, got: &Tensor, expected: &Tensor) -> f32 {
         DType::I8 | DType::U8 => (Tolerance::new(INT8_LSB, 0.0), raw(got), raw(expected)),
         _ => (TOLERANCE, got.clone(), expected.clone()),
     };
-    tol.check(&got, &expected).unwrap_or_else(|e| panic!("{name}: {e}"))
+    tol.check(&got, &expected)
+        .unwrap_or_else(|e| panic!("{name}: {e}"))
 }
 
 fn check_with(case: &Case, backend: &str, threads: usize, xnnpack: bool) {
@@ -44,12 +49,21 @@ fn check_with(case: &Case, backend: &str, threads: usize, xnnpack: bool) {
     for (name, shape) in &case.shapes {
         rt = rt.with_input_shape(name.clone(), shape.clone());
     }
-    let model = rt.load(&case.model).unwrap_or_else(|e| panic!("{}: {e}", case.name));
+    let model = rt
+        .load(&case.model)
+        .unwrap_or_else(|e| panic!("{}: {e}", case.name));
     assert_eq!(model.backend(), backend);
-    let outputs = model.session().unwrap().run(&case.inputs).unwrap_or_else(|e| panic!("{}: {e}", case.name));
+    let outputs = model
+        .session()
+        .unwrap()
+        .run(&case.inputs)
+        .unwrap_or_else(|e| panic!("{}: {e}", case.name));
     assert_eq!(outputs.len(), case.outputs.len(), "{}", case.name);
     for (k, expected) in case.outputs.iter().enumerate() {
-        let what = format!("{} output {k} ({backend}, {threads} threads, xnnpack {xnnpack})", case.name);
+        let what = format!(
+            "{} output {k} ({backend}, {threads} threads, xnnpack {xnnpack})",
+            case.name
+        );
         let diff = compare(&what, &outputs[k], expected);
         eprintln!("{what}: max |diff| {diff:e}");
     }
@@ -106,10 +120,21 @@ conformance! {
 fn tract_and_tflite_agree_on_the_same_network() {
     let onnx = case("mobilenetv2_mini");
     let nchw = onnx.inputs[0].to_array::<f32>().unwrap();
-    let nhwc = Tensor::from(nchw.permuted_axes(vec![0, 2, 3, 1]).as_standard_layout().into_owned());
-    let tflite = runtime("tflite", true).load(common::model("mobilenetv2_mini.tflite")).unwrap();
+    let nhwc = Tensor::from(
+        nchw.permuted_axes(vec![0, 2, 3, 1])
+            .as_standard_layout()
+            .into_owned(),
+    );
+    let tflite = runtime("tflite", true)
+        .load(common::model("mobilenetv2_mini.tflite"))
+        .unwrap();
     let from_tflite = tflite.session().unwrap().run(&[nhwc]).unwrap();
-    let from_tract = edgerun::load(&onnx.model).unwrap().session().unwrap().run(&onnx.inputs).unwrap();
+    let from_tract = edgerun::load(&onnx.model)
+        .unwrap()
+        .session()
+        .unwrap()
+        .run(&onnx.inputs)
+        .unwrap();
     let diff = compare("tflite vs tract", &from_tflite[0], &from_tract[0]);
     eprintln!("tflite vs tract on mobilenetv2_mini: max |diff| {diff:e}");
 }
