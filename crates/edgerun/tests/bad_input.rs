@@ -254,5 +254,8 @@ fn unknown_backend_name() {
         .with_backend("gpu")
         .load(model("mobilenetv2_mini.onnx"))
         .unwrap_err();
-    assert!(e.to_string().contains("known backends: tflite, tract"), "{e}");
+    assert!(
+        e.to_string().contains("known backends: tflite, tract"),
+        "{e}"
+    );
 }
