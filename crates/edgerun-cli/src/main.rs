@@ -81,7 +81,9 @@ struct TfLiteArgs {
 }
 
 impl TfLiteArgs {
-    fn backend(&self) -> Result<edgerun::tflite::TfLiteBackend> {
+    /// Put the TFLite backend, configured from the flags, into the runtime.
+    #[cfg(feature = "tflite")]
+    fn register(&self, rt: Runtime) -> Result<Runtime> {
         let mut b = edgerun::tflite::TfLiteBackend::new()
             .with_xnnpack(self.use_xnnpack)
             .with_delegate_fallback(self.delegate_fallback);
@@ -94,7 +96,19 @@ impl TfLiteArgs {
         } else if !self.external_delegate_options.is_empty() {
             bail!("--external_delegate_options needs --external_delegate_path");
         }
-        Ok(b)
+        Ok(rt.register(Box::new(b)))
+    }
+
+    /// Without the TFLite backend, TFLite flags are a mistake worth naming.
+    #[cfg(not(feature = "tflite"))]
+    fn register(&self, rt: Runtime) -> Result<Runtime> {
+        if self.tflite_lib.is_some()
+            || self.external_delegate_path.is_some()
+            || !self.external_delegate_options.is_empty()
+        {
+            bail!("this edgerun was built without the TensorFlow Lite backend (cargo feature tflite); --tflite_lib and delegates need the full build");
+        }
+        Ok(rt)
     }
 }
 
@@ -207,7 +221,7 @@ fn runtime(args: &ModelArgs, extra_shapes: &[(String, Vec<usize>)]) -> Result<Ru
     for (name, shape) in extra_shapes {
         options = options.with_input_shape(name.clone(), shape.clone());
     }
-    let mut rt = Runtime::new().register(Box::new(args.tflite.backend()?));
+    let mut rt = args.tflite.register(Runtime::new())?;
     if let Some(shapes) = &args.input_layer_shape {
         let shapes = parse_shapes(shapes)?;
         let names = if args.input_layer.is_empty() {
@@ -323,7 +337,7 @@ fn session_run(model: &Model, inputs: &[(&str, &Tensor)]) -> Result<edgerun::Out
 }
 
 fn inspect(graph: &Path, backend: Option<String>, tflite: &TfLiteArgs) -> Result<()> {
-    let mut rt = Runtime::new().register(Box::new(tflite.backend()?));
+    let mut rt = tflite.register(Runtime::new())?;
     if let Some(b) = backend {
         rt = rt.with_backend(b);
     }
@@ -351,16 +365,14 @@ fn inspect(graph: &Path, backend: Option<String>, tflite: &TfLiteArgs) -> Result
 }
 
 fn info(tflite: &TfLiteArgs) -> Result<()> {
+    let rt = tflite.register(Runtime::new())?;
     out!(
         "edgerun {} on {}-{}",
         env!("CARGO_PKG_VERSION"),
         std::env::consts::ARCH,
         std::env::consts::OS
     );
-    for b in Runtime::new()
-        .register(Box::new(tflite.backend()?))
-        .backends()
-    {
+    for b in rt.backends() {
         let formats: Vec<_> = b.formats().iter().map(|f| f.name()).collect();
         match b.availability() {
             edgerun::Availability::Available { detail } => {

@@ -1,6 +1,6 @@
 //! The `edgerun` binary end to end: what it prints, what it writes, how it fails.
 
-use std::process::{Command, Output};
+use std::process::Output;
 
 use edgerun::{npy, Tolerance};
 use edgerun_testkit as kit;
@@ -10,7 +10,7 @@ fn models() -> std::path::PathBuf {
 }
 
 fn edgerun(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_edgerun"))
+    kit::command(env!("CARGO_BIN_EXE_edgerun"))
         .args(args)
         .output()
         .expect("edgerun starts")
@@ -331,7 +331,7 @@ fn tflite_with_an_external_delegate_and_without_xnnpack() {
 
 #[test]
 fn no_tflite_library_says_where_it_looked() {
-    let out = Command::new(env!("CARGO_BIN_EXE_edgerun"))
+    let out = kit::command(env!("CARGO_BIN_EXE_edgerun"))
         .arg("info")
         .env_remove("EDGERUN_TFLITE_LIB")
         .env("LD_LIBRARY_PATH", "")
@@ -351,7 +351,7 @@ fn no_tflite_library_says_where_it_looked() {
     assert!(s.contains("tract: available"), "{s}");
 
     let graph = models().join("mobilenetv2_mini_int8.tflite");
-    let out = Command::new(env!("CARGO_BIN_EXE_edgerun"))
+    let out = kit::command(env!("CARGO_BIN_EXE_edgerun"))
         .args([
             "run",
             "--graph",

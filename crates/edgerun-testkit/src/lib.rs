@@ -2,7 +2,9 @@
 //! `models/reference/cases.tsv`, the test TensorFlow Lite library and the test delegate plugin.
 //! A missing fixture fails the test with the command that provides it; nothing is skipped.
 
+use std::ffi::OsStr;
 use std::path::{Path, PathBuf};
+use std::process::Command;
 
 use edgerun_core::{npy, Tensor};
 
@@ -41,6 +43,24 @@ pub fn test_delegate() -> PathBuf {
         p.display()
     );
     p
+}
+
+/// A command that runs `program`. When the tests run under emulation (`cross/test-arm` sets
+/// `EDGERUN_TEST_RUNNER`, e.g. `qemu-aarch64 -L /usr/aarch64-linux-gnu`), the program is
+/// started through that runner: an emulated process cannot exec a foreign binary by itself.
+pub fn command(program: impl AsRef<OsStr>) -> Command {
+    match std::env::var("EDGERUN_TEST_RUNNER")
+        .ok()
+        .filter(|r| !r.trim().is_empty())
+    {
+        Some(runner) => {
+            let mut words = runner.split_whitespace();
+            let mut c = Command::new(words.next().expect("a runner"));
+            c.args(words).arg(program);
+            c
+        }
+        None => Command::new(program),
+    }
 }
 
 /// A scratch directory unique to this process and name, emptied.
