@@ -36,6 +36,7 @@ CASES = [
     ("mobilenetv2_mini_int8_tflite", "mobilenetv2_mini_int8.tflite",
      {"serving_default_input:0": (1, 224, 224, 3)}),
     ("blazeface_front", "fetched/face_detection_front.tflite", {"input": (1, 128, 128, 3)}),
+    ("dynamic_batch_tflite", "dynamic_batch.tflite", {"serving_default_x:0": (3, 16)}),
 ]
 
 

@@ -10,6 +10,8 @@ Writes, next to this script:
                                 int8 weights and activations, calibrated on 64 seeded inputs
   gelu.tflite                   x [1,8] f32 -> GELU -> y: an op (GELU, builtin 150) that
                                 TensorFlow Lite releases before 2.9 do not have
+  dynamic_batch.tflite          x [N,16] f32 -> Dense(4) -> y [N,4]: a dynamic batch (-1 in the
+                                input's shape signature), for input resizing
   dense_per_channel_int8.tflite x [1,16] int8 -> Dense(8) -> y int8, with the converter's
                                 default per-channel quantization of the dense weights: the
                                 model old TFLite releases silently compute wrongly
@@ -114,7 +116,7 @@ def main():
         f.write(converter.convert())
     small_models()
     for name in ["mobilenetv2_mini.tflite", "mobilenetv2_mini_int8.tflite", "gelu.tflite",
-                 "dense_per_channel_int8.tflite"]:
+                 "dense_per_channel_int8.tflite", "dynamic_batch.tflite"]:
         print(f"wrote {name} ({os.path.getsize(os.path.join(HERE, name))} bytes)")
 
 
@@ -123,6 +125,14 @@ def small_models():
     gelu = tf.keras.Model(x, tf.keras.layers.Activation("gelu", name="y")(x))
     with open(os.path.join(HERE, "gelu.tflite"), "wb") as f:
         f.write(tf.lite.TFLiteConverter.from_keras_model(gelu).convert())
+
+    x = tf.keras.Input(shape=(16,), name="x")
+    layer = tf.keras.layers.Dense(4, name="y")
+    dynamic = tf.keras.Model(x, layer(x))
+    layer.set_weights([np.random.default_rng(8).normal(0, 0.5, (16, 4)).astype(np.float32),
+                       np.zeros(4, np.float32)])
+    with open(os.path.join(HERE, "dynamic_batch.tflite"), "wb") as f:
+        f.write(tf.lite.TFLiteConverter.from_keras_model(dynamic).convert())
 
     x = tf.keras.Input(shape=(16,), batch_size=1, name="x")
     layer = tf.keras.layers.Dense(8, name="y")

@@ -345,6 +345,14 @@ fn inspect(graph: &Path, backend: Option<String>, tflite: &TfLiteArgs) -> Result
     out!("model: {}", source.path().display());
     out!("format: {}", source.format());
     out!("read by: {backend}");
+    if let Some(b) = rt.backends().iter().find(|b| b.name() == backend) {
+        match b.availability() {
+            edgerun::Availability::Available { detail } => out!("backend: {detail}"),
+            edgerun::Availability::Unavailable { reason } => {
+                out!("backend cannot run it here: {reason}")
+            }
+        }
+    }
     out!("inputs:");
     for t in &info.inputs {
         out!("  {t}");

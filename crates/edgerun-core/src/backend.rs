@@ -187,6 +187,16 @@ pub trait Backend: Send + Sync {
     /// Formats this backend reads.
     fn formats(&self) -> &'static [ModelFormat];
 
+    /// May the dispatcher pick this backend for `format` by itself? A backend that reads a
+    /// format but is known to compute some models of it wrongly answers `Err` with the reason;
+    /// it still runs them when chosen by name.
+    ///
+    /// # Errors
+    /// The reason not to choose it automatically.
+    fn auto_choice(&self, _format: ModelFormat) -> std::result::Result<(), String> {
+        Ok(())
+    }
+
     /// Parse, check and optimize a model once, for any number of sessions.
     ///
     /// # Errors

@@ -443,7 +443,8 @@ impl Recipe {
                 delegates.push(x);
             }
         }
-        let failure = |f: sys::Failure| tflite_failure(&self.path, f);
+        let api = self.model_api();
+        let failure = |f: sys::Failure| tflite_failure(&self.path, &api, f);
         let mut it =
             sys::Interpreter::new(self.model.clone(), self.threads, delegates).map_err(failure)?;
         for (ix, shape) in self.shapes.iter().enumerate() {
@@ -464,8 +465,13 @@ impl Recipe {
 
 /// TFLite's own reports say best what went wrong: an op this build lacks, a delegate that
 /// refused the graph, a tensor it could not allocate.
-fn tflite_failure(path: &Path, f: sys::Failure) -> Error {
+fn tflite_failure(path: &Path, api: &sys::Api, f: sys::Failure) -> Error {
     let text = f.reports.join("; ");
+    let lib = format!(
+        "TensorFlow Lite {} from {}",
+        api.version(),
+        api.path().display()
+    );
     if let Some(at) = text.find("Didn't find op for builtin opcode '") {
         let rest = &text[at + 35..];
         let op = rest.split('\'').next().unwrap_or("?").to_string();
@@ -473,7 +479,7 @@ fn tflite_failure(path: &Path, f: sys::Failure) -> Error {
             backend: NAME.into(),
             op,
             node: "?".into(),
-            detail: format!("this TensorFlow Lite build lacks it: {text}"),
+            detail: format!("{lib} lacks it: {text}"),
         };
     }
     if let Some(at) = text.find("Op builtin_code out of range: ") {
@@ -486,7 +492,7 @@ fn tflite_failure(path: &Path, f: sys::Failure) -> Error {
             backend: NAME.into(),
             op: format!("builtin #{code}"),
             node: "?".into(),
-            detail: format!("this TensorFlow Lite build is older than the model's ops: {text}"),
+            detail: format!("{lib} is older than the model's ops: {text}"),
         };
     }
     if let Some(at) = text.find("Encountered unresolved custom op: ") {
@@ -499,7 +505,7 @@ fn tflite_failure(path: &Path, f: sys::Failure) -> Error {
             backend: NAME.into(),
             op: format!("custom {op}"),
             node: "?".into(),
-            detail: "this TensorFlow Lite build has no such custom op".into(),
+            detail: format!("{lib} has no such custom op"),
         };
     }
     let detail = if text.is_empty() {
@@ -747,7 +753,8 @@ struct TfLiteSession {
 
 impl Session for TfLiteSession {
     fn run(&mut self, inputs: &[&Tensor]) -> Result<Vec<Tensor>> {
-        let failure = |f: sys::Failure| tflite_failure(&self.path, f);
+        let api = self.interpreter.library();
+        let failure = |f: sys::Failure| tflite_failure(&self.path, &api, f);
         for (ix, t) in inputs.iter().enumerate() {
             // tensors are little-endian in edgerun and in TFLite on every target it supports
             self.interpreter

@@ -502,6 +502,11 @@ impl Interpreter {
         &self.model.api
     }
 
+    /// The library this interpreter comes from.
+    pub fn library(&self) -> Arc<Api> {
+        self.model.api.clone()
+    }
+
     fn status(&self, status: TfLiteStatus, what: &'static str) -> Result<(), Failure> {
         if status == OK {
             Ok(())

@@ -75,6 +75,7 @@ fn nnef_archive_and_directory() {
     check_against_reference(&unpacked, ModelFormat::Nnef, false);
 }
 
+#[cfg(feature = "tflite")]
 #[test]
 fn tflite_subset() {
     let mut typed = mobilenet_typed();
@@ -107,4 +108,23 @@ fn corrupt_nnef_archive_is_an_error() {
         .err()
         .expect("a half archive must not load");
     assert!(err.to_string().contains("corrupt or truncated"), "{err}");
+}
+
+/// tract's TFLite reader computes the TensorFlow-converted MobileNetV2 wrongly, which is why
+/// the dispatcher does not pick tract for `.tflite` files by itself. When a tract release fixes
+/// it, this test fails: then let tract be chosen again (`auto_choice`).
+#[cfg(feature = "tflite")]
+#[test]
+fn tract_tflite_reader_still_miscomputes_a_tf_converted_mobilenet() {
+    let source = ModelSource::open(models().join("mobilenetv2_mini.tflite")).unwrap();
+    let prepared = TractBackend.prepare(&source, &Options::new()).unwrap();
+    let input = npy::read(models().join("reference/mobilenetv2_mini_tflite/input.0.npy")).unwrap();
+    let out = prepared.session().unwrap().run(&[&input]).unwrap();
+    let expected =
+        npy::read(models().join("reference/mobilenetv2_mini_tflite/output.0.npy")).unwrap();
+    let err = Tolerance::new(1e-2, 0.0)
+        .check(&out[0], &expected)
+        .unwrap_err();
+    eprintln!("tract on mobilenetv2_mini.tflite: {err}");
+    assert!(TractBackend.auto_choice(ModelFormat::TfLite).is_err());
 }

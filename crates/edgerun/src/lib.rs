@@ -76,7 +76,7 @@ macro_rules! backends {
 
 backends! {
     "tflite", "tflite", [TfLite], edgerun_tflite::TfLiteBackend::new();
-    "tract", "tract", [Onnx, Nnef, TfLite], edgerun_tract::TractBackend::new();
+    "tract", "tract", [Onnx, Nnef], edgerun_tract::TractBackend::new();
 }
 
 /// Stand-in for a backend that was compiled out.
@@ -272,6 +272,12 @@ impl Runtime {
             if let Some(why) = skip_reason(b, source.format()) {
                 considered.push((b.name(), why));
                 continue;
+            }
+            if self.only.is_none() {
+                if let Err(why) = b.auto_choice(source.format()) {
+                    considered.push((b.name(), why));
+                    continue;
+                }
             }
             match b.prepare(&source, &self.options) {
                 Ok(prepared) => {

@@ -259,3 +259,47 @@ fn unknown_backend_name() {
         "{e}"
     );
 }
+
+#[test]
+fn tflite_input_mistakes() {
+    let rt = || {
+        let b = edgerun::tflite::TfLiteBackend::new().with_library(common::tflite_lib());
+        Runtime::new().register(Box::new(b)).with_backend("tflite")
+    };
+    let m = rt().load(model("mobilenetv2_mini_int8.tflite")).unwrap();
+    let mut s = m.session().unwrap();
+    // an int8 model fed float data: the error says to quantize
+    let f = Tensor::zeros(DType::F32, vec![1, 224, 224, 3]).unwrap();
+    let e = s.run(&[f]).unwrap_err();
+    assert!(
+        matches!(
+            e,
+            Error::InputDType {
+                expected: DType::I8,
+                found: DType::F32,
+                ..
+            }
+        ),
+        "{e:?}"
+    );
+    assert!(e.to_string().contains("quantize"), "{e}");
+    let wrong = Tensor::zeros(DType::I8, vec![1, 3, 224, 224]).unwrap();
+    assert!(matches!(
+        s.run(&[wrong]).unwrap_err(),
+        Error::InputShape { .. }
+    ));
+    // quantizing with the input's own parameters is the fix
+    let info = &m.inputs()[0];
+    let q = Tensor::zeros(DType::F32, vec![1, 224, 224, 3])
+        .unwrap()
+        .quantize(DType::I8, info.quant.unwrap())
+        .unwrap();
+    assert_eq!(s.run(&[q]).unwrap()[0].shape(), &[1, 100]);
+
+    // a dynamic batch needs its shape
+    let e = rt().load(model("dynamic_batch.tflite")).unwrap_err();
+    assert!(
+        matches!(e, Error::MissingInputShape { dim: 0, .. }),
+        "{e:?}"
+    );
+}

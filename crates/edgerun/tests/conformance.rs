@@ -111,6 +111,7 @@ conformance! {
         tflite_mobilenetv2_mini => "mobilenetv2_mini_tflite",
         tflite_mobilenetv2_mini_int8 => "mobilenetv2_mini_int8_tflite",
         tflite_blazeface_front => "blazeface_front",
+        tflite_dynamic_batch => "dynamic_batch_tflite",
     ],
 }
 
