@@ -115,6 +115,32 @@ impl Options {
             .map(|(_, s)| s.as_slice())
     }
 
+    /// The concrete shape of an input: the one given for it, else the model's if every
+    /// dimension is fixed.
+    ///
+    /// # Errors
+    /// [`Error::MissingInputShape`] naming the first dynamic dimension.
+    pub fn resolve_shape(&self, info: &TensorInfo) -> Result<Vec<usize>> {
+        if let Some(given) = self.input_shape(&info.name) {
+            return Ok(given.to_vec());
+        }
+        info.shape
+            .iter()
+            .enumerate()
+            .map(|(dim, d)| {
+                d.fixed().ok_or_else(|| Error::MissingInputShape {
+                    input: info.name.clone(),
+                    dim,
+                    symbol: match d {
+                        Dim::Dynamic(Some(s)) => format!("symbol {s}"),
+                        _ => "unnamed".into(),
+                    },
+                    shape: info.shape_string(),
+                })
+            })
+            .collect()
+    }
+
     /// Check that every shape option names a model input and fits its shape.
     ///
     /// # Errors
@@ -390,6 +416,25 @@ mod tests {
             order_inputs(&infos, &[("a", &a), ("a", &a)]),
             Err(Error::DuplicateInput { .. })
         ));
+    }
+
+    #[test]
+    fn resolve_shape_prefers_the_option_and_names_a_missing_dim() {
+        let i = info("x", vec![Dim::Fixed(1), Dim::Dynamic(Some("T".into()))]);
+        let e = Options::new().resolve_shape(&i).unwrap_err();
+        assert!(
+            matches!(&e, Error::MissingInputShape { dim: 1, symbol, .. } if symbol == "symbol T"),
+            "{e:?}"
+        );
+        assert_eq!(
+            Options::new()
+                .with_input_shape("x", vec![1, 7])
+                .resolve_shape(&i)
+                .unwrap(),
+            vec![1, 7]
+        );
+        let fixed = info("y", vec![Dim::Fixed(2), Dim::Fixed(3)]);
+        assert_eq!(Options::new().resolve_shape(&fixed).unwrap(), vec![2, 3]);
     }
 
     #[test]

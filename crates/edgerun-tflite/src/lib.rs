@@ -349,7 +349,7 @@ impl Backend for TfLiteBackend {
         options.check_input_shapes(&declared)?;
         let mut shapes = Vec::with_capacity(declared.len());
         for info in &declared {
-            shapes.push(resolve_shape(info, options)?);
+            shapes.push(options.resolve_shape(info)?);
         }
         let model =
             sys::Model::new(api, bytes)
@@ -652,24 +652,6 @@ fn declared_infos(decls: &[flatbuf::TensorDecl]) -> Result<Vec<TensorInfo>> {
                 dtype,
                 shape,
                 quant,
-            })
-        })
-        .collect()
-}
-
-fn resolve_shape(info: &TensorInfo, options: &Options) -> Result<Vec<usize>> {
-    if let Some(s) = options.input_shape(&info.name) {
-        return Ok(s.to_vec());
-    }
-    info.shape
-        .iter()
-        .enumerate()
-        .map(|(dim, d)| {
-            d.fixed().ok_or_else(|| Error::MissingInputShape {
-                input: info.name.clone(),
-                dim,
-                symbol: "dynamic in the model's shape signature".into(),
-                shape: info.shape_string(),
             })
         })
         .collect()

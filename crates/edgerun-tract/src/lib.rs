@@ -375,7 +375,7 @@ fn prepare_plan(source: &ModelSource, options: &Options) -> Result<Plan> {
             let declared = inference_infos(&model, true)?;
             options.check_input_shapes(&declared)?;
             for (ix, info) in declared.iter().enumerate() {
-                let shape = resolved_shape(info, options)?;
+                let shape = options.resolve_shape(info)?;
                 let dt = model
                     .input_fact(ix)
                     .ok()
@@ -396,7 +396,7 @@ fn prepare_plan(source: &ModelSource, options: &Options) -> Result<Plan> {
             options.check_input_shapes(&declared)?;
             let mut subs = HashMap::new();
             for (ix, info) in declared.iter().enumerate() {
-                let shape = resolved_shape(info, options)?;
+                let shape = options.resolve_shape(info)?;
                 let fact = model.input_fact(ix).map_err(|e| invalid(path, &e))?;
                 for (d, &v) in fact.shape.iter().zip(&shape) {
                     if let TDim::Sym(sym) = d {
@@ -448,28 +448,6 @@ fn symbolic_outputs(mut model: InferenceModel, inputs: &[TensorInfo]) -> Option<
             .ok()?;
     }
     infos(&model.into_typed().ok()?, false).ok()
-}
-
-/// The concrete shape of an input: the model's if fixed, else the one given in the options.
-fn resolved_shape(info: &TensorInfo, options: &Options) -> Result<Vec<usize>> {
-    if let Some(given) = options.input_shape(&info.name) {
-        return Ok(given.to_vec());
-    }
-    info.shape
-        .iter()
-        .enumerate()
-        .map(|(dim, d)| {
-            d.fixed().ok_or_else(|| Error::MissingInputShape {
-                input: info.name.clone(),
-                dim,
-                symbol: match d {
-                    Dim::Dynamic(Some(s)) => format!("symbol {s}"),
-                    _ => "unnamed".into(),
-                },
-                shape: info.shape_string(),
-            })
-        })
-        .collect()
 }
 
 fn analysis_error(path: &Path, e: &TractError) -> Error {
