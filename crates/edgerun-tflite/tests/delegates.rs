@@ -2,7 +2,6 @@
 //! order, nodes really run in the delegate, every delegate is destroyed once, and each way a
 //! plugin can fail has its own error.
 
-use std::ffi::c_char;
 use std::path::Path;
 use std::sync::Mutex;
 
@@ -10,61 +9,11 @@ use edgerun_core::{npy, Backend, Error, ModelSource, Options, Tolerance};
 use edgerun_testkit as kit;
 use edgerun_tflite::TfLiteBackend;
 
+mod plugin_probe;
+use plugin_probe::Probe;
+
 /// The plugin's counters are process-wide: tests that read them run one at a time.
 static SERIAL: Mutex<()> = Mutex::new(());
-
-#[repr(C)]
-#[derive(Debug, Default, Clone, Copy)]
-struct Stats {
-    created: u64,
-    destroyed: u64,
-    claimed_nodes: u64,
-    invoked_nodes: u64,
-    num_threads: i64,
-}
-
-/// Reads the plugin's counters through its extra entry points (same library instance as the
-/// one TFLite loads: the loader shares it).
-struct Probe {
-    lib: libloading::Library,
-}
-
-impl Probe {
-    fn new() -> Probe {
-        // SAFETY: the test plugin is built from this crate's examples; loading it runs no
-        // initialiser of consequence.
-        let lib = unsafe { libloading::Library::new(kit::test_delegate()) }.unwrap();
-        Probe { lib }
-    }
-
-    fn stats(&self) -> Stats {
-        let mut s = Stats::default();
-        // SAFETY: the symbol has this signature in the plugin; `s` is writable.
-        unsafe {
-            let f = self
-                .lib
-                .get::<unsafe extern "C" fn(*mut Stats)>(b"edgerun_test_delegate_stats\0")
-                .unwrap();
-            f(&mut s);
-        }
-        s
-    }
-
-    fn keys(&self) -> String {
-        let mut buf = [0 as c_char; 256];
-        // SAFETY: the symbol has this signature; `buf` is writable for its length.
-        unsafe {
-            let f = self
-                .lib
-                .get::<unsafe extern "C" fn(*mut c_char, usize)>(b"edgerun_test_delegate_keys\0")
-                .unwrap();
-            f(buf.as_mut_ptr(), buf.len());
-            std::ffi::CStr::from_ptr(buf.as_ptr())
-                .to_string_lossy()
-                .into_owned()
-        }
-    }
-}
 
 fn opts(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
     pairs

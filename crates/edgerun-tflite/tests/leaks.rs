@@ -6,26 +6,17 @@
 //! `EDGERUN_LEAK_CYCLES` changes the count, and `EDGERUN_LEAK_RSS=off` drops the resident-memory
 //! bound, for a run under valgrind (which keeps memory of its own).
 
-use std::ffi::c_void;
-
 use edgerun_core::{Backend, ModelSource, Options, Tensor};
 use edgerun_testkit as kit;
 use edgerun_tflite::TfLiteBackend;
+
+mod plugin_probe;
+use plugin_probe::Probe;
 
 fn rss_kib() -> u64 {
     let status = std::fs::read_to_string("/proc/self/status").unwrap();
     let line = status.lines().find(|l| l.starts_with("VmRSS:")).unwrap();
     line.split_whitespace().nth(1).unwrap().parse().unwrap()
-}
-
-#[repr(C)]
-#[derive(Default, Debug)]
-struct Stats {
-    created: u64,
-    destroyed: u64,
-    claimed_nodes: u64,
-    invoked_nodes: u64,
-    num_threads: i64,
 }
 
 #[test]
@@ -36,10 +27,9 @@ fn a_thousand_create_run_destroy_cycles_do_not_leak() {
         .unwrap_or(1000);
     let warmup = (cycles / 10).max(1);
     let plugin = kit::test_delegate();
-    // hold a reference so the plugin (and its counters) stays loaded between cycles; without
-    // it the loader unloads the plugin when each cycle's last delegate is gone
-    // SAFETY: the test plugin runs no initialiser of consequence.
-    let held = unsafe { libloading::Library::new(&plugin) }.unwrap();
+    // holding the probe keeps the plugin (and its counters) loaded between cycles; without it
+    // the loader unloads the plugin when each cycle's last delegate is gone
+    let probe = Probe::new();
     let bytes: std::sync::Arc<[u8]> =
         std::fs::read(kit::model("fetched/face_detection_front.tflite"))
             .unwrap()
@@ -74,15 +64,7 @@ fn a_thousand_create_run_destroy_cycles_do_not_leak() {
         cycles - warmup
     );
 
-    // SAFETY: the test plugin exports this function with this signature.
-    let stats = unsafe {
-        let f = held
-            .get::<unsafe extern "C" fn(*mut c_void)>(b"edgerun_test_delegate_stats\0")
-            .unwrap();
-        let mut s = Stats::default();
-        f((&mut s as *mut Stats).cast());
-        s
-    };
+    let stats = probe.stats();
     assert_eq!(stats.created, cycles as u64, "{stats:?}");
     assert_eq!(
         stats.destroyed, cycles as u64,
