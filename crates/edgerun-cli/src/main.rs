@@ -3,7 +3,10 @@
 //! Flags follow TensorFlow Lite's `benchmark_model` where they overlap (`--graph`,
 //! `--num_threads`, `--input_layer`, `--input_layer_shape`), so device scripts carry over.
 
+#![forbid(unsafe_code)]
+
 mod fill;
+mod info;
 mod summary;
 
 use std::path::{Path, PathBuf};
@@ -11,7 +14,7 @@ use std::process::ExitCode;
 
 use anyhow::{anyhow, bail, Context, Result};
 use clap::{Parser, Subcommand, ValueEnum};
-use edgerun::{npy, Model, Options, Runtime, Tensor};
+use edgerun::{npy, CpuAffinity, Model, Options, Platform, Runtime, Tensor};
 
 /// `println!` that ends the program quietly when stdout is closed (`edgerun ... | head`).
 macro_rules! out {
@@ -44,9 +47,8 @@ struct ModelArgs {
     /// Use only this backend instead of choosing (see `edgerun info`)
     #[arg(long)]
     backend: Option<String>,
-    /// Threads for one inference
-    #[arg(long = "num_threads", default_value_t = 1)]
-    num_threads: usize,
+    #[command(flatten)]
+    placement: PlacementArgs,
     /// Input names the shapes of --input_layer_shape belong to, comma-separated
     /// (default: the model's inputs in order)
     #[arg(long = "input_layer", value_delimiter = ',')]
@@ -57,6 +59,29 @@ struct ModelArgs {
     input_layer_shape: Option<String>,
     #[command(flatten)]
     tflite: TfLiteArgs,
+}
+
+/// Threads and CPUs for inference.
+#[derive(clap::Args)]
+struct PlacementArgs {
+    /// Threads for one inference; -1: edgerun's default for this device (one per big core
+    /// this process may use; see `edgerun info`)
+    #[arg(long = "num_threads", default_value_t = -1, allow_negative_numbers = true)]
+    num_threads: i64,
+    /// CPUs for inference threads: big, little, all, default, or a list such as 0-3,6
+    #[arg(long = "cpu_affinity", default_value = "default")]
+    cpu_affinity: String,
+}
+
+impl PlacementArgs {
+    fn apply(&self, mut rt: Runtime) -> Result<Runtime> {
+        match self.num_threads {
+            -1 => {}
+            n if n >= 1 => rt = rt.with_threads(usize::try_from(n)?),
+            n => bail!("--num_threads={n}: give a number of threads of at least 1, or -1 for edgerun's default for this device"),
+        }
+        Ok(rt.with_affinity(self.cpu_affinity.parse::<CpuAffinity>()?))
+    }
 }
 
 /// TensorFlow Lite options, named as benchmark_model names them.
@@ -149,8 +174,18 @@ enum Command {
         #[command(flatten)]
         tflite: TfLiteArgs,
     },
-    /// List backends and whether they can run here
+    /// Describe the device (CPU clusters, features, default threads and CPUs) and the
+    /// backends that can run here
     Info {
+        /// Print one JSON object (schema in crates/edgerun-cli/INFO.md)
+        #[arg(long)]
+        json: bool,
+        /// Describe the device captured under this directory (its proc/ and sys/ files, see
+        /// crates/edgerun-core/tests/fixtures/capture) instead of this machine
+        #[arg(long = "platform_root")]
+        platform_root: Option<PathBuf>,
+        #[command(flatten)]
+        placement: PlacementArgs,
         #[command(flatten)]
         tflite: TfLiteArgs,
     },
@@ -196,7 +231,12 @@ fn dispatch(cli: Cli) -> Result<()> {
             backend,
             tflite,
         } => inspect(&graph, backend, &tflite),
-        Command::Info { tflite } => info(&tflite),
+        Command::Info {
+            json,
+            platform_root,
+            placement,
+            tflite,
+        } => info(json, platform_root.as_deref(), &placement, &tflite),
     }
 }
 
@@ -217,7 +257,7 @@ fn parse_shapes(text: &str) -> Result<Vec<Vec<usize>>> {
 }
 
 fn runtime(args: &ModelArgs, extra_shapes: &[(String, Vec<usize>)]) -> Result<Runtime> {
-    let mut options = Options::new().with_threads(args.num_threads);
+    let mut options = Options::new();
     for (name, shape) in extra_shapes {
         options = options.with_input_shape(name.clone(), shape.clone());
     }
@@ -244,7 +284,7 @@ fn runtime(args: &ModelArgs, extra_shapes: &[(String, Vec<usize>)]) -> Result<Ru
             options = options.with_input_shape(name, shape);
         }
     }
-    rt = rt.with_options(options);
+    rt = args.placement.apply(rt.with_options(options))?;
     if let Some(b) = &args.backend {
         rt = rt.with_backend(b.clone());
     }
@@ -281,6 +321,19 @@ fn run(
     for note in model.notes() {
         eprintln!("  {note}");
     }
+    let placement = model.placement();
+    eprintln!(
+        "  {} thread(s), {}: {}",
+        placement.threads,
+        match &placement.affinity {
+            Some(cpus) => format!(
+                "pinned to CPUs {}",
+                edgerun::platform::cpulist::format(cpus)
+            ),
+            None => "not pinned".into(),
+        },
+        placement.why
+    );
 
     let mut inputs: Vec<(String, Tensor)> = Vec::new();
     for (ix, info) in model.inputs().iter().enumerate() {
@@ -372,28 +425,32 @@ fn inspect(graph: &Path, backend: Option<String>, tflite: &TfLiteArgs) -> Result
     Ok(())
 }
 
-fn info(tflite: &TfLiteArgs) -> Result<()> {
-    let rt = tflite.register(Runtime::new())?;
-    out!(
-        "edgerun {} on {}-{}",
-        env!("CARGO_PKG_VERSION"),
-        std::env::consts::ARCH,
-        std::env::consts::OS
-    );
-    for b in rt.backends() {
-        let formats: Vec<_> = b.formats().iter().map(|f| f.name()).collect();
-        match b.availability() {
-            edgerun::Availability::Available { detail } => {
-                out!(
-                    "{}: available: {detail}; reads {}",
-                    b.name(),
-                    formats.join(", ")
-                )
-            }
-            edgerun::Availability::Unavailable { reason } => {
-                out!("{}: unavailable: {reason}", b.name())
-            }
+fn info(
+    json: bool,
+    root: Option<&Path>,
+    placement: &PlacementArgs,
+    tflite: &TfLiteArgs,
+) -> Result<()> {
+    let mut rt = tflite.register(Runtime::new())?;
+    if let Some(root) = root {
+        if !root.is_dir() {
+            bail!(
+                "--platform_root {}: no such directory; give a directory holding a captured proc/ and sys/",
+                root.display()
+            );
         }
+        rt = rt.with_platform(Platform::from_root(root));
+    }
+    let rt = placement.apply(rt)?;
+    // an affinity that cannot be honoured here is an error, not a field of the report
+    rt.placement()?;
+    let report = rt.report();
+    if json {
+        out!("{}", serde_json::to_string_pretty(&report)?);
+        return Ok(());
+    }
+    for line in info::text(&report) {
+        out!("{line}");
     }
     Ok(())
 }

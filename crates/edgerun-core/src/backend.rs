@@ -83,6 +83,9 @@ pub struct Options {
     pub threads: Option<usize>,
     /// Concrete shapes for inputs with dynamic dimensions, by input name.
     pub input_shapes: Vec<(String, Vec<usize>)>,
+    /// CPUs the backend's worker threads are pinned to; `None`: not pinned. The facade resolves
+    /// it from a [`crate::CpuAffinity`] and also pins the threads that prepare and run.
+    pub affinity: Option<Vec<usize>>,
 }
 
 impl Options {
@@ -105,6 +108,12 @@ impl Options {
         let input = input.into();
         self.input_shapes.retain(|(n, _)| *n != input);
         self.input_shapes.push((input, shape.into()));
+        self
+    }
+
+    /// Pin the backend's worker threads to these CPUs (`None`: no pinning).
+    pub fn with_affinity(mut self, cpus: Option<Vec<usize>>) -> Options {
+        self.affinity = cpus;
         self
     }
 
@@ -213,6 +222,47 @@ pub trait Backend: Send + Sync {
     /// Formats this backend reads.
     fn formats(&self) -> &'static [ModelFormat];
 
+    /// Version of the engine (tract's crate version, the loaded library's own version), when
+    /// known without loading a model.
+    fn version(&self) -> Option<String> {
+        None
+    }
+
+    /// The native library a run-time-loaded backend uses, once found.
+    fn library_path(&self) -> Option<std::path::PathBuf> {
+        None
+    }
+
+    /// Delegates or accelerator plugins configured for, or found by, this backend.
+    fn delegates(&self) -> Vec<DelegateReport> {
+        Vec::new()
+    }
+
+    /// Everything `edgerun info` says about this backend.
+    fn report(&self) -> BackendReport {
+        let availability = self.availability();
+        BackendReport {
+            name: self.name().to_string(),
+            available: availability.is_available(),
+            version: self.version(),
+            library: self.library_path(),
+            formats: self
+                .formats()
+                .iter()
+                .map(|f| f.name().to_string())
+                .collect(),
+            detail: match &availability {
+                Availability::Available { detail } => Some(detail.clone()),
+                Availability::Unavailable { .. } => None,
+            },
+            reason: match availability {
+                Availability::Unavailable { reason } => Some(reason),
+                Availability::Available { .. } => None,
+            },
+            delegates: self.delegates(),
+        }
+    }
+
     /// May the dispatcher pick this backend for `format` by itself? A backend that reads a
     /// format but is known to compute some models of it wrongly answers `Err` with the reason;
     /// it still runs them when chosen by name.
@@ -242,6 +292,34 @@ pub trait Backend: Send + Sync {
             output_shapes_known: true,
         })
     }
+}
+
+/// What `edgerun info` reports for a backend.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct BackendReport {
+    pub name: String,
+    pub available: bool,
+    pub version: Option<String>,
+    /// The run-time-loaded library in use.
+    pub library: Option<std::path::PathBuf>,
+    pub formats: Vec<String>,
+    /// What was found, when available.
+    pub detail: Option<String>,
+    /// Why not, and what would fix it, when unavailable.
+    pub reason: Option<String>,
+    pub delegates: Vec<DelegateReport>,
+}
+
+/// A delegate plugin: configured by the user, or found in a usual place.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct DelegateReport {
+    pub path: std::path::PathBuf,
+    /// Given by the user (true) or found by looking in the usual directories (false).
+    pub configured: bool,
+    /// Can it be loaded as a delegate plugin here?
+    pub usable: bool,
+    /// What was checked, or what is wrong with it.
+    pub status: String,
 }
 
 /// A model's declared inputs and outputs.

@@ -1,19 +1,24 @@
 //! Values and contracts shared by every edgerun crate: tensors, element types, model formats,
-//! the backend contract and the one error type. Nothing here depends on a backend.
+//! the backend contract, the one error type, and the device description. Nothing here depends on
+//! a backend.
+
+#![forbid(unsafe_code)]
 
 pub mod backend;
 pub mod dtype;
 pub mod error;
 pub mod format;
 pub mod npy;
+pub mod platform;
 pub mod tensor;
 
 pub use backend::{
-    check_inputs, order_inputs, Availability, Backend, Dim, ModelInfo, Options, Prepared, Session,
-    TensorInfo,
+    check_inputs, order_inputs, Availability, Backend, BackendReport, DelegateReport, Dim,
+    ModelInfo, Options, Prepared, Session, TensorInfo,
 };
 pub use dtype::{DType, Element, Quant};
 pub use error::{Error, Result};
 pub use format::{ModelFormat, ModelSource};
 pub use half::f16;
+pub use platform::{CpuAffinity, Placement, Platform};
 pub use tensor::{Data, Tensor, Tolerance};

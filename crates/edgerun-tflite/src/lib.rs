@@ -30,8 +30,8 @@ use std::sync::{Arc, OnceLock};
 use edgerun_core::backend::ModelInfo;
 use edgerun_core::error::shape_string;
 use edgerun_core::{
-    Availability, Backend, DType, Data, Dim, Error, ModelFormat, ModelSource, Options, Prepared,
-    Quant, Result, Session, Tensor, TensorInfo,
+    Availability, Backend, DType, Data, DelegateReport, Dim, Error, ModelFormat, ModelSource,
+    Options, Prepared, Quant, Result, Session, Tensor, TensorInfo,
 };
 
 pub use sys::REQUIRED_SYMBOLS;
@@ -82,6 +82,26 @@ pub fn parse_delegate_options(text: &str) -> Result<Vec<(String, String)>> {
         })
         .collect()
 }
+
+/// Delegate plugins `edgerun info` looks for: the Arm NN delegate, Arm's Ethos-U delegate,
+/// NXP's VX delegate (i.MX 8 NPU), Qualcomm's QNN delegate.
+pub const KNOWN_DELEGATES: &[&str] = &[
+    "libarmnnDelegate.so",
+    "libethosu_delegate.so",
+    "libvx_delegate.so",
+    "libQnnTFLiteDelegate.so",
+];
+
+/// Directories searched for [`KNOWN_DELEGATES`], after `LD_LIBRARY_PATH` and the directory of
+/// the TFLite library in use.
+pub const DELEGATE_DIRS: &[&str] = &[
+    "/opt/tflite",
+    "/usr/local/lib",
+    "/usr/lib",
+    "/usr/lib/aarch64-linux-gnu",
+    "/usr/lib/arm-linux-gnueabihf",
+    "/usr/lib/x86_64-linux-gnu",
+];
 
 /// The TensorFlow Lite backend.
 pub struct TfLiteBackend {
@@ -317,6 +337,49 @@ impl Backend for TfLiteBackend {
         &[ModelFormat::TfLite]
     }
 
+    fn version(&self) -> Option<String> {
+        self.api().ok().map(|a| a.version().to_string())
+    }
+
+    fn library_path(&self) -> Option<PathBuf> {
+        self.api().ok().map(|a| a.path().to_path_buf())
+    }
+
+    fn delegates(&self) -> Vec<DelegateReport> {
+        let mut reports = Vec::new();
+        if let Some(ext) = &self.external {
+            reports.push(check_plugin(&ext.path, true));
+        }
+        let mut dirs: Vec<PathBuf> = std::env::var("LD_LIBRARY_PATH")
+            .unwrap_or_default()
+            .split(':')
+            .filter(|d| !d.is_empty())
+            .map(PathBuf::from)
+            .collect();
+        if let Some(dir) = self
+            .library_path()
+            .and_then(|p| p.parent().map(Path::to_path_buf))
+        {
+            dirs.push(dir);
+        }
+        dirs.extend(DELEGATE_DIRS.iter().map(PathBuf::from));
+        let mut seen = Vec::new();
+        for dir in dirs {
+            for name in KNOWN_DELEGATES {
+                let path = dir.join(name);
+                let Ok(real) = path.canonicalize() else {
+                    continue;
+                };
+                if seen.contains(&real) || reports.iter().any(|r: &DelegateReport| r.path == path) {
+                    continue;
+                }
+                seen.push(real);
+                reports.push(check_plugin(&path, false));
+            }
+        }
+        reports
+    }
+
     fn prepare(&self, source: &ModelSource, options: &Options) -> Result<Box<dyn Prepared>> {
         if source.format() != ModelFormat::TfLite {
             return Err(Error::UnsupportedFormat {
@@ -387,6 +450,32 @@ impl Backend for TfLiteBackend {
             outputs: declared_infos(&decl.outputs)?,
             output_shapes_known: decl.outputs.iter().all(|o| o.dynamic_dims().is_empty()),
         })
+    }
+}
+
+/// Whether a file can be loaded here as a delegate plugin (architecture, then entry points).
+fn check_plugin(path: &Path, configured: bool) -> DelegateReport {
+    let (usable, status) = if !path.exists() {
+        (false, "the file does not exist".to_string())
+    } else {
+        match check_elf(path)
+            .and_then(|_| sys::Plugin::load(path).map_err(|e| plugin_error(path, e)))
+        {
+            Ok(_) => (
+                true,
+                "loads, exports tflite_plugin_create_delegate and tflite_plugin_destroy_delegate"
+                    .to_string(),
+            ),
+            Err(Error::LibraryLoad { reason, .. }) => (false, reason),
+            Err(Error::Delegate { reason, .. }) => (false, reason),
+            Err(e) => (false, e.to_string()),
+        }
+    };
+    DelegateReport {
+        path: path.to_path_buf(),
+        configured,
+        usable,
+        status,
     }
 }
 

@@ -3,7 +3,8 @@
 //! Reads ONNX, NNEF (directory or tar archive) and the subset of TensorFlow Lite that tract
 //! implements. Models are optimized once, at prepare; on aarch64 tract-linalg picks NEON matrix
 //! kernels at run time. With [`Options::threads`] above one, matrix products run on a private
-//! rayon pool of that many threads (tract-linalg's `multithread-mm`).
+//! rayon pool of that many threads (tract-linalg's `multithread-mm`), named `edgerun-tract-N`.
+//! With [`Options::affinity`], each pool thread pins itself to those CPUs when it starts.
 //!
 //! Dynamic input dimensions must be fixed at prepare time through
 //! [`Options::with_input_shape`]; a model whose shape stays unknown is refused with
@@ -60,6 +61,10 @@ impl Backend for TractBackend {
         return &[ModelFormat::Onnx, ModelFormat::Nnef];
     }
 
+    fn version(&self) -> Option<String> {
+        Some(tract_version().to_string())
+    }
+
     fn auto_choice(&self, format: ModelFormat) -> std::result::Result<(), String> {
         match format {
             ModelFormat::TfLite => Err(TFLITE_NOT_AUTOMATIC.into()),
@@ -76,7 +81,7 @@ impl Backend for TractBackend {
         let outputs = infos(typed, false)?;
         let executor = match options.threads {
             Some(n) if n > 1 => guard(model.path(), "starting threads", || {
-                Ok(Executor::multithread(n))
+                pool(n, options.affinity.clone())
             })?,
             _ => Executor::SingleThread,
         };
@@ -195,6 +200,27 @@ impl InputTypes for TypedModel {
             .collect::<TractResult<_>>()
             .map_err(|e| backend_error("cannot read input types", &e))
     }
+}
+
+/// A private rayon pool of `n` threads for tract's matrix products, each pinned to `affinity`.
+fn pool(n: usize, affinity: Option<Vec<usize>>) -> Result<Executor> {
+    let mut builder = rayon::ThreadPoolBuilder::new()
+        .num_threads(n)
+        .thread_name(|i| format!("edgerun-tract-{i}"));
+    if let Some(cpus) = affinity {
+        builder = builder.start_handler(move |_| {
+            // the CPUs were checked against this process's affinity before; should the kernel
+            // refuse now (a CPU went offline), the thread keeps the creator's affinity
+            let _ = edgerun_core::platform::pin_current_thread(&cpus);
+        });
+    }
+    builder
+        .build()
+        .map(|p| Executor::MultiThread(Arc::new(p)))
+        .map_err(|e| Error::Backend {
+            backend: NAME.into(),
+            message: format!("cannot start {n} threads: {e}"),
+        })
 }
 
 /// Run `f`, turning a panic inside tract into an error: a corrupt model must not take the

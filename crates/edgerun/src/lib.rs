@@ -33,7 +33,9 @@ pub struct ReadmeDoctests;
 
 use std::fmt;
 use std::path::Path;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
+
+use edgerun_core::platform::{cpulist, PinGuard};
 
 pub use edgerun_core::f16;
 
@@ -42,14 +44,18 @@ pub use edgerun_core::f16;
 pub use edgerun_tract as tract;
 
 pub use edgerun_core::{
-    backend, check_inputs, dtype, error, format, npy, order_inputs, tensor, Availability, Backend,
-    DType, Data, Dim, Element, Error, ModelFormat, ModelInfo, ModelSource, Options, Prepared,
-    Quant, Result, Session, Tensor, TensorInfo, Tolerance,
+    backend, check_inputs, dtype, error, format, npy, order_inputs, platform, tensor, Availability,
+    Backend, BackendReport, CpuAffinity, DType, Data, DelegateReport, Dim, Element, Error,
+    ModelFormat, ModelInfo, ModelSource, Options, Placement, Platform, Prepared, Quant, Result,
+    Session, Tensor, TensorInfo, Tolerance,
 };
+
+mod report;
 /// The TensorFlow Lite backend, to configure (library path, XNNPACK, external delegates) and
 /// [`Runtime::register`].
 #[cfg(feature = "tflite")]
 pub use edgerun_tflite as tflite;
+pub use report::{BuildReport, DeviceReport, PlacementReport, Report, REPORT_SCHEMA};
 
 /// Every backend edgerun knows, in order of preference: `(name, formats, constructor)`.
 /// A backend whose cargo feature is off is listed with no constructor and reports itself
@@ -117,10 +123,15 @@ impl Backend for Disabled {
 }
 
 /// The backends and the options models are loaded with.
+///
+/// Threads and CPUs follow the device unless set: one thread per big core this process may
+/// use, pinned to the big cores on a big.LITTLE CPU ([`Platform::default_placement`]).
 pub struct Runtime {
     backends: Vec<Box<dyn Backend>>,
     options: Options,
     only: Option<String>,
+    affinity: CpuAffinity,
+    platform: OnceLock<Platform>,
 }
 
 impl Default for Runtime {
@@ -141,6 +152,8 @@ impl Runtime {
             backends,
             options: Options::default(),
             only: None,
+            affinity: CpuAffinity::Default,
+            platform: OnceLock::new(),
         }
     }
 
@@ -158,10 +171,81 @@ impl Runtime {
         self
     }
 
-    /// Threads for one inference.
+    /// Threads for one inference (default: [`Platform::default_placement`]).
     pub fn with_threads(mut self, threads: usize) -> Runtime {
         self.options = self.options.with_threads(threads);
         self
+    }
+
+    /// Where inference threads run: `big`, `little`, `all`, CPUs, or the device's default.
+    /// The backend's worker threads, and the calling thread while it prepares a model, creates
+    /// a session or runs one, are pinned there; the calling thread gets its former CPUs back.
+    pub fn with_affinity(mut self, affinity: CpuAffinity) -> Runtime {
+        self.affinity = affinity;
+        self
+    }
+
+    /// Describe the device from this platform instead of detecting it (a captured tree, see
+    /// [`Platform::from_root`]).
+    pub fn with_platform(self, platform: Platform) -> Runtime {
+        let cell = OnceLock::new();
+        let _ = cell.set(platform);
+        Runtime {
+            platform: cell,
+            ..self
+        }
+    }
+
+    /// The device, detected once.
+    pub fn platform(&self) -> &Platform {
+        self.platform.get_or_init(Platform::detect)
+    }
+
+    /// Threads and CPUs models will be loaded with, and why.
+    ///
+    /// # Errors
+    /// [`Error::InvalidOption`] when the affinity names no usable CPU (the error lists the
+    /// CPUs that exist).
+    pub fn placement(&self) -> Result<Placement> {
+        let platform = self.platform();
+        let default = platform.default_placement();
+        let affinity = self.affinity.resolve(platform)?;
+        let (threads, mut why) = match self.options.threads {
+            Some(t) => (t, format!("{t} threads as asked")),
+            None if self.affinity == CpuAffinity::Default => (default.threads, default.why),
+            None => {
+                // one thread per CPU of the chosen set, within the cgroup's quota
+                let n = affinity.as_ref().map_or(default.threads, Vec::len);
+                let n = match platform.cpu_quota {
+                    Some(q) => n.min((q.ceil() as usize).max(1)),
+                    None => n,
+                };
+                (
+                    n,
+                    format!("one thread per CPU of the {} set", self.affinity),
+                )
+            }
+        };
+        if self.affinity != CpuAffinity::Default || self.options.threads.is_some() {
+            match &affinity {
+                Some(cpus) => why.push_str(&format!(
+                    "; pinned to CPUs {} ({})",
+                    cpulist::format(cpus),
+                    self.affinity
+                )),
+                None => why.push_str("; not pinned"),
+            }
+        }
+        Ok(Placement {
+            threads,
+            affinity,
+            why,
+        })
+    }
+
+    /// Everything `edgerun info` prints: build, device, default placement, backends.
+    pub fn report(&self) -> Report {
+        report::build(self)
     }
 
     /// Fix the shape of an input that has dynamic dimensions.
@@ -266,6 +350,15 @@ impl Runtime {
     }
 
     fn load_source(&self, source: ModelSource) -> Result<Model> {
+        let placement = self.placement()?;
+        let options = Options {
+            threads: Some(placement.threads),
+            affinity: placement.affinity.clone(),
+            ..self.options.clone()
+        };
+        let affinity: Option<Arc<[usize]>> = placement.affinity.as_deref().map(Arc::from);
+        // threads a backend starts while preparing inherit the caller's CPUs
+        let _pin = PinGuard::new(affinity.as_deref())?;
         let mut considered = Vec::new();
         let mut errors = Vec::new();
         for b in self.candidates()? {
@@ -279,7 +372,7 @@ impl Runtime {
                     continue;
                 }
             }
-            match b.prepare(&source, &self.options) {
+            match b.prepare(&source, &options) {
                 Ok(prepared) => {
                     considered.push((
                         b.name(),
@@ -292,6 +385,8 @@ impl Runtime {
                             chosen: b.name(),
                             considered,
                         },
+                        placement,
+                        affinity,
                     });
                 }
                 // a mistake in what the user asked for (a delegate that fails, a shape that does
@@ -374,6 +469,8 @@ pub struct Model {
     prepared: Arc<dyn Prepared>,
     source: ModelSource,
     choice: Choice,
+    placement: Placement,
+    affinity: Option<Arc<[usize]>>,
 }
 
 impl fmt::Debug for Model {
@@ -418,14 +515,21 @@ impl Model {
         &self.choice
     }
 
+    /// Threads and CPUs the model runs with, and why.
+    pub fn placement(&self) -> &Placement {
+        &self.placement
+    }
+
     /// A session to run the model.
     ///
     /// # Errors
-    /// When the backend cannot allocate one.
+    /// When the backend cannot allocate one, or the CPUs to pin to went away.
     pub fn session(&self) -> Result<ModelSession> {
+        let _pin = PinGuard::new(self.affinity.as_deref())?;
         Ok(ModelSession {
             session: self.prepared.session()?,
             prepared: self.prepared.clone(),
+            affinity: self.affinity.clone(),
         })
     }
 }
@@ -446,6 +550,7 @@ impl Model {
 pub struct ModelSession {
     session: Box<dyn Session>,
     prepared: Arc<dyn Prepared>,
+    affinity: Option<Arc<[usize]>>,
 }
 
 impl ModelSession {
@@ -469,6 +574,8 @@ impl ModelSession {
 
     fn run_refs(&mut self, inputs: &[&Tensor]) -> Result<Outputs> {
         check_inputs(self.prepared.inputs(), inputs)?;
+        // the calling thread computes too (TFLite, single-threaded tract): pin it for the run
+        let _pin = PinGuard::new(self.affinity.as_deref())?;
         let tensors = self.session.run(inputs)?;
         let names = self
             .prepared
