@@ -3,11 +3,13 @@
 //! `cargo bench -p edgerun-benches` (add `-- tract/mobilenetv2_mini` to filter). Models that
 //! need `models/fetch` are skipped with a note when absent: a benchmark measures, it does not
 //! test. Preparation is outside the timed loop; one iteration is one `Session::run`.
+//! `backend/model/threads/pinned` runs the same with every thread pinned to the CPUs this
+//! process may use: the difference from the unpinned run is what pinning costs per run.
 
 use std::path::PathBuf;
 
 use criterion::{criterion_group, criterion_main, Criterion};
-use edgerun::{npy, Runtime, Tensor};
+use edgerun::{npy, CpuAffinity, Runtime, Tensor};
 
 struct Case {
     name: &'static str,
@@ -69,10 +71,16 @@ fn inference(c: &mut Criterion) {
                         break;
                     }
                 };
-                let mut session = model.session().unwrap();
                 let inputs: Vec<Tensor> = vec![input.clone()];
+                let mut session = model.session().unwrap();
                 c.bench_function(
                     &format!("{}/{}/{threads}", backend.name(), case.name),
+                    |b| b.iter(|| session.run(&inputs).unwrap()),
+                );
+                let pinned = rt.with_affinity(CpuAffinity::All).load(&path).unwrap();
+                let mut session = pinned.session().unwrap();
+                c.bench_function(
+                    &format!("{}/{}/{threads}/pinned", backend.name(), case.name),
                     |b| b.iter(|| session.run(&inputs).unwrap()),
                 );
             }

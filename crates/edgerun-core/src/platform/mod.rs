@@ -356,14 +356,7 @@ impl Platform {
         }
 
         // group alike CPUs
-        type Key = (
-            Option<u32>,
-            Option<u32>,
-            Option<u32>,
-            Option<u64>,
-            Option<u32>,
-        );
-        let mut keys: Vec<Key> = Vec::new();
+        let mut keys: Vec<ClusterKey> = Vec::new();
         let mut cpus = Vec::new();
         for raw in &raws {
             let key = (
@@ -667,17 +660,18 @@ impl Platform {
     }
 }
 
+/// What sets a cluster apart: cluster id, implementer, part, maximum frequency, capacity.
+type ClusterKey = (
+    Option<u32>,
+    Option<u32>,
+    Option<u32>,
+    Option<u64>,
+    Option<u32>,
+);
+
 /// Class each cluster (by key: cluster id, implementer, part, frequency, capacity): by
 /// capacity, else frequency, else core design.
-fn classify(
-    keys: &[(
-        Option<u32>,
-        Option<u32>,
-        Option<u32>,
-        Option<u64>,
-        Option<u32>,
-    )],
-) -> (Vec<CoreClass>, String) {
+fn classify(keys: &[ClusterKey]) -> (Vec<CoreClass>, String) {
     let uniform = || (vec![CoreClass::Big; keys.len()], "uniform".to_string());
     if keys.len() < 2 {
         return uniform();
