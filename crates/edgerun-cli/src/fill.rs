@@ -20,6 +20,49 @@ impl SplitMix {
     }
 }
 
+/// A tensor of `dtype` and `shape` with seeded values uniform in `[lo, hi]`: real numbers for
+/// float types, integers (both bounds included) for the others, `lo`/`hi` clamped to the type.
+/// benchmark_model's random inputs, with its ranges given by the caller.
+pub fn uniform(dtype: DType, shape: &[usize], lo: f64, hi: f64, seed: u64) -> Result<Tensor> {
+    let n: usize = shape.iter().product();
+    let mut rng = SplitMix(seed);
+    let mut real = || lo + (rng.unit() + 1.0) / 2.0 * (hi - lo);
+    let data = match dtype {
+        DType::F32 => Data::F32((0..n).map(|_| real() as f32).collect()),
+        DType::F64 => Data::F64((0..n).map(|_| real()).collect()),
+        DType::F16 => Data::F16((0..n).map(|_| edgerun::f16::from_f64(real())).collect()),
+        _ => {
+            let (lo, hi) = (lo.ceil() as i64, hi.floor() as i64);
+            let span = u64::try_from(hi.saturating_sub(lo))
+                .unwrap_or(0)
+                .saturating_add(1);
+            let mut rng = SplitMix(seed);
+            let ints: Vec<i64> = (0..n)
+                .map(|_| lo.saturating_add((rng.next() % span) as i64))
+                .collect();
+            let clamp = |v: i64, a: i64, b: i64| v.clamp(a, b);
+            match dtype {
+                DType::I8 => Data::I8(ints.iter().map(|&v| clamp(v, -128, 127) as i8).collect()),
+                DType::U8 => Data::U8(ints.iter().map(|&v| clamp(v, 0, 255) as u8).collect()),
+                DType::I16 => Data::I16(
+                    ints.iter()
+                        .map(|&v| clamp(v, i16::MIN.into(), i16::MAX.into()) as i16)
+                        .collect(),
+                ),
+                DType::I32 => Data::I32(
+                    ints.iter()
+                        .map(|&v| clamp(v, i32::MIN.into(), i32::MAX.into()) as i32)
+                        .collect(),
+                ),
+                DType::I64 => Data::I64(ints),
+                DType::Bool => Data::Bool(ints.iter().map(|&v| v != 0).collect()),
+                DType::F32 | DType::F64 | DType::F16 => unreachable!("floats handled above"),
+            }
+        }
+    };
+    Tensor::from_data(shape.to_vec(), data)
+}
+
 /// A tensor of `info`'s type and the given shape filled with seeded values: floats uniform in
 /// [-1, 1), quantized integers the quantization of such floats, other integers uniform over
 /// 0..=255 (clamped to the type), bools at random.
@@ -73,6 +116,22 @@ mod tests {
         let v = a.as_slice::<f32>().unwrap();
         assert!(v.iter().all(|x| (-1.0..1.0).contains(x)));
         assert!(v.iter().any(|&x| x < -0.5) && v.iter().any(|&x| x > 0.5));
+    }
+
+    #[test]
+    fn uniform_values_cover_the_inclusive_range() {
+        let t = uniform(DType::I32, &[2000], 3.0, 5.0, 9).unwrap();
+        let v = t.as_slice::<i32>().unwrap();
+        assert!(v.iter().all(|x| (3..=5).contains(x)));
+        for want in 3..=5 {
+            assert!(v.contains(&want), "{want} never drawn");
+        }
+        let t = uniform(DType::F32, &[2000], -0.5, 0.5, 9).unwrap();
+        let v = t.as_slice::<f32>().unwrap();
+        assert!(v.iter().all(|x| (-0.5..=0.5).contains(x)));
+        assert!(v.iter().any(|&x| x < -0.4) && v.iter().any(|&x| x > 0.4));
+        let t = uniform(DType::U8, &[100], 0.0, 1000.0, 1).unwrap();
+        assert!(t.as_slice::<u8>().unwrap().iter().any(|&x| x > 200));
     }
 
     #[test]

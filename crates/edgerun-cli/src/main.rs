@@ -5,6 +5,7 @@
 
 #![forbid(unsafe_code)]
 
+mod bench;
 mod fill;
 mod info;
 mod summary;
@@ -106,19 +107,41 @@ struct TfLiteArgs {
 }
 
 impl TfLiteArgs {
-    /// Put the TFLite backend, configured from the flags, into the runtime.
-    #[cfg(feature = "tflite")]
     fn register(&self, rt: Runtime) -> Result<Runtime> {
+        TfLiteConfig {
+            lib: self.tflite_lib.clone(),
+            xnnpack: self.use_xnnpack,
+            fallback: self.delegate_fallback,
+            delegate: self.external_delegate_path.clone(),
+            delegate_options: self.external_delegate_options.clone(),
+        }
+        .register(rt)
+    }
+}
+
+/// How to set up the TensorFlow Lite backend, from `run`'s, `info`'s or `bench`'s flags.
+pub(crate) struct TfLiteConfig {
+    pub lib: Option<PathBuf>,
+    pub xnnpack: bool,
+    pub fallback: bool,
+    pub delegate: Option<PathBuf>,
+    pub delegate_options: String,
+}
+
+impl TfLiteConfig {
+    /// Put the TFLite backend, configured so, into the runtime.
+    #[cfg(feature = "tflite")]
+    pub fn register(&self, rt: Runtime) -> Result<Runtime> {
         let mut b = edgerun::tflite::TfLiteBackend::new()
-            .with_xnnpack(self.use_xnnpack)
-            .with_delegate_fallback(self.delegate_fallback);
-        if let Some(lib) = &self.tflite_lib {
+            .with_xnnpack(self.xnnpack)
+            .with_delegate_fallback(self.fallback);
+        if let Some(lib) = &self.lib {
             b = b.with_library(lib);
         }
-        if let Some(path) = &self.external_delegate_path {
-            let options = edgerun::tflite::parse_delegate_options(&self.external_delegate_options)?;
+        if let Some(path) = &self.delegate {
+            let options = edgerun::tflite::parse_delegate_options(&self.delegate_options)?;
             b = b.with_external_delegate(path, options);
-        } else if !self.external_delegate_options.is_empty() {
+        } else if !self.delegate_options.is_empty() {
             bail!("--external_delegate_options needs --external_delegate_path");
         }
         Ok(rt.register(Box::new(b)))
@@ -126,11 +149,8 @@ impl TfLiteArgs {
 
     /// Without the TFLite backend, TFLite flags are a mistake worth naming.
     #[cfg(not(feature = "tflite"))]
-    fn register(&self, rt: Runtime) -> Result<Runtime> {
-        if self.tflite_lib.is_some()
-            || self.external_delegate_path.is_some()
-            || !self.external_delegate_options.is_empty()
-        {
+    pub fn register(&self, rt: Runtime) -> Result<Runtime> {
+        if self.lib.is_some() || self.delegate.is_some() || !self.delegate_options.is_empty() {
             bail!("this edgerun was built without the TensorFlow Lite backend (cargo feature tflite); --tflite_lib and delegates need the full build");
         }
         Ok(rt)
@@ -146,6 +166,15 @@ enum Fill {
 
 #[derive(Subcommand)]
 enum Command {
+    /// Benchmark a model as TensorFlow Lite's benchmark_model does, on any backend: the same
+    /// --flag=value flags and output lines (see `edgerun bench --help=true`). The binary called
+    /// as `benchmark_model` (e.g. a symlink) is this command.
+    #[command(disable_help_flag = true)]
+    Bench {
+        /// benchmark_model flags, e.g. --graph=model.tflite --num_threads=4
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true, num_args = 0..)]
+        args: Vec<String>,
+    },
     /// Run a model once and print a summary of each output
     Run {
         #[command(flatten)]
@@ -197,7 +226,23 @@ fn main() -> ExitCode {
     if std::env::var_os("RUST_BACKTRACE").is_none() {
         std::panic::set_hook(Box::new(|_| {}));
     }
+    let mut argv = std::env::args_os();
+    let program = argv
+        .next()
+        .map(|a| a.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    // called as benchmark_model: every argument is a benchmark flag
+    if Path::new(&program)
+        .file_name()
+        .is_some_and(|n| n.to_string_lossy().starts_with("benchmark_model"))
+    {
+        let args: Vec<String> = argv.map(|a| a.to_string_lossy().into_owned()).collect();
+        return bench_guarded(&program, &args);
+    }
     let cli = Cli::parse();
+    if let Command::Bench { args } = &cli.command {
+        return bench_guarded(&format!("{program} bench"), args);
+    }
     match std::panic::catch_unwind(|| dispatch(cli)) {
         Ok(Ok(())) => ExitCode::SUCCESS,
         Ok(Err(e)) => {
@@ -217,8 +262,18 @@ fn main() -> ExitCode {
     }
 }
 
+/// The benchmark, with a panic turned into benchmark_model's failure lines.
+fn bench_guarded(program: &str, args: &[String]) -> ExitCode {
+    std::panic::catch_unwind(|| bench::main(program, args)).unwrap_or_else(|_| {
+        eprintln!("ERROR: internal error in edgerun; rerun with RUST_BACKTRACE=1 and report it");
+        eprintln!("ERROR: Benchmarking failed.");
+        ExitCode::from(101)
+    })
+}
+
 fn dispatch(cli: Cli) -> Result<()> {
     match cli.command {
+        Command::Bench { .. } => unreachable!("handled before dispatch"),
         Command::Run {
             model,
             inputs,
@@ -256,35 +311,54 @@ fn parse_shapes(text: &str) -> Result<Vec<Vec<usize>>> {
         .collect()
 }
 
+/// Pair `--input_layer` names with `--input_layer_shape` shapes; without names, shapes go to
+/// the model's inputs in order.
+pub(crate) fn shape_options(
+    rt: &Runtime,
+    graph: &Path,
+    names: &[String],
+    shapes: Vec<Vec<usize>>,
+) -> Result<Vec<(String, Vec<usize>)>> {
+    if shapes.is_empty() {
+        return Ok(Vec::new());
+    }
+    let names: Vec<String> = if names.is_empty() {
+        let (_, _, declared) = rt.inspect(graph)?;
+        declared.inputs.into_iter().map(|i| i.name).collect()
+    } else {
+        names.to_vec()
+    };
+    if names.len() < shapes.len() {
+        bail!(
+            "The number of items in --input_layer_shape ({} items) must match the number of items in --input_layer ({} items: {}). For example --input_layer=input1,input2 --input_layer_shape=1,224,224,4:1,20",
+            shapes.len(),
+            names.len(),
+            names.join(",")
+        );
+    }
+    Ok(names.into_iter().zip(shapes).collect())
+}
+
 fn runtime(args: &ModelArgs, extra_shapes: &[(String, Vec<usize>)]) -> Result<Runtime> {
     let mut options = Options::new();
     for (name, shape) in extra_shapes {
         options = options.with_input_shape(name.clone(), shape.clone());
     }
-    let mut rt = args.tflite.register(Runtime::new())?;
+    let rt = args.tflite.register(Runtime::new())?;
     if let Some(shapes) = &args.input_layer_shape {
         let shapes = parse_shapes(shapes)?;
-        let names = if args.input_layer.is_empty() {
-            // without names, shapes go to the model's inputs in order
-            let (_, _, declared) = rt.inspect(&args.graph)?;
-            declared.inputs.into_iter().map(|i| i.name).collect()
-        } else {
-            args.input_layer.clone()
-        };
-        if names.len() < shapes.len()
-            || (!args.input_layer.is_empty() && names.len() != shapes.len())
-        {
+        if !args.input_layer.is_empty() && args.input_layer.len() != shapes.len() {
             bail!(
                 "--input_layer names {} input(s) but --input_layer_shape gives {} shape(s); give one shape per input",
-                names.len(),
+                args.input_layer.len(),
                 shapes.len()
             );
         }
-        for (name, shape) in names.into_iter().zip(shapes) {
+        for (name, shape) in shape_options(&rt, &args.graph, &args.input_layer, shapes)? {
             options = options.with_input_shape(name, shape);
         }
     }
-    rt = args.placement.apply(rt.with_options(options))?;
+    let mut rt = args.placement.apply(rt.with_options(options))?;
     if let Some(b) = &args.backend {
         rt = rt.with_backend(b.clone());
     }

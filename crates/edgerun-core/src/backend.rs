@@ -360,6 +360,45 @@ pub trait Session: Send {
     /// # Errors
     /// When the backend fails at run time.
     fn run(&mut self, inputs: &[&Tensor]) -> Result<Vec<Tensor>>;
+
+    /// Whether [`Session::run_profiled`] can time operators here; the reason when it cannot.
+    fn profiling(&self) -> std::result::Result<(), String> {
+        Err("this backend has no per-operator timing".into())
+    }
+
+    /// Run once like [`Session::run`], appending to `timings` one [`OpTiming`] per operator
+    /// executed, in execution order.
+    ///
+    /// # Errors
+    /// [`Error::ProfilingUnavailable`] when the backend cannot time operators (see
+    /// [`Session::profiling`]), else as [`Session::run`].
+    fn run_profiled(
+        &mut self,
+        inputs: &[&Tensor],
+        timings: &mut Vec<OpTiming>,
+    ) -> Result<Vec<Tensor>> {
+        let _ = (inputs, timings);
+        Err(Error::ProfilingUnavailable {
+            backend: "this backend".into(),
+            reason: self
+                .profiling()
+                .err()
+                .unwrap_or_else(|| "run_profiled is not implemented".into()),
+        })
+    }
+}
+
+/// How long one operator of a model took in one profiled run.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OpTiming {
+    /// Position of the operator in the model's execution order.
+    pub index: usize,
+    /// The node's name in the model.
+    pub name: String,
+    /// The operator's type (`Conv`, `CONV_2D`, ...), as the backend names it.
+    pub op_type: String,
+    /// Wall-clock time in microseconds.
+    pub micros: u64,
 }
 
 /// Check tensors against a model's inputs: count, dtype and shape, in order.

@@ -150,6 +150,9 @@ pub enum Error {
 
     #[error("{backend}: {message}")]
     Backend { backend: String, message: String },
+
+    #[error("{backend} cannot time operators: {reason}")]
+    ProfilingUnavailable { backend: String, reason: String },
 }
 
 #[cfg(test)]

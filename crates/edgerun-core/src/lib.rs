@@ -14,7 +14,7 @@ pub mod tensor;
 
 pub use backend::{
     check_inputs, order_inputs, Availability, Backend, BackendReport, DelegateReport, Dim,
-    ModelInfo, Options, Prepared, Session, TensorInfo,
+    ModelInfo, OpTiming, Options, Prepared, Session, TensorInfo,
 };
 pub use dtype::{DType, Element, Quant};
 pub use error::{Error, Result};

@@ -823,6 +823,16 @@ struct TfLiteSession {
 }
 
 impl Session for TfLiteSession {
+    fn profiling(&self) -> std::result::Result<(), String> {
+        let api = self.interpreter.library();
+        Err(format!(
+            "the TensorFlow Lite C API ({} at {}) gives applications no per-operator timings; \
+             profile with --backend=tract, or with TensorFlow Lite's own benchmark_model",
+            api.version(),
+            api.path().display()
+        ))
+    }
+
     fn run(&mut self, inputs: &[&Tensor]) -> Result<Vec<Tensor>> {
         let api = self.interpreter.library();
         let failure = |f: sys::Failure| tflite_failure(&self.path, &api, f);

@@ -14,11 +14,12 @@ use std::collections::HashMap;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::path::Path;
 use std::sync::Arc;
+use std::time::Instant;
 
 use edgerun_core::backend::ModelInfo;
 use edgerun_core::{
-    Availability, Backend, DType, Data, Dim, Error, ModelFormat, ModelSource, Options, Prepared,
-    Quant, Result, Session, Tensor, TensorInfo,
+    Availability, Backend, DType, Data, Dim, Error, ModelFormat, ModelSource, OpTiming, Options,
+    Prepared, Quant, Result, Session, Tensor, TensorInfo,
 };
 use tract_linalg::multithread::{multithread_tract_scope, Executor};
 use tract_onnx::prelude::*;
@@ -179,6 +180,46 @@ impl Session for TractSession {
         let state = &mut self.state;
         let outputs = catch_unwind(AssertUnwindSafe(|| {
             multithread_tract_scope(self.executor.clone(), || state.run(values))
+        }))
+        .map_err(|p| Error::Backend {
+            backend: NAME.into(),
+            message: panic_message("running the model", p),
+        })?
+        .map_err(|e| backend_error("inference failed", &e))?;
+        outputs.iter().map(|t| from_tract(t)).collect()
+    }
+
+    fn profiling(&self) -> std::result::Result<(), String> {
+        Ok(())
+    }
+
+    fn run_profiled(
+        &mut self,
+        inputs: &[&Tensor],
+        timings: &mut Vec<OpTiming>,
+    ) -> Result<Vec<Tensor>> {
+        let values = inputs
+            .iter()
+            .zip(&self.input_types)
+            .map(|(t, dt)| to_tract(t, *dt).map(TValue::from))
+            .collect::<Result<TVec<TValue>>>()?;
+        let state = &mut self.state;
+        let first = timings.len();
+        let outputs = catch_unwind(AssertUnwindSafe(|| {
+            multithread_tract_scope(self.executor.clone(), || {
+                state.run_plan_with_eval(values, |ctx, op_state, node, input| {
+                    let start = Instant::now();
+                    let out = tract_onnx::tract_core::plan::eval(ctx, op_state, node, input);
+                    let micros = u64::try_from(start.elapsed().as_micros()).unwrap_or(u64::MAX);
+                    timings.push(OpTiming {
+                        index: timings.len() - first,
+                        name: node.name.clone(),
+                        op_type: node.op().name().into_owned(),
+                        micros,
+                    });
+                    out
+                })
+            })
         }))
         .map_err(|p| Error::Backend {
             backend: NAME.into(),

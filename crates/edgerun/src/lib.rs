@@ -46,8 +46,8 @@ pub use edgerun_tract as tract;
 pub use edgerun_core::{
     backend, check_inputs, dtype, error, format, npy, order_inputs, platform, tensor, Availability,
     Backend, BackendReport, CpuAffinity, DType, Data, DelegateReport, Dim, Element, Error,
-    ModelFormat, ModelInfo, ModelSource, Options, Placement, Platform, Prepared, Quant, Result,
-    Session, Tensor, TensorInfo, Tolerance,
+    ModelFormat, ModelInfo, ModelSource, OpTiming, Options, Placement, Platform, Prepared, Quant,
+    Result, Session, Tensor, TensorInfo, Tolerance,
 };
 
 mod report;
@@ -572,11 +572,51 @@ impl ModelSession {
         self.run_refs(&ordered)
     }
 
+    /// Whether [`ModelSession::run_profiled`] can time operators with this backend; the reason
+    /// when it cannot.
+    ///
+    /// # Errors
+    /// The backend's reason, as a sentence.
+    pub fn profiling(&self) -> std::result::Result<(), String> {
+        self.session.profiling()
+    }
+
+    /// Run like [`ModelSession::run`] and append the time each operator took to `timings`.
+    ///
+    /// # Errors
+    /// [`Error::ProfilingUnavailable`] when the backend cannot time operators, else as
+    /// [`ModelSession::run`].
+    pub fn run_profiled(
+        &mut self,
+        inputs: &[Tensor],
+        timings: &mut Vec<OpTiming>,
+    ) -> Result<Outputs> {
+        let refs: Vec<&Tensor> = inputs.iter().collect();
+        self.run_inner(&refs, Some(timings))
+    }
+
     fn run_refs(&mut self, inputs: &[&Tensor]) -> Result<Outputs> {
+        self.run_inner(inputs, None)
+    }
+
+    fn run_inner(
+        &mut self,
+        inputs: &[&Tensor],
+        timings: Option<&mut Vec<OpTiming>>,
+    ) -> Result<Outputs> {
         check_inputs(self.prepared.inputs(), inputs)?;
         // the calling thread computes too (TFLite, single-threaded tract): pin it for the run
         let _pin = PinGuard::new(self.affinity.as_deref())?;
-        let tensors = self.session.run(inputs)?;
+        let tensors = match timings {
+            Some(t) => self.session.run_profiled(inputs, t).map_err(|e| match e {
+                Error::ProfilingUnavailable { reason, .. } => Error::ProfilingUnavailable {
+                    backend: self.prepared.backend().into(),
+                    reason,
+                },
+                e => e,
+            })?,
+            None => self.session.run(inputs)?,
+        };
         let names = self
             .prepared
             .outputs()

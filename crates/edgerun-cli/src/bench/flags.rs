@@ -1,0 +1,629 @@
+//! benchmark_model's flags: the same names, types and defaults, parsed the way its
+//! `tflite/tools/command_line_flags.cc` parses them (`--name=value` only, the first occurrence
+//! wins, lenient numbers, `true|false|1|0` for booleans, anything else left "unconsumed").
+
+use std::collections::BTreeMap;
+
+use super::stat::cpp_float;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    Int,
+    Float,
+    Bool,
+    Str,
+}
+
+impl Kind {
+    fn name(self) -> &'static str {
+        match self {
+            Kind::Int => "int32",
+            Kind::Float => "float",
+            Kind::Bool => "bool",
+            Kind::Str => "string",
+        }
+    }
+}
+
+/// Which backends a flag means something for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Scope {
+    /// The benchmark itself, any backend.
+    All,
+    /// Only the TensorFlow Lite backend (library, XNNPACK, delegates).
+    TfLite,
+    /// Accepted for compatibility; edgerun has no such setting.
+    None,
+}
+
+#[derive(Debug, Clone, Copy)]
+pub struct Spec {
+    pub name: &'static str,
+    pub kind: Kind,
+    pub default: &'static str,
+    pub help: &'static str,
+    /// The description benchmark_model's `LogParams` prints (`<description>: [<value>]`);
+    /// `None` for flags it does not log.
+    pub log: Option<&'static str>,
+    pub scope: Scope,
+}
+
+const fn f(
+    name: &'static str,
+    kind: Kind,
+    default: &'static str,
+    help: &'static str,
+    log: Option<&'static str>,
+    scope: Scope,
+) -> Spec {
+    Spec {
+        name,
+        kind,
+        default,
+        help,
+        log,
+        scope,
+    }
+}
+
+use Kind::{Bool, Float, Int, Str};
+
+/// Every flag, in benchmark_model's order (its own flags, the TFLite model's, then the delegate
+/// providers'), followed by edgerun's additions.
+pub const SPECS: &[Spec] = &[
+    f("num_runs", Int, "50", "expected number of runs, see also min_secs, max_secs", Some("Min num runs"), Scope::All),
+    f("min_secs", Float, "1", "minimum number of seconds to rerun for, potentially making the actual number of runs to be greater than num_runs", Some("Min runs duration (seconds)"), Scope::All),
+    f("max_secs", Float, "150", "maximum number of seconds to rerun for, potentially making the actual number of runs to be less than num_runs; a run in progress is finished", Some("Max runs duration (seconds)"), Scope::All),
+    f("run_delay", Float, "-1", "delay between runs in seconds", Some("Inter-run delay (seconds)"), Scope::All),
+    f("run_frequency", Float, "-1", "runs per second at a fixed rate instead of a fixed delay; overrides run_delay", Some("Number of prorated runs per second"), Scope::All),
+    f("num_threads", Int, "-1", "number of threads; -1: edgerun's default for this device (see `edgerun info`)", Some("Num threads"), Scope::All),
+    f("use_caching", Bool, "false", "(TensorFlow Lite's Ruy weight caching; no effect in edgerun)", Some("Use caching"), Scope::None),
+    f("benchmark_name", Str, "", "benchmark name (recorded in the --format results)", Some("Benchmark name"), Scope::All),
+    f("output_prefix", Str, "", "benchmark output prefix (recorded in the --format results)", Some("Output prefix"), Scope::All),
+    f("warmup_runs", Int, "1", "minimum number of warm-up runs, see also warmup_min_secs", Some("Min warmup runs"), Scope::All),
+    f("warmup_min_secs", Float, "0.5", "minimum number of seconds of warm-up runs", Some("Min warmup runs duration (seconds)"), Scope::All),
+    f("verbose", Bool, "false", "log every parameter, not only those given on the command line", None, Scope::All),
+    f("dry_run", Bool, "false", "load the model and prepare inputs, but run nothing", Some("Run w/o invoking kernels"), Scope::All),
+    f("report_peak_memory_footprint", Bool, "false", "sample the memory footprint on a separate thread and report its peak", Some("Report the peak memory footprint"), Scope::All),
+    f("memory_footprint_check_interval_ms", Int, "50", "milliseconds between two memory footprint samples", Some("Memory footprint check interval (ms)"), Scope::All),
+    f("gpu_invoke_loop_times", Int, "1", "(GPU delegate invoke loop; no effect in edgerun)", None, Scope::None),
+    f("graph", Str, "", "model file: .tflite, .onnx, or an NNEF directory or archive", Some("Graph"), Scope::All),
+    f("input_layer", Str, "", "input names the shapes of --input_layer_shape belong to, comma-separated", Some("Input layers"), Scope::All),
+    f("input_layer_shape", Str, "", "input shapes, dims separated by ',' and inputs by ':', e.g. 1,224,224,3:1,20", Some("Input shapes"), Scope::All),
+    f("input_layer_value_range", Str, "", "value ranges (inclusive) of random inputs: name,low,high:name2,low,high", Some("Input value ranges"), Scope::All),
+    f("input_layer_value_files", Str, "", "input values from files: name:path,name2:path2 (raw little-endian bytes of the whole tensor, or .npy; '::' for a ':' in a name or path)", Some("Input value files"), Scope::All),
+    f("allow_fp16", Bool, "false", "(TensorFlow Lite fp16 precision; no effect in edgerun)", Some("Allow fp16"), Scope::None),
+    f("require_full_delegation", Bool, "false", "(TensorFlow Lite delegation check; no effect in edgerun)", Some("Require full delegation"), Scope::None),
+    f("enable_op_profiling", Bool, "false", "time every operator and print benchmark_model's profiling tables", Some("Enable op profiling"), Scope::All),
+    f("op_profiling_output_mode", Str, "stdout", "profiling output: stdout or csv", Some("Op profiling output mode."), Scope::All),
+    f("op_profiling_output_file", Str, "", "write the profiling output to this file instead of stdout", Some("Op profiling output file."), Scope::All),
+    f("max_profiling_buffer_entries", Int, "1024", "(TensorFlow Lite profiler buffer; no effect in edgerun)", Some("Max initial profiling buffer entries"), Scope::None),
+    f("allow_dynamic_profiling_buffer_increase", Bool, "false", "(TensorFlow Lite profiler buffer; no effect in edgerun)", Some("Allow dynamic increase on profiling buffer entries"), Scope::None),
+    f("profiling_output_csv_file", Str, "", "[deprecated: use op_profiling_output_file and op_profiling_output_mode] CSV profiling output file", Some("CSV File to export profiling data to"), Scope::All),
+    f("print_preinvoke_state", Bool, "false", "describe the model's tensors before the runs", Some("Print pre-invoke interpreter state"), Scope::All),
+    f("print_postinvoke_state", Bool, "false", "describe the model's tensors and the last run's outputs after the runs", Some("Print post-invoke interpreter state"), Scope::All),
+    f("release_dynamic_tensors", Bool, "false", "(TensorFlow Lite memory option; no effect in edgerun)", Some("Release dynamic tensor memory"), Scope::None),
+    f("output_filepath", Str, "", "write the last run's output tensors to this file, raw bytes one after another", Some("File path to export outputs layer to"), Scope::All),
+    f("signature_to_run_for", Str, "", "(TensorFlow Lite signature; edgerun runs the model's main graph)", Some("Signature to run"), Scope::None),
+    f("help", Bool, "false", "print the supported flags", Some("print out all supported flags"), Scope::All),
+    f("use_xnnpack", Bool, "false", "apply the XNNPACK delegate (edgerun's TensorFlow Lite backend applies it unless this is false)", Some("Use xnnpack"), Scope::TfLite),
+    f("external_delegate_path", Str, "", "external delegate plugin (.so exporting tflite_plugin_create_delegate)", Some("External delegate path"), Scope::TfLite),
+    f("external_delegate_options", Str, "", "options of the external delegate, key:value;key:value, passed in this order", Some("External delegate options"), Scope::TfLite),
+    f("backend", Str, "auto", "edgerun: the backend to run on, or auto to let edgerun choose (see `edgerun info`)", Some("edgerun backend"), Scope::All),
+    f("cpu_affinity", Str, "default", "edgerun: CPUs for inference threads: big, little, all, default, or a list such as 0-3,6", Some("edgerun CPU affinity"), Scope::All),
+    f("tflite_lib", Str, "", "edgerun: the TensorFlow Lite C library to load (default: $EDGERUN_TFLITE_LIB, then libtensorflowlite_c.so on the loader path)", Some("edgerun TensorFlow Lite library"), Scope::TfLite),
+    f("delegate_fallback", Bool, "false", "edgerun: run on the CPU when the external delegate cannot be loaded or applied", Some("edgerun delegate fallback"), Scope::TfLite),
+    f("format", Str, "", "edgerun: also write the results as json or csv (to --result_file, else stdout)", Some("edgerun result format"), Scope::All),
+    f("result_file", Str, "", "edgerun: file for the --format results", Some("edgerun result file"), Scope::All),
+    f("strict", Bool, "false", "edgerun: fail on flags that are unknown or mean nothing for the backend in use", Some("edgerun strict flags"), Scope::All),
+];
+
+pub fn spec(name: &str) -> Option<&'static Spec> {
+    SPECS.iter().find(|s| s.name == name)
+}
+
+/// A parsed value.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Value {
+    Int(i32),
+    Float(f32),
+    Bool(bool),
+    Str(String),
+}
+
+impl Value {
+    /// As benchmark_model's `LogParams` streams it: bools as 0/1, floats as `%g`.
+    pub fn logged(&self) -> String {
+        match self {
+            Value::Int(v) => v.to_string(),
+            Value::Float(v) => cpp_float(*v),
+            Value::Bool(v) => u8::from(*v).to_string(),
+            Value::Str(v) => v.clone(),
+        }
+    }
+}
+
+/// The flags of one command line.
+#[derive(Debug, Clone)]
+pub struct Params {
+    values: BTreeMap<&'static str, Value>,
+    /// Flags given on the command line, with their position in it.
+    set: BTreeMap<&'static str, usize>,
+    /// Arguments no flag took.
+    pub unconsumed: Vec<String>,
+}
+
+/// Why a command line was refused: benchmark_model's messages, one per bad flag.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ParseError(pub Vec<String>);
+
+fn parse_value(kind: Kind, text: &str) -> Option<Value> {
+    match kind {
+        Kind::Str => Some(Value::Str(text.to_string())),
+        Kind::Bool => match text {
+            "true" | "1" => Some(Value::Bool(true)),
+            "false" | "0" => Some(Value::Bool(false)),
+            _ => None,
+        },
+        Kind::Int => lenient_number(text, false).and_then(|x| {
+            // a stream read of an out-of-range int fails
+            i32::try_from(x as i64).ok().map(Value::Int)
+        }),
+        Kind::Float => lenient_number(text, true).map(|x| Value::Float(x as f32)),
+    }
+}
+
+/// `std::istringstream >> value`: leading blanks skipped, the longest number prefix read,
+/// trailing text ignored; an empty text reads as 0; no number at all is an error.
+fn lenient_number(text: &str, float: bool) -> Option<f64> {
+    let t = text.trim_start();
+    if t.is_empty() {
+        return Some(0.0);
+    }
+    let b = t.as_bytes();
+    let mut i = 0;
+    if i < b.len() && (b[i] == b'+' || b[i] == b'-') {
+        i += 1;
+    }
+    let digits_start = i;
+    while i < b.len() && b[i].is_ascii_digit() {
+        i += 1;
+    }
+    let mut mantissa_digits = i - digits_start;
+    if float {
+        if i < b.len() && b[i] == b'.' {
+            i += 1;
+            let frac = i;
+            while i < b.len() && b[i].is_ascii_digit() {
+                i += 1;
+            }
+            mantissa_digits += i - frac;
+        }
+        if mantissa_digits > 0 && i < b.len() && (b[i] == b'e' || b[i] == b'E') {
+            let mut j = i + 1;
+            if j < b.len() && (b[j] == b'+' || b[j] == b'-') {
+                j += 1;
+            }
+            let exp = j;
+            while j < b.len() && b[j].is_ascii_digit() {
+                j += 1;
+            }
+            if j > exp {
+                i = j;
+            }
+        }
+    }
+    if mantissa_digits == 0 {
+        return None;
+    }
+    t[..i].parse::<f64>().ok()
+}
+
+impl Params {
+    /// The defaults.
+    pub fn defaults() -> Params {
+        let values = SPECS
+            .iter()
+            .map(|s| {
+                (
+                    s.name,
+                    parse_value(s.kind, s.default).expect("defaults parse"),
+                )
+            })
+            .collect();
+        Params {
+            values,
+            set: BTreeMap::new(),
+            unconsumed: Vec::new(),
+        }
+    }
+
+    /// Parse a command line (without the program name).
+    ///
+    /// # Errors
+    /// One `Failed to parse flag '<name>' against argv '<arg>'` per value that does not parse.
+    pub fn parse(args: &[String]) -> Result<Params, ParseError> {
+        let mut p = Params::defaults();
+        let mut errors = Vec::new();
+        for (pos, arg) in args.iter().enumerate() {
+            let taken = arg
+                .strip_prefix("--")
+                .and_then(|rest| rest.split_once('='))
+                .and_then(|(name, value)| spec(name).map(|s| (s, value)))
+                // the first occurrence wins; a repeat stays unconsumed, as in the tool
+                .filter(|(s, _)| !p.set.contains_key(s.name));
+            match taken {
+                Some((s, text)) => match parse_value(s.kind, text) {
+                    Some(v) => {
+                        p.values.insert(s.name, v);
+                        p.set.insert(s.name, pos);
+                    }
+                    None => errors.push(format!(
+                        "Failed to parse flag '{}' against argv '{arg}'",
+                        s.name
+                    )),
+                },
+                None => p.unconsumed.push(arg.clone()),
+            }
+        }
+        if errors.is_empty() {
+            Ok(p)
+        } else {
+            Err(ParseError(errors))
+        }
+    }
+
+    pub fn int(&self, name: &str) -> i32 {
+        match self.values.get(name) {
+            Some(Value::Int(v)) => *v,
+            other => panic!("flag {name} is not an int32: {other:?}"),
+        }
+    }
+
+    pub fn float(&self, name: &str) -> f32 {
+        match self.values.get(name) {
+            Some(Value::Float(v)) => *v,
+            other => panic!("flag {name} is not a float: {other:?}"),
+        }
+    }
+
+    pub fn bool(&self, name: &str) -> bool {
+        match self.values.get(name) {
+            Some(Value::Bool(v)) => *v,
+            other => panic!("flag {name} is not a bool: {other:?}"),
+        }
+    }
+
+    pub fn str(&self, name: &str) -> &str {
+        match self.values.get(name) {
+            Some(Value::Str(v)) => v,
+            other => panic!("flag {name} is not a string: {other:?}"),
+        }
+    }
+
+    /// The string flag, or `None` when empty.
+    pub fn opt_str(&self, name: &str) -> Option<&str> {
+        Some(self.str(name)).filter(|s| !s.is_empty())
+    }
+
+    pub fn is_set(&self, name: &str) -> bool {
+        self.set.contains_key(name)
+    }
+
+    /// Set a value as the tool's `params_.Set` does (e.g. for --dry_run).
+    pub fn set_value(&mut self, name: &'static str, v: Value) {
+        self.values.insert(name, v);
+    }
+
+    /// Flags given on the command line, in name order, with their values as logged.
+    pub fn given(&self) -> BTreeMap<String, String> {
+        self.set
+            .keys()
+            .map(|n| (n.to_string(), self.values[n].logged()))
+            .collect()
+    }
+
+    /// benchmark_model's `LogParams`: `<description>: [<value>]` for each flag given (every
+    /// flag with --verbose), `Graph` and `Signature to run` always.
+    pub fn log_lines(&self) -> Vec<String> {
+        let verbose = self.bool("verbose");
+        let mut lines = vec![format!(
+            "Log parameter values verbosely: [{}]",
+            u8::from(verbose)
+        )];
+        for s in SPECS {
+            let Some(desc) = s.log else { continue };
+            let always = matches!(s.name, "graph" | "signature_to_run_for");
+            if s.name == "help" || !(always || verbose || self.is_set(s.name)) {
+                continue;
+            }
+            lines.push(format!("{desc}: [{}]", self.values[s.name].logged()));
+        }
+        lines
+    }
+}
+
+/// benchmark_model's usage text (`Flags::Usage`).
+pub fn usage(program: &str) -> String {
+    let shown: Vec<(String, &Spec)> = SPECS
+        .iter()
+        .map(|s| (format!("--{}={}", s.name, s.default), s))
+        .collect();
+    let width = shown.iter().map(|(n, _)| n.len()).max().unwrap_or(0);
+    let mut text = format!("usage: {program} <flags>\nFlags:\n");
+    for (name, s) in shown {
+        text.push_str(&format!(
+            "\t{name:<width$}\t{}\toptional\t{}\n",
+            s.kind.name(),
+            s.help
+        ));
+    }
+    text
+}
+
+/// `--input_layer_value_range`: `name,low,high:name2,low,high` (inclusive integer bounds).
+///
+/// # Errors
+/// benchmark_model's messages for an item that is not three fields or whose bounds are not
+/// integers with low <= high.
+pub fn value_ranges(text: &str) -> Result<Vec<(String, i64, i64)>, String> {
+    if text.is_empty() {
+        return Ok(Vec::new());
+    }
+    text.split(':')
+        .map(|item| {
+            let parts: Vec<&str> = item.split(',').collect();
+            if parts.len() != 3 {
+                return Err(format!("Wrong input value range item specified: {item}"));
+            }
+            match (
+                parts[1].trim().parse::<i32>(),
+                parts[2].trim().parse::<i32>(),
+            ) {
+                (Ok(lo), Ok(hi)) if lo <= hi => {
+                    Ok((parts[0].to_string(), i64::from(lo), i64::from(hi)))
+                }
+                _ => Err(format!(
+                    "Wrong low and high value of the input value range specified: {item}"
+                )),
+            }
+        })
+        .collect()
+}
+
+/// `--input_layer_value_files`: `name:path,name2:path2`, `::` standing for a `:` in a name or
+/// a path.
+///
+/// # Errors
+/// benchmark_model's messages for an item without, or with more than one, delimiter.
+pub fn value_files(text: &str) -> Result<Vec<(String, String)>, String> {
+    if text.is_empty() {
+        return Ok(Vec::new());
+    }
+    text.split(',')
+        .map(|item| {
+            let b = item.as_bytes();
+            let mut delim = None;
+            let mut i = 0;
+            // as in the tool, the last character is never taken for a delimiter
+            while i + 1 < b.len() {
+                if b[i] == b':' {
+                    if b[i + 1] == b':' {
+                        i += 1;
+                    } else if delim.is_none() {
+                        delim = Some(i);
+                    } else {
+                        return Err(format!("{item} contains more than one delimiter."));
+                    }
+                }
+                i += 1;
+            }
+            let Some(d) = delim else {
+                return Err(format!("{item} doesn't contain any delimiter."));
+            };
+            Ok((
+                item[..d].replace("::", ":"),
+                item[d + 1..].replace("::", ":"),
+            ))
+        })
+        .collect()
+}
+
+/// `--input_layer_shape`: `1,224,224,3:1,20`.
+///
+/// # Errors
+/// A dimension that is not a positive number (benchmark_model asks for -1's to be replaced).
+pub fn shapes(text: &str) -> Result<Vec<Vec<usize>>, String> {
+    if text.is_empty() {
+        return Ok(Vec::new());
+    }
+    text.split(':')
+        .map(|shape| {
+            shape
+                .split(',')
+                .map(|d| match d.trim().parse::<i64>() {
+                    Ok(-1) => Err("Any unknown sizes in the shapes (-1's) must be replaced with the size you want to benchmark with.".to_string()),
+                    Ok(n) if n >= 0 => Ok(n as usize),
+                    _ => Err(format!("Incorrect size string specified: {shape}")),
+                })
+                .collect()
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn args(a: &[&str]) -> Vec<String> {
+        a.iter().map(|s| s.to_string()).collect()
+    }
+
+    #[test]
+    fn defaults_are_benchmark_models() {
+        let p = Params::defaults();
+        assert_eq!(p.int("num_runs"), 50);
+        assert_eq!(p.float("min_secs"), 1.0);
+        assert_eq!(p.float("max_secs"), 150.0);
+        assert_eq!(p.float("run_delay"), -1.0);
+        assert_eq!(p.float("run_frequency"), -1.0);
+        assert_eq!(p.int("num_threads"), -1);
+        assert_eq!(p.int("warmup_runs"), 1);
+        assert_eq!(p.float("warmup_min_secs"), 0.5);
+        assert_eq!(p.int("memory_footprint_check_interval_ms"), 50);
+        assert_eq!(p.str("op_profiling_output_mode"), "stdout");
+        assert_eq!(p.str("graph"), "");
+        for b in [
+            "dry_run",
+            "verbose",
+            "use_xnnpack",
+            "enable_op_profiling",
+            "report_peak_memory_footprint",
+            "print_postinvoke_state",
+        ] {
+            assert!(!p.bool(b), "{b}");
+        }
+        assert!(SPECS.iter().all(|s| spec(s.name).is_some()));
+        let mut names: Vec<_> = SPECS.iter().map(|s| s.name).collect();
+        names.sort_unstable();
+        names.dedup();
+        assert_eq!(names.len(), SPECS.len(), "a flag is listed twice");
+    }
+
+    #[test]
+    fn parses_like_the_tool() {
+        let p = Params::parse(&args(&[
+            "--graph=m.tflite",
+            "--num_runs=12abc",
+            "--min_secs=1e-1x",
+            "--max_secs=",
+            "--verbose=1",
+            "--use_xnnpack=false",
+            "--num_runs=7",
+            "--dry_run",
+            "--num_threads",
+            "4",
+            "--no_such_flag=3",
+        ]))
+        .unwrap();
+        assert_eq!(p.str("graph"), "m.tflite");
+        assert_eq!(
+            p.int("num_runs"),
+            12,
+            "trailing text is ignored; first wins"
+        );
+        assert!((p.float("min_secs") - 0.1).abs() < 1e-7);
+        assert_eq!(p.float("max_secs"), 0.0, "an empty number reads as 0");
+        assert!(p.bool("verbose"));
+        assert!(!p.bool("use_xnnpack") && p.is_set("use_xnnpack"));
+        assert!(!p.bool("dry_run"), "a bare --flag is not a boolean true");
+        assert_eq!(
+            p.unconsumed,
+            args(&[
+                "--num_runs=7",
+                "--dry_run",
+                "--num_threads",
+                "4",
+                "--no_such_flag=3"
+            ])
+        );
+        assert_eq!(
+            Params::parse(&args(&["--num_runs=2.7"]))
+                .unwrap()
+                .int("num_runs"),
+            2
+        );
+    }
+
+    #[test]
+    fn bad_values_are_named_as_the_tool_names_them() {
+        let e =
+            Params::parse(&args(&["--num_runs=abc", "--verbose=yes", "--min_secs=x"])).unwrap_err();
+        assert_eq!(
+            e.0,
+            vec![
+                "Failed to parse flag 'num_runs' against argv '--num_runs=abc'",
+                "Failed to parse flag 'verbose' against argv '--verbose=yes'",
+                "Failed to parse flag 'min_secs' against argv '--min_secs=x'",
+            ]
+        );
+        assert!(Params::parse(&args(&["--verbose=True"])).is_err());
+        assert!(Params::parse(&args(&["--num_runs=99999999999"])).is_err());
+    }
+
+    #[test]
+    fn log_lines_show_given_flags_or_all_when_verbose() {
+        let p = Params::parse(&args(&["--graph=m.tflite", "--num_threads=4"])).unwrap();
+        assert_eq!(
+            p.log_lines(),
+            vec![
+                "Log parameter values verbosely: [0]",
+                "Num threads: [4]",
+                "Graph: [m.tflite]",
+                "Signature to run: []",
+            ]
+        );
+        let p = Params::parse(&args(&["--graph=m.tflite", "--verbose=true"])).unwrap();
+        let lines = p.log_lines();
+        assert_eq!(lines[0], "Log parameter values verbosely: [1]");
+        for want in [
+            "Min num runs: [50]",
+            "Min runs duration (seconds): [1]",
+            "Max runs duration (seconds): [150]",
+            "Inter-run delay (seconds): [-1]",
+            "Min warmup runs duration (seconds): [0.5]",
+            "Run w/o invoking kernels: [0]",
+            "Memory footprint check interval (ms): [50]",
+        ] {
+            assert!(lines.iter().any(|l| l == want), "{want} in {lines:?}");
+        }
+    }
+
+    #[test]
+    fn value_lists() {
+        assert_eq!(
+            value_ranges("input1,1,2:input2,0,254").unwrap(),
+            vec![("input1".into(), 1, 2), ("input2".into(), 0, 254)]
+        );
+        assert_eq!(
+            value_ranges("a,1").unwrap_err(),
+            "Wrong input value range item specified: a,1"
+        );
+        assert_eq!(
+            value_ranges("a,5,1").unwrap_err(),
+            "Wrong low and high value of the input value range specified: a,5,1"
+        );
+        assert_eq!(
+            value_files("input::0:/tmp/path,b:c.npy").unwrap(),
+            vec![
+                ("input:0".into(), "/tmp/path".into()),
+                ("b".into(), "c.npy".into())
+            ]
+        );
+        assert_eq!(
+            value_files("name:").unwrap_err(),
+            "name: doesn't contain any delimiter."
+        );
+        assert_eq!(
+            value_files("a:b:c").unwrap_err(),
+            "a:b:c contains more than one delimiter."
+        );
+        assert_eq!(shapes("1,30:1,10").unwrap(), vec![vec![1, 30], vec![1, 10]]);
+        assert!(shapes("1,-1").unwrap_err().contains("(-1's)"));
+        assert!(shapes("1,x").unwrap_err().contains("1,x"));
+    }
+
+    #[test]
+    fn usage_lists_every_flag_with_its_default() {
+        let u = usage("benchmark_model");
+        assert!(u.starts_with("usage: benchmark_model <flags>\nFlags:\n"));
+        for s in SPECS {
+            let row = u
+                .lines()
+                .find(|l| l.starts_with(&format!("\t--{}=", s.name)))
+                .unwrap_or_else(|| panic!("{} missing", s.name));
+            assert!(row.contains(&format!("--{}={}", s.name, s.default)));
+            assert!(row.contains(&format!("\t{}\toptional\t", s.kind.name())));
+        }
+    }
+}

@@ -1,0 +1,603 @@
+//! `edgerun bench`, also run as `benchmark_model`: TensorFlow Lite's benchmark tool mirrored for
+//! every edgerun backend — its flags, its run loops, its log lines — plus edgerun's choice of
+//! backend, CPU placement and JSON/CSV results with the device record.
+
+pub mod flags;
+pub mod memory;
+pub mod profile;
+pub mod result;
+pub mod runloop;
+pub mod stat;
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use anyhow::{anyhow, bail, Context, Result};
+use edgerun::{npy, CpuAffinity, DType, Data, Model, OpTiming, Options, Runtime, Tensor};
+
+use flags::{Params, Scope, Value};
+use memory::{MemoryUsage, PeakMonitor};
+use runloop::{Clock, LoopParams, SystemClock};
+use stat::{cpp_double, Stat};
+
+/// benchmark_model's logger: `INFO: `/`WARN: ` lines on stdout, `ERROR: ` lines on stderr.
+pub struct Log<'a> {
+    out: &'a mut dyn Write,
+    err: &'a mut dyn Write,
+}
+
+impl<'a> Log<'a> {
+    pub fn new(out: &'a mut dyn Write, err: &'a mut dyn Write) -> Log<'a> {
+        Log { out, err }
+    }
+
+    fn line(w: &mut dyn Write, prefix: &str, msg: &str) {
+        // a closed pipe (`| head`) ends the output, not the benchmark
+        let _ = writeln!(w, "{prefix}{msg}");
+        let _ = w.flush();
+    }
+
+    pub fn info(&mut self, msg: impl AsRef<str>) {
+        Self::line(self.out, "INFO: ", msg.as_ref());
+    }
+
+    pub fn warn(&mut self, msg: impl AsRef<str>) {
+        Self::line(self.out, "WARN: ", msg.as_ref());
+    }
+
+    pub fn error(&mut self, msg: impl AsRef<str>) {
+        Self::line(self.err, "ERROR: ", msg.as_ref());
+    }
+}
+
+/// Run the benchmark with the process's stdout and stderr; `program` is the name it was called
+/// by (for the usage text).
+pub fn main(program: &str, args: &[String]) -> ExitCode {
+    let (mut out, mut err) = (std::io::stdout().lock(), std::io::stderr().lock());
+    let mut log = Log::new(&mut out, &mut err);
+    log.info("STARTING!");
+    match run(program, args, &mut log, &SystemClock::new()) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            for cause in format!("{e:#}").lines() {
+                log.error(cause);
+            }
+            log.error("Benchmarking failed.");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// An error whose text is already on the log (usage, flag errors).
+#[derive(Debug)]
+struct Logged;
+
+impl std::fmt::Display for Logged {
+    fn fmt(&self, _: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        Ok(())
+    }
+}
+
+impl std::error::Error for Logged {}
+
+/// What the runs measured, for the closing lines and the JSON/CSV results.
+pub struct Measured {
+    pub model_size_mb: Option<f64>,
+    pub init_us: i64,
+    pub warmup: Stat,
+    pub inference: Stat,
+    pub init_mem_kb: Option<i64>,
+    pub overall_mem_kb: Option<i64>,
+    pub peak_mem_mb: Option<f64>,
+}
+
+/// The whole benchmark, logging to `log` and timing with `clock`.
+///
+/// # Errors
+/// Bad flags, a model or backend that cannot be loaded, inputs that do not fit, a failed run.
+pub fn run(program: &str, args: &[String], log: &mut Log<'_>, clock: &dyn Clock) -> Result<()> {
+    let mut p = match Params::parse(args) {
+        Ok(p) => p,
+        Err(e) => {
+            for m in &e.0 {
+                log.error(m);
+            }
+            log.error(flags::usage(program));
+            return Err(Logged.into());
+        }
+    };
+    if p.bool("help") {
+        log.error(flags::usage(program));
+        return Err(Logged.into());
+    }
+    if !p.unconsumed.is_empty() {
+        log.warn(format!(
+            "Unconsumed cmdline flags: {}",
+            p.unconsumed.join(" ")
+        ));
+        if p.bool("strict") {
+            bail!(
+                "--strict: {} not a flag of edgerun bench (see --help)",
+                p.unconsumed.join(" ")
+            );
+        }
+    }
+    validate(&mut p, log)?;
+    for line in p.log_lines() {
+        log.info(line);
+    }
+
+    let graph = PathBuf::from(p.str("graph"));
+    let rt = runtime(&p, &graph)?;
+    let monitor = p
+        .bool("report_peak_memory_footprint")
+        .then(|| PeakMonitor::start(p.int("memory_footprint_check_interval_ms").max(1) as u64));
+    let model_size_mb = model_size(&graph).map(|b| b as f64 / 1e6);
+    let start_mem = MemoryUsage::now();
+    let init_start = clock.now_us();
+    // Init: load the model on the chosen backend, and a session with its scratch memory
+    let model = rt.load(&graph)?;
+    let mut session = model.session()?;
+    let init_end_mem = MemoryUsage::now();
+    let init_us = clock.now_us() - init_start;
+    log.info(format!("Loaded model {}", graph.display()));
+    describe_choice(&p, &rt, &model, log);
+
+    match model_size_mb {
+        Some(mb) if mb > 0.0 => log.info(format!(
+            "The input model file size (MB): {}",
+            cpp_double(mb)
+        )),
+        _ => log.warn("Failed to get the input model file size."),
+    }
+    log.info(format!(
+        "Initialized session in {}ms.",
+        cpp_double(init_us as f64 / 1e3)
+    ));
+
+    let inputs = prepare_inputs(&p, &model, log)?;
+    if p.bool("print_preinvoke_state") {
+        print_state(log, "pre-invoke", &model, &inputs, None);
+    }
+    if p.bool("dry_run") {
+        p.set_value("warmup_runs", Value::Int(0));
+        p.set_value("warmup_min_secs", Value::Float(-1.0));
+        p.set_value("num_runs", Value::Int(0));
+        p.set_value("min_secs", Value::Float(-1.0));
+    }
+    let loop_params = |runs: &str, secs: &str| LoopParams {
+        min_runs: p.int(runs),
+        min_secs: p.float(secs),
+        max_secs: p.float("max_secs"),
+        run_delay: p.float("run_delay"),
+        run_frequency: p.float("run_frequency"),
+    };
+
+    let mut last_outputs: Option<edgerun::Outputs> = None;
+    let warm = loop_params("warmup_runs", "warmup_min_secs");
+    log.info(warm.announce());
+    let (warmup, status) = runloop::run(clock, &warm, |_| {
+        session.run(&inputs).map(|o| last_outputs = Some(o))
+    });
+    log.info(format!("{}\n", warmup.line_with_percentiles()));
+    status?;
+
+    let profiling = p.bool("enable_op_profiling");
+    let mut profile = profile::Profile::new();
+    if profiling {
+        if let Err(why) = session.profiling() {
+            log.warn(format!(
+                "Op profiling is not available with backend {}: {why}",
+                model.backend()
+            ));
+        }
+    }
+    let profile_runs = profiling && session.profiling().is_ok();
+    let mut timings: Vec<OpTiming> = Vec::new();
+    let regular = loop_params("num_runs", "min_secs");
+    log.info(regular.announce());
+    let (inference, status) = runloop::run(clock, &regular, |_| {
+        let outputs = if profile_runs {
+            timings.clear();
+            let o = session.run_profiled(&inputs, &mut timings);
+            profile.add_run(&timings);
+            o
+        } else {
+            session.run(&inputs)
+        };
+        outputs.map(|o| last_outputs = Some(o))
+    });
+    log.info(format!("{}\n", inference.line_with_percentiles()));
+    let overall_mem = MemoryUsage::now();
+    let peak_mem_mb = monitor.and_then(PeakMonitor::stop);
+
+    let measured = Measured {
+        model_size_mb,
+        init_us,
+        warmup,
+        inference,
+        init_mem_kb: init_end_mem.footprint_delta_kb(&start_mem),
+        overall_mem_kb: overall_mem.footprint_delta_kb(&start_mem),
+        peak_mem_mb,
+    };
+    log_results(log, &measured);
+    if profile_runs {
+        write_profile(&p, &profile, log)?;
+    }
+    if p.bool("print_postinvoke_state") {
+        print_state(log, "post-invoke", &model, &inputs, last_outputs.as_ref());
+    }
+    if let (Some(path), Some(outputs)) = (p.opt_str("output_filepath"), &last_outputs) {
+        let mut bytes = Vec::new();
+        for (_, t) in outputs.iter() {
+            bytes.extend_from_slice(&t.data().to_le_bytes());
+        }
+        std::fs::write(path, bytes)
+            .with_context(|| format!("--output_filepath: cannot write {path}"))?;
+    }
+    if let Some(format) = p.opt_str("format") {
+        let record = result::Record::new(&p, &rt, &model, &measured);
+        let text = match format {
+            "json" => record.json()?,
+            "csv" => record.csv(),
+            _ => unreachable!("checked by validate"),
+        };
+        match p.opt_str("result_file") {
+            Some(path) => std::fs::write(path, text)
+                .with_context(|| format!("--result_file: cannot write {path}"))?,
+            None => {
+                let _ = log.out.write_all(text.as_bytes());
+            }
+        }
+    }
+    status.context("a run failed")?;
+    Ok(())
+}
+
+/// benchmark_model's `ValidateParams`, and the checks of edgerun's own flags.
+fn validate(p: &mut Params, log: &mut Log<'_>) -> Result<()> {
+    if p.str("graph").is_empty() {
+        bail!("Please specify the name of your TF Lite input file with --graph");
+    }
+    if p.bool("report_peak_memory_footprint") {
+        let interval = p.int("memory_footprint_check_interval_ms");
+        if interval <= 0 {
+            log.warn(format!("--memory_footprint_check_interval_ms is set to {interval} (ms), This value is invalid, and it will be set to the default value 50 (ms)."));
+            p.set_value("memory_footprint_check_interval_ms", Value::Int(50));
+        }
+    }
+    if p.bool("enable_op_profiling") {
+        if let Some(csv_file) = p.opt_str("profiling_output_csv_file").map(str::to_string) {
+            p.set_value("op_profiling_output_mode", Value::Str("csv".into()));
+            p.set_value("op_profiling_output_file", Value::Str(csv_file));
+        }
+        match p.str("op_profiling_output_mode") {
+            "stdout" | "csv" => {}
+            "proto" => bail!("--op_profiling_output_mode=proto: edgerun writes profiles as stdout tables or csv; choose one of those"),
+            other => bail!("Output mode{other} is not supported. Supported values are: 'stdout', 'csv' and 'proto'."),
+        }
+    }
+    if let Some(f) = p.opt_str("format") {
+        if f != "json" && f != "csv" {
+            bail!("--format={f}: write --format=json or --format=csv");
+        }
+    }
+    if p.int("num_threads") < -1 || p.int("num_threads") == 0 {
+        bail!(
+            "--num_threads={}: give a number of threads of at least 1, or -1 for edgerun's default for this device",
+            p.int("num_threads")
+        );
+    }
+    flags::shapes(p.str("input_layer_shape")).map_err(|e| anyhow!(e))?;
+    flags::value_ranges(p.str("input_layer_value_range")).map_err(|e| anyhow!(e))?;
+    flags::value_files(p.str("input_layer_value_files")).map_err(|e| {
+        anyhow!(
+            "{e}\nWrong input value file item specified: {}",
+            p.str("input_layer_value_files")
+        )
+    })?;
+    Ok(())
+}
+
+/// The runtime the flags describe: backends and their options, threads, CPUs, input shapes.
+fn runtime(p: &Params, graph: &Path) -> Result<Runtime> {
+    let tflite = crate::TfLiteConfig {
+        lib: p.opt_str("tflite_lib").map(PathBuf::from),
+        // benchmark_model applies XNNPACK unless --use_xnnpack=false is given
+        xnnpack: !p.is_set("use_xnnpack") || p.bool("use_xnnpack"),
+        fallback: p.bool("delegate_fallback"),
+        delegate: p.opt_str("external_delegate_path").map(PathBuf::from),
+        delegate_options: p.str("external_delegate_options").to_string(),
+    };
+    let mut rt = tflite.register(Runtime::new())?;
+    match p.str("backend") {
+        "auto" | "" => {}
+        b => rt = rt.with_backend(b),
+    }
+    let names: Vec<String> = match p.opt_str("input_layer") {
+        Some(s) => s.split(',').map(str::to_string).collect(),
+        None => Vec::new(),
+    };
+    let shapes = flags::shapes(p.str("input_layer_shape")).map_err(|e| anyhow!(e))?;
+    let mut options = Options::new();
+    for (name, shape) in crate::shape_options(&rt, graph, &names, shapes)? {
+        options = options.with_input_shape(name, shape);
+    }
+    rt = rt.with_options(options);
+    match p.int("num_threads") {
+        -1 => {}
+        n => rt = rt.with_threads(usize::try_from(n)?),
+    }
+    Ok(rt.with_affinity(p.str("cpu_affinity").parse::<CpuAffinity>()?))
+}
+
+/// Size of the model file in bytes; an NNEF directory counts its files.
+fn model_size(path: &Path) -> Option<u64> {
+    let meta = std::fs::metadata(path).ok()?;
+    if meta.is_file() {
+        return Some(meta.len());
+    }
+    let entries = std::fs::read_dir(path).ok()?;
+    Some(
+        entries
+            .filter_map(|e| e.ok()?.metadata().ok())
+            .filter(|m| m.is_file())
+            .map(|m| m.len())
+            .sum(),
+    )
+}
+
+/// edgerun's lines: the backend, why it was chosen, threads and CPUs, and the flags that mean
+/// nothing for it.
+fn describe_choice(p: &Params, rt: &Runtime, model: &Model, log: &mut Log<'_>) {
+    let backend = model.backend();
+    let version = rt
+        .backends()
+        .iter()
+        .find(|b| b.name() == backend)
+        .and_then(|b| b.version())
+        .map(|v| format!(" {v}"))
+        .unwrap_or_default();
+    log.info(format!("edgerun: backend {backend}{version}"));
+    for (name, what) in &model.choice().considered {
+        log.info(format!("edgerun:   {name}: {what}"));
+    }
+    for note in model.notes() {
+        log.info(format!("edgerun:   {note}"));
+    }
+    let placement = model.placement();
+    log.info(format!(
+        "edgerun: {} thread(s), {}: {}",
+        placement.threads,
+        match &placement.affinity {
+            Some(cpus) => format!(
+                "pinned to CPUs {}",
+                edgerun::platform::cpulist::format(cpus)
+            ),
+            None => "not pinned".into(),
+        },
+        placement.why
+    ));
+    for s in flags::SPECS {
+        if !p.is_set(s.name) {
+            continue;
+        }
+        let ignored = match s.scope {
+            Scope::All => false,
+            Scope::TfLite => backend != "tflite",
+            Scope::None => true,
+        };
+        if ignored {
+            log.warn(format!(
+                "--{} has no effect with backend {backend}; ignored",
+                s.name
+            ));
+        }
+    }
+}
+
+/// Inputs as benchmark_model makes them: from `--input_layer_value_files`, else random in the
+/// `--input_layer_value_range` of the input or the default range of its type.
+fn prepare_inputs(p: &Params, model: &Model, log: &mut Log<'_>) -> Result<Vec<Tensor>> {
+    let ranges = flags::value_ranges(p.str("input_layer_value_range")).map_err(|e| anyhow!(e))?;
+    let files = flags::value_files(p.str("input_layer_value_files")).map_err(|e| anyhow!(e))?;
+    let known = || edgerun::backend::names(model.inputs());
+    for name in ranges
+        .iter()
+        .map(|r| &r.0)
+        .chain(files.iter().map(|f| &f.0))
+    {
+        if !model.inputs().iter().any(|i| &i.name == name) {
+            return Err(edgerun::Error::UnknownInput {
+                name: name.clone(),
+                known: known(),
+            }
+            .into());
+        }
+    }
+    let mut inputs = Vec::new();
+    for (ix, info) in model.inputs().iter().enumerate() {
+        let shape = info
+            .fixed_shape()
+            .ok_or_else(|| anyhow!("input {:?} has no fixed shape", info.name))?;
+        let range = ranges.iter().find(|r| r.0 == info.name);
+        if let Some((_, path)) = files.iter().find(|f| f.0 == info.name) {
+            if range.is_some() {
+                log.warn(format!("The input_name:{} appears both in input_layer_value_files and input_layer_value_range. The input_layer_value_range of the input_name will be ignored.", info.name));
+            }
+            inputs.push(read_value_file(path, info, &shape)?);
+            continue;
+        }
+        let (lo, hi) = match range {
+            Some((_, lo, hi)) => (*lo as f64, *hi as f64),
+            None => default_range(info.dtype),
+        };
+        let t = crate::fill::uniform(info.dtype, &shape, lo, hi, ix as u64)?;
+        inputs.push(t.with_quant(info.quant));
+    }
+    Ok(inputs)
+}
+
+/// benchmark_model's default value ranges (`GetDataRangesForType`).
+fn default_range(dtype: DType) -> (f64, f64) {
+    match dtype {
+        DType::F32 | DType::F64 | DType::F16 => (-0.5, 0.5),
+        DType::I32 | DType::I64 => (0.0, 99.0),
+        DType::U8 => (0.0, 254.0),
+        DType::I8 => (-127.0, 127.0),
+        DType::Bool => (0.0, 1.0),
+        DType::I16 => (0.0, 0.0),
+    }
+}
+
+/// A value file: `.npy` (dtype and shape checked), else the tensor's raw little-endian bytes,
+/// exactly as many as the tensor holds.
+fn read_value_file(path: &str, info: &edgerun::TensorInfo, shape: &[usize]) -> Result<Tensor> {
+    if path.ends_with(".npy") {
+        let t = npy::read(path)?;
+        if t.dtype() != info.dtype || t.shape() != shape {
+            bail!(
+                "--input_layer_value_files: {path} holds {} [{}], input {:?} takes {} [{}]",
+                t.dtype(),
+                edgerun::error::shape_string(t.shape()),
+                info.name,
+                info.dtype,
+                edgerun::error::shape_string(shape)
+            );
+        }
+        return Ok(t.with_quant(info.quant));
+    }
+    let bytes = std::fs::read(path)
+        .with_context(|| format!("Failed to read the input_layer_value_file:{path}"))?;
+    let want = shape.iter().product::<usize>() * info.dtype.size_of();
+    if bytes.len() != want {
+        bail!(
+            "The size of {path} is {} bytes. It should be {want} bytes.",
+            bytes.len()
+        );
+    }
+    let data = Data::from_le_bytes(info.dtype, &bytes).map_err(|e| anyhow!("{path}: {e}"))?;
+    Ok(Tensor::from_data(shape.to_vec(), data)?.with_quant(info.quant))
+}
+
+/// The closing lines of benchmark_model's `BenchmarkLoggingListener::OnBenchmarkEnd`.
+fn log_results(log: &mut Log<'_>, m: &Measured) {
+    log.info(format!(
+        "Inference timings in us: Init: {}, First inference: {}, Warmup (avg): {}, Inference (avg): {}",
+        m.init_us,
+        m.warmup.first(),
+        cpp_double(m.warmup.avg()),
+        cpp_double(m.inference.avg())
+    ));
+    let (Some(init), Some(overall)) = (m.init_mem_kb, m.overall_mem_kb) else {
+        return;
+    };
+    log.info("Note: as the benchmark tool itself affects memory footprint, the following is only APPROXIMATE to the actual memory footprint of the model at runtime. Take the information at your discretion.");
+    log.info(format!(
+        "Memory footprint delta from the start of the tool (MB): init={} overall={}",
+        cpp_double(init as f64 / 1024.0),
+        cpp_double(overall as f64 / 1024.0)
+    ));
+    if let Some(peak) = m.peak_mem_mb.filter(|&p| p > 0.0) {
+        // the tool's value is a float
+        log.info(format!(
+            "Overall peak memory footprint (MB) via periodic monitoring: {}",
+            stat::cpp_float(peak as f32)
+        ));
+        if let Some((rss, shared)) = statm_mb() {
+            log.info("Memory status at the end of exeution:");
+            log.info(format!("- VmRSS              : {rss} MB"));
+            log.info(format!(
+                "+ RssAnnon           : {} MB",
+                rss.saturating_sub(shared)
+            ));
+            log.info(format!("+ RssFile + RssShmem : {shared} MB"));
+        }
+    }
+}
+
+/// Resident and shared memory in whole MiB from /proc/self/statm (4 KiB pages assumed unless
+/// the kernel says otherwise through the aux vector, which edgerun does not read here).
+fn statm_mb() -> Option<(u64, u64)> {
+    let text = std::fs::read_to_string("/proc/self/statm").ok()?;
+    let mut f = text.split_whitespace().skip(1).map(|v| v.parse::<u64>());
+    let (rss, shared) = (f.next()?.ok()?, f.next()?.ok()?);
+    let page = page_size();
+    Some((rss * page >> 20, shared * page >> 20))
+}
+
+/// The page size: the `VmPTE`-free way, from smaps' `KernelPageSize` of this process.
+fn page_size() -> u64 {
+    std::fs::read_to_string("/proc/self/smaps")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("KernelPageSize:"))
+                .and_then(|l| l.split_whitespace().nth(1)?.parse::<u64>().ok())
+        })
+        .map_or(4096, |kb| kb * 1024)
+}
+
+fn write_profile(p: &Params, profile: &profile::Profile, log: &mut Log<'_>) -> Result<()> {
+    let csv = p.str("op_profiling_output_mode") == "csv";
+    let body = profile.report(csv);
+    let header = "Operator-wise Profiling Info for Regular Benchmark Runs:";
+    match p.opt_str("op_profiling_output_file") {
+        Some(path) => std::fs::write(path, format!("{header}\n{body}\n"))
+            .with_context(|| format!("--op_profiling_output_file: cannot write {path}"))?,
+        None => log.info(format!("{header}\n{body}")),
+    }
+    Ok(())
+}
+
+/// edgerun's counterpart of the interpreter state dump: every input and output with its type,
+/// shape and size, and for the post-invoke state the last outputs' value range.
+fn print_state(
+    log: &mut Log<'_>,
+    when: &str,
+    model: &Model,
+    inputs: &[Tensor],
+    outputs: Option<&edgerun::Outputs>,
+) {
+    let mut text = format!(
+        "\n===={} edgerun {} state begins (backend {})====\n",
+        "Printing out",
+        when,
+        model.backend()
+    );
+    for (info, t) in model.inputs().iter().zip(inputs) {
+        text.push_str(&format!(
+            "Input  {:<30} {:<5} [{}] {} bytes\n",
+            info.name,
+            info.dtype.name(),
+            edgerun::error::shape_string(t.shape()),
+            t.len() * t.dtype().size_of()
+        ));
+    }
+    match outputs {
+        Some(outputs) => {
+            for (name, t) in outputs.iter() {
+                text.push_str(&format!(
+                    "Output {name:<30} {:<5} [{}] {} bytes; {}\n",
+                    t.dtype().name(),
+                    edgerun::error::shape_string(t.shape()),
+                    t.len() * t.dtype().size_of(),
+                    crate::summary::describe(name, t)
+                ));
+            }
+        }
+        None => {
+            for o in model.outputs() {
+                text.push_str(&format!(
+                    "Output {:<30} {:<5} [{}]\n",
+                    o.name,
+                    o.dtype.name(),
+                    o.shape_string()
+                ));
+            }
+        }
+    }
+    text.push_str(&format!("====Printing out edgerun {when} state ends====\n"));
+    log.info(text);
+}
