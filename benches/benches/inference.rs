@@ -1,14 +1,20 @@
 //! Inference latency per backend, model and thread count: `backend/model/threads`.
 //!
-//! `cargo bench -p edgerun-benches` (add `-- tract/mobilenetv2_mini` to filter). Models that
-//! need `models/fetch` are skipped with a note when absent: a benchmark measures, it does not
-//! test. Preparation is outside the timed loop; one iteration is one `Session::run`.
+//! `cargo bench -p edgerun-benches` (add `-- tract/mobilenetv2_mini` to filter). Every backend
+//! compiled in runs every model it can: tract and TensorFlow Lite (the library of
+//! `$EDGERUN_TFLITE_LIB`, else the test library of `crates/edgerun-tflite/fetch-test-lib`).
+//! Models that need `models/fetch`, and backends that cannot run here or cannot run a model,
+//! are skipped with a note: a benchmark measures, it does not test. Preparation is outside the
+//! timed loop; one iteration is one `Session::run`. tract does not time `.tflite` models: its
+//! TFLite reader computes mobilenetv2_mini.tflite wrongly and rejects BlazeFace's fp16 weights,
+//! and a wrong answer's speed is no figure.
 //! `backend/model/threads/pinned` runs the same with every thread pinned to the CPUs this
 //! process may use: the difference from the unpinned run is what pinning costs per run.
 
 use std::path::PathBuf;
 
 use criterion::{criterion_group, criterion_main, Criterion};
+use edgerun::tflite::TfLiteBackend;
 use edgerun::{npy, CpuAffinity, Runtime, Tensor};
 
 struct Case {
@@ -24,9 +30,29 @@ const CASES: &[Case] = &[
         shapes: &[],
     },
     Case {
+        name: "mobilenetv2_mini_tflite",
+        model: "mobilenetv2_mini.tflite",
+        shapes: &[],
+    },
+    Case {
+        name: "mobilenetv2_mini_int8_tflite",
+        model: "mobilenetv2_mini_int8.tflite",
+        shapes: &[],
+    },
+    Case {
+        name: "ppocr_cls",
+        model: "fetched/ch_ppocr_mobile_v2.0_cls_infer.onnx",
+        shapes: &[("x", &[1, 3, 48, 192])],
+    },
+    Case {
         name: "ppocr_det_64x96",
         model: "fetched/ch_PP-OCRv4_det_infer.onnx",
         shapes: &[("x", &[1, 3, 64, 96])],
+    },
+    Case {
+        name: "blazeface_front",
+        model: "fetched/face_detection_front.tflite",
+        shapes: &[],
     },
 ];
 
@@ -34,7 +60,20 @@ fn models() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../models")
 }
 
+/// Every backend compiled in, TensorFlow Lite with its library found as described above.
+fn runtime() -> Runtime {
+    let lib = std::env::var_os("EDGERUN_TFLITE_LIB")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| models().join("../target/tflite-test-lib/libtensorflowlite_c.so"));
+    Runtime::new().register(Box::new(TfLiteBackend::new().with_library(lib)))
+}
+
 fn inference(c: &mut Criterion) {
+    for b in runtime().backends() {
+        if let edgerun::Availability::Unavailable { reason } = b.availability() {
+            eprintln!("skipping backend {}: {reason}", b.name());
+        }
+    }
     for case in CASES {
         let path = models().join(case.model);
         if !path.exists() {
@@ -52,13 +91,22 @@ fn inference(c: &mut Criterion) {
                 .join("input.0.npy"),
         )
         .unwrap();
-        for backend in Runtime::new()
+        let probe = runtime();
+        for backend in probe
             .backends()
             .iter()
             .filter(|b| b.availability().is_available())
         {
+            if backend.name() == "tract" && case.model.ends_with(".tflite") {
+                continue;
+            }
+            if let Ok(source) = edgerun::ModelSource::open(&path) {
+                if !backend.formats().contains(&source.format()) {
+                    continue;
+                }
+            }
             for threads in [1, 2] {
-                let mut rt = Runtime::new()
+                let mut rt = runtime()
                     .with_backend(backend.name())
                     .with_threads(threads);
                 for (name, shape) in case.shapes {

@@ -197,16 +197,16 @@ fn called_benchmark_model_every_argument_is_a_flag() {
         "ERROR: Please specify the name of your TF Lite input file with --graph\nERROR: Benchmarking failed.\n"
     );
     // the usage names the program it was called as
-    let out = bench_cmd(&link, &["--help=true".to_string()]);
-    assert_eq!(out.status.code(), Some(1));
-    assert!(
-        text(&out.stderr).starts_with(&format!(
-            "ERROR: usage: {} <flags>\nFlags:\n",
-            link.display()
-        )),
-        "{}",
-        text(&out.stderr)
-    );
+    for help in ["--help=true", "--help"] {
+        let out = bench_cmd(&link, &[help.to_string()]);
+        assert_eq!(out.status.code(), Some(1));
+        let err = text(&out.stderr);
+        assert!(
+            err.starts_with(&format!("ERROR: usage: {} <flags>\nFlags:\n", link.display())),
+            "{err}"
+        );
+        assert!(err.contains("\t--num_runs=50 "), "{err}");
+    }
 }
 
 #[test]

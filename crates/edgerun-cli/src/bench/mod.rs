@@ -107,7 +107,8 @@ pub fn run(program: &str, args: &[String], log: &mut Log<'_>, clock: &dyn Clock)
             return Err(Logged.into());
         }
     };
-    if p.bool("help") {
+    // as in the tool, a bare --help counts when it is the first argument no flag took
+    if p.bool("help") || p.unconsumed.first().is_some_and(|a| a == "--help") {
         log.error(flags::usage(program));
         return Err(Logged.into());
     }

@@ -1,0 +1,83 @@
+#!/usr/bin/env python3
+"""Time one model on a peer runtime (onnxruntime or LiteRT from PyPI) the way `edgerun bench`
+times it: load, warm-up runs, then timed runs of the inference call alone.
+
+Usage: peer.py RUNTIME MODEL THREADS WARMUP RUNS INPUTS_DIR OUT_JSON [OUTPUT_BIN]
+  RUNTIME     onnxruntime | litert
+  INPUTS_DIR  holds NAME.npy for each input (names with '/' or ':' written as '_')
+Prints nothing; writes {"samples_us": [...], "init_us": N, "version": "...", "output_nbytes":
+[...]} to OUT_JSON and
+the last run's outputs, raw bytes one after another, to OUTPUT_BIN.
+"""
+import json
+import os
+import sys
+import time
+
+import numpy as np
+
+
+def input_file(inputs_dir, name):
+    return os.path.join(inputs_dir, name.replace("/", "_").replace(":", "_") + ".npy")
+
+
+def session(runtime, model, threads, inputs_dir):
+    if runtime == "onnxruntime":
+        import onnxruntime as ort
+        opts = ort.SessionOptions()
+        opts.intra_op_num_threads = threads
+        opts.inter_op_num_threads = 1
+        opts.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
+        sess = ort.InferenceSession(model, opts, providers=["CPUExecutionProvider"])
+        feeds = {i.name: np.load(input_file(inputs_dir, i.name)) for i in sess.get_inputs()}
+        names = [o.name for o in sess.get_outputs()]
+        return (lambda: sess.run(names, feeds)), ort.__version__
+    if runtime == "litert":
+        from ai_edge_litert.interpreter import Interpreter
+        import ai_edge_litert
+        interp = Interpreter(model_path=model, num_threads=threads)
+        details = interp.get_input_details()
+        for d in details:
+            data = np.load(input_file(inputs_dir, d["name"]))
+            if list(d["shape"]) != list(data.shape):
+                interp.resize_tensor_input(d["index"], data.shape)
+        interp.allocate_tensors()
+        feeds = [(d["index"], np.load(input_file(inputs_dir, d["name"]))) for d in details]
+        outs = [d["index"] for d in interp.get_output_details()]
+
+        def run():
+            for index, data in feeds:
+                interp.set_tensor(index, data)
+            interp.invoke()
+            return [interp.get_tensor(i) for i in outs]
+        version = getattr(ai_edge_litert, "__version__", "2.3.0")
+        return run, version
+    raise SystemExit(f"peer.py: unknown runtime {runtime!r}; use onnxruntime or litert")
+
+
+def main():
+    runtime, model, threads, warmup, runs, inputs_dir, out_json = sys.argv[1:8]
+    output_bin = sys.argv[8] if len(sys.argv) > 8 else None
+    t0 = time.perf_counter_ns()
+    run, version = session(runtime, model, int(threads), inputs_dir)
+    init_us = (time.perf_counter_ns() - t0) // 1000
+    for _ in range(int(warmup)):
+        run()
+    samples = []
+    outputs = None
+    for _ in range(int(runs)):
+        start = time.perf_counter_ns()
+        outputs = run()
+        samples.append((time.perf_counter_ns() - start) // 1000)
+    if output_bin and outputs is not None:
+        with open(output_bin, "wb") as f:
+            for o in outputs:
+                f.write(np.ascontiguousarray(o).tobytes())
+    nbytes = [int(np.asarray(o).nbytes) for o in (outputs or [])]
+    with open(out_json, "w") as f:
+        json.dump({"samples_us": samples, "init_us": init_us, "version": version,
+                   "output_nbytes": nbytes}, f)
+
+
+if __name__ == "__main__":
+    main()
