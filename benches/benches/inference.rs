@@ -106,9 +106,7 @@ fn inference(c: &mut Criterion) {
                 }
             }
             for threads in [1, 2] {
-                let mut rt = runtime()
-                    .with_backend(backend.name())
-                    .with_threads(threads);
+                let mut rt = runtime().with_backend(backend.name()).with_threads(threads);
                 for (name, shape) in case.shapes {
                     rt = rt.with_input_shape(*name, shape.to_vec());
                 }

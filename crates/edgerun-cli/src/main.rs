@@ -395,19 +395,7 @@ fn run(
     for note in model.notes() {
         eprintln!("  {note}");
     }
-    let placement = model.placement();
-    eprintln!(
-        "  {} thread(s), {}: {}",
-        placement.threads,
-        match &placement.affinity {
-            Some(cpus) => format!(
-                "pinned to CPUs {}",
-                edgerun::platform::cpulist::format(cpus)
-            ),
-            None => "not pinned".into(),
-        },
-        placement.why
-    );
+    eprintln!("  {}", placement_line(model.placement()));
 
     let mut inputs: Vec<(String, Tensor)> = Vec::new();
     for (ix, info) in model.inputs().iter().enumerate() {
@@ -457,6 +445,22 @@ fn run(
         }
     }
     Ok(())
+}
+
+/// `N thread(s), pinned to CPUs 4-7: why` (or `not pinned`).
+pub(crate) fn placement_line(placement: &edgerun::Placement) -> String {
+    format!(
+        "{} thread(s), {}: {}",
+        placement.threads,
+        match &placement.affinity {
+            Some(cpus) => format!(
+                "pinned to CPUs {}",
+                edgerun::platform::cpulist::format(cpus)
+            ),
+            None => "not pinned".into(),
+        },
+        placement.why
+    )
 }
 
 fn session_run(model: &Model, inputs: &[(&str, &Tensor)]) -> Result<edgerun::Outputs> {

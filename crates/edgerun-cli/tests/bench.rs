@@ -202,7 +202,10 @@ fn called_benchmark_model_every_argument_is_a_flag() {
         assert_eq!(out.status.code(), Some(1));
         let err = text(&out.stderr);
         assert!(
-            err.starts_with(&format!("ERROR: usage: {} <flags>\nFlags:\n", link.display())),
+            err.starts_with(&format!(
+                "ERROR: usage: {} <flags>\nFlags:\n",
+                link.display()
+            )),
             "{err}"
         );
         assert!(err.contains("\t--num_runs=50 "), "{err}");
@@ -266,6 +269,16 @@ fn flag_mistakes_get_the_tools_messages() {
     assert!(
         text(&out.stderr)
             .contains("Wrong low and high value of the input value range specified: input,5,1"),
+        "{}",
+        text(&out.stderr)
+    );
+    let out = bench(&[
+        &onnx(),
+        "--input_layer=input,mask",
+        "--input_layer_shape=1,3,224,224",
+    ]);
+    assert!(
+        text(&out.stderr).contains("ERROR: The number of items in --input_layer_shape (1,3,224,224, with 1 items) must match the number of items in --input_layer (input,mask, with 2 items)."),
         "{}",
         text(&out.stderr)
     );
@@ -477,6 +490,8 @@ fn op_profiling_prints_the_tools_tables() {
     let summary = Regex::new(r"\nTimings \(microseconds\): count=3 first=\d+ curr=\d+ min=\d+ max=\d+ avg=\S+ std=\d+\nMemory \(bytes\): count=0\n(\d+) nodes observed\n").unwrap();
     let c = summary.captures(section).expect(section);
     assert_eq!(c[1].parse::<usize>().unwrap(), rows);
+    // three empty lines close the section, as in the tool (its report, its writer, its logger)
+    assert!(section.ends_with(" nodes observed\n\n\n\n"), "{section:?}");
 
     // csv mode into a file
     let dir = kit::scratch("bench-profile");

@@ -170,8 +170,13 @@ struct TractSession {
     input_types: Vec<DatumType>,
 }
 
-impl Session for TractSession {
-    fn run(&mut self, inputs: &[&Tensor]) -> Result<Vec<Tensor>> {
+impl TractSession {
+    /// One run; with `timings`, each operator is timed (tract's `run_plan_with_eval`).
+    fn execute(
+        &mut self,
+        inputs: &[&Tensor],
+        timings: Option<&mut Vec<OpTiming>>,
+    ) -> Result<Vec<Tensor>> {
         let values = inputs
             .iter()
             .zip(&self.input_types)
@@ -179,7 +184,24 @@ impl Session for TractSession {
             .collect::<Result<TVec<TValue>>>()?;
         let state = &mut self.state;
         let outputs = catch_unwind(AssertUnwindSafe(|| {
-            multithread_tract_scope(self.executor.clone(), || state.run(values))
+            multithread_tract_scope(self.executor.clone(), || match timings {
+                None => state.run(values),
+                Some(timings) => {
+                    let first = timings.len();
+                    state.run_plan_with_eval(values, |ctx, op_state, node, input| {
+                        let start = Instant::now();
+                        let out = tract_onnx::tract_core::plan::eval(ctx, op_state, node, input);
+                        let micros = u64::try_from(start.elapsed().as_micros()).unwrap_or(u64::MAX);
+                        timings.push(OpTiming {
+                            index: timings.len() - first,
+                            name: node.name.clone(),
+                            op_type: node.op().name().into_owned(),
+                            micros,
+                        });
+                        out
+                    })
+                }
+            })
         }))
         .map_err(|p| Error::Backend {
             backend: NAME.into(),
@@ -187,6 +209,12 @@ impl Session for TractSession {
         })?
         .map_err(|e| backend_error("inference failed", &e))?;
         outputs.iter().map(|t| from_tract(t)).collect()
+    }
+}
+
+impl Session for TractSession {
+    fn run(&mut self, inputs: &[&Tensor]) -> Result<Vec<Tensor>> {
+        self.execute(inputs, None)
     }
 
     fn profiling(&self) -> std::result::Result<(), String> {
@@ -198,35 +226,7 @@ impl Session for TractSession {
         inputs: &[&Tensor],
         timings: &mut Vec<OpTiming>,
     ) -> Result<Vec<Tensor>> {
-        let values = inputs
-            .iter()
-            .zip(&self.input_types)
-            .map(|(t, dt)| to_tract(t, *dt).map(TValue::from))
-            .collect::<Result<TVec<TValue>>>()?;
-        let state = &mut self.state;
-        let first = timings.len();
-        let outputs = catch_unwind(AssertUnwindSafe(|| {
-            multithread_tract_scope(self.executor.clone(), || {
-                state.run_plan_with_eval(values, |ctx, op_state, node, input| {
-                    let start = Instant::now();
-                    let out = tract_onnx::tract_core::plan::eval(ctx, op_state, node, input);
-                    let micros = u64::try_from(start.elapsed().as_micros()).unwrap_or(u64::MAX);
-                    timings.push(OpTiming {
-                        index: timings.len() - first,
-                        name: node.name.clone(),
-                        op_type: node.op().name().into_owned(),
-                        micros,
-                    });
-                    out
-                })
-            })
-        }))
-        .map_err(|p| Error::Backend {
-            backend: NAME.into(),
-            message: panic_message("running the model", p),
-        })?
-        .map_err(|e| backend_error("inference failed", &e))?;
-        outputs.iter().map(|t| from_tract(t)).collect()
+        self.execute(inputs, Some(timings))
     }
 }
 

@@ -211,7 +211,10 @@ impl Runtime {
         let default = platform.default_placement();
         let affinity = self.affinity.resolve(platform)?;
         let (threads, mut why) = match self.options.threads {
-            Some(t) => (t, format!("{t} threads as asked")),
+            Some(t) => (
+                t,
+                format!("{t} thread{} as asked", if t == 1 { "" } else { "s" }),
+            ),
             None if self.affinity == CpuAffinity::Default => (default.threads, default.why),
             None => {
                 // one thread per CPU of the chosen set, within the cgroup's quota

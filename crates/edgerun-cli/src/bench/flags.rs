@@ -88,6 +88,8 @@ pub const SPECS: &[Spec] = &[
     f("memory_footprint_check_interval_ms", Int, "50", "milliseconds between two memory footprint samples", Some("Memory footprint check interval (ms)"), Scope::All),
     f("gpu_invoke_loop_times", Int, "1", "(GPU delegate invoke loop; no effect in edgerun)", None, Scope::None),
     f("graph", Str, "", "model file: .tflite, .onnx, or an NNEF directory or archive", Some("Graph"), Scope::All),
+    f("signature_to_run_for", Str, "", "(TensorFlow Lite signature; edgerun runs the model's main graph)", Some("Signature to run"), Scope::None),
+    f("list_signatures", Bool, "false", "(TensorFlow Lite signatures; edgerun runs the model's main graph)", Some("List signatures from the provided model"), Scope::None),
     f("input_layer", Str, "", "input names the shapes of --input_layer_shape belong to, comma-separated", Some("Input layers"), Scope::All),
     f("input_layer_shape", Str, "", "input shapes, dims separated by ',' and inputs by ':', e.g. 1,224,224,3:1,20", Some("Input shapes"), Scope::All),
     f("input_layer_value_range", Str, "", "value ranges (inclusive) of random inputs: name,low,high:name2,low,high", Some("Input value ranges"), Scope::All),
@@ -103,19 +105,39 @@ pub const SPECS: &[Spec] = &[
     f("print_preinvoke_state", Bool, "false", "describe the model's tensors before the runs", Some("Print pre-invoke interpreter state"), Scope::All),
     f("print_postinvoke_state", Bool, "false", "describe the model's tensors and the last run's outputs after the runs", Some("Print post-invoke interpreter state"), Scope::All),
     f("release_dynamic_tensors", Bool, "false", "(TensorFlow Lite memory option; no effect in edgerun)", Some("Release dynamic tensor memory"), Scope::None),
+    f("optimize_memory_for_large_tensors", Int, "0", "(TensorFlow Lite memory option; no effect in edgerun)", Some("Optimize memory usage for large tensors"), Scope::None),
+    f("disable_delegate_clustering", Bool, "false", "(TensorFlow Lite delegate option; no effect in edgerun)", Some("Disable delegate clustering"), Scope::None),
+    f("enable_builtin_cast_constant_cache", Bool, "false", "(TensorFlow Lite kernel option; no effect in edgerun)", Some("Constant CAST output cache"), Scope::None),
+    f("export_model_runtime_info", Bool, "false", "(TensorFlow Lite runtime info export; no effect in edgerun)", Some("Enable Model Runtime Info Export"), Scope::None),
+    f("model_runtime_info_output_file", Str, "", "(TensorFlow Lite runtime info export; no effect in edgerun)", Some("Proto File to export model runtime info to"), Scope::None),
     f("output_filepath", Str, "", "write the last run's output tensors to this file, raw bytes one after another", Some("File path to export outputs layer to"), Scope::All),
-    f("signature_to_run_for", Str, "", "(TensorFlow Lite signature; edgerun runs the model's main graph)", Some("Signature to run"), Scope::None),
+    f("output_proto_filepath", Str, "", "(outputs as a TensorFlow example proto; not written by edgerun: use output_filepath)", Some("File path to export outputs layer as tf example to"), Scope::None),
+    f("result_file_path", Str, "", "(results as a binary proto; edgerun writes --format=json|csv to --result_file instead)", Some("File path to save the benchmark result in binary proto format"), Scope::None),
+    f("tensor_name_display_length", Int, "25", "(TensorFlow Lite interpreter dump; no effect in edgerun)", Some("Tensor name display length"), Scope::None),
+    f("tensor_type_display_length", Int, "15", "(TensorFlow Lite interpreter dump; no effect in edgerun)", Some("Tensor type display length"), Scope::None),
+    f("alloc_type_display_length", Int, "18", "(TensorFlow Lite interpreter dump; no effect in edgerun)", Some("Tensor allocation type display length"), Scope::None),
     f("help", Bool, "false", "print the supported flags", Some("print out all supported flags"), Scope::All),
+    f("max_delegated_partitions", Int, "0", "(TensorFlow Lite delegate partitions; no effect in edgerun)", Some("Max number of delegated partitions"), Scope::None),
+    f("min_nodes_per_partition", Int, "0", "(TensorFlow Lite delegate partitions; no effect in edgerun)", Some("Min nodes per partition"), Scope::None),
+    f("delegate_serialize_dir", Str, "", "(delegate serialization; no effect in edgerun)", Some("Directory for delegate serialization"), Scope::None),
+    f("delegate_serialize_token", Str, "", "(delegate serialization; no effect in edgerun)", Some("Model-specific token/key for delegate serialization."), Scope::None),
     f("use_xnnpack", Bool, "false", "apply the XNNPACK delegate (edgerun's TensorFlow Lite backend applies it unless this is false)", Some("Use xnnpack"), Scope::TfLite),
+    f("xnnpack_force_fp16", Bool, "false", "(XNNPACK fp16 inference; no effect in edgerun)", Some("xnnpack_force_fp16"), Scope::None),
+    f("xnnpack_weight_cache_file_path", Str, "", "(XNNPACK weight cache; no effect in edgerun)", Some("xnnpack_weight_cache_file_path"), Scope::None),
+    f("xnnpack_runtime_flags", Int, "0", "(XNNPACK runtime flags; no effect in edgerun)", Some("Extra flags for XNNPACK runtime"), Scope::None),
     f("external_delegate_path", Str, "", "external delegate plugin (.so exporting tflite_plugin_create_delegate)", Some("External delegate path"), Scope::TfLite),
     f("external_delegate_options", Str, "", "options of the external delegate, key:value;key:value, passed in this order", Some("External delegate options"), Scope::TfLite),
+    f("use_gpu", Bool, "false", "(TensorFlow Lite GPU delegate; no effect in edgerun)", Some("Use gpu"), Scope::None),
+    f("use_nnapi", Bool, "false", "(Android NNAPI delegate; no effect in edgerun)", Some("Use NNAPI"), Scope::None),
+    f("use_ynnpack", Bool, "false", "(YNNPACK delegate; no effect in edgerun)", Some("Use ynnpack"), Scope::None),
+    f("stable_delegate_settings_file", Str, "", "(stable delegate settings; no effect in edgerun)", Some("Delegate settings file path"), Scope::None),
     f("backend", Str, "auto", "edgerun: the backend to run on, or auto to let edgerun choose (see `edgerun info`)", Some("edgerun backend"), Scope::All),
     f("cpu_affinity", Str, "default", "edgerun: CPUs for inference threads: big, little, all, default, or a list such as 0-3,6", Some("edgerun CPU affinity"), Scope::All),
     f("tflite_lib", Str, "", "edgerun: the TensorFlow Lite C library to load (default: $EDGERUN_TFLITE_LIB, then libtensorflowlite_c.so on the loader path)", Some("edgerun TensorFlow Lite library"), Scope::TfLite),
     f("delegate_fallback", Bool, "false", "edgerun: run on the CPU when the external delegate cannot be loaded or applied", Some("edgerun delegate fallback"), Scope::TfLite),
     f("format", Str, "", "edgerun: also write the results as json or csv (to --result_file, else stdout)", Some("edgerun result format"), Scope::All),
     f("result_file", Str, "", "edgerun: file for the --format results", Some("edgerun result file"), Scope::All),
-    f("strict", Bool, "false", "edgerun: fail on flags that are unknown or mean nothing for the backend in use", Some("edgerun strict flags"), Scope::All),
+    f("strict", Bool, "false", "edgerun: fail on arguments that are not flags of edgerun bench (benchmark_model only warns)", Some("edgerun strict flags"), Scope::All),
 ];
 
 pub fn spec(name: &str) -> Option<&'static Spec> {
@@ -165,17 +187,18 @@ fn parse_value(kind: Kind, text: &str) -> Option<Value> {
             "false" | "0" => Some(Value::Bool(false)),
             _ => None,
         },
-        Kind::Int => lenient_number(text, false).and_then(|x| {
-            // a stream read of an out-of-range int fails
-            i32::try_from(x as i64).ok().map(Value::Int)
-        }),
-        Kind::Float => lenient_number(text, true).map(|x| Value::Float(x as f32)),
+        // an out-of-range number read to the end of the text is clamped, as a stream does
+        Kind::Int => lenient_number(text, false)
+            .map(|x| Value::Int(x.clamp(f64::from(i32::MIN), f64::from(i32::MAX)) as i32)),
+        Kind::Float => lenient_number(text, true)
+            .map(|x| Value::Float(x.clamp(f64::from(f32::MIN), f64::from(f32::MAX)) as f32)),
     }
 }
 
-/// `std::istringstream >> value`: leading blanks skipped, the longest number prefix read,
-/// trailing text ignored; an empty text reads as 0; no number at all is an error.
-fn lenient_number(text: &str, float: bool) -> Option<f64> {
+/// `std::istringstream >> value` as the tool's flag parser accepts it: leading blanks skipped,
+/// the longest number prefix read and trailing text ignored; an empty text, or a number cut
+/// short at the end of the text (`1e`), reads as 0; no number at all is an error.
+pub(crate) fn lenient_number(text: &str, float: bool) -> Option<f64> {
     let t = text.trim_start();
     if t.is_empty() {
         return Some(0.0);
@@ -208,9 +231,12 @@ fn lenient_number(text: &str, float: bool) -> Option<f64> {
             while j < b.len() && b[j].is_ascii_digit() {
                 j += 1;
             }
-            if j > exp {
-                i = j;
+            if j == exp {
+                // an exponent without digits: the stream fails; at the end of the text the
+                // tool's check lets the failure through with the value 0
+                return (j == b.len()).then_some(0.0);
             }
+            i = j;
         }
     }
     if mantissa_digits == 0 {
@@ -258,9 +284,9 @@ impl Params {
                         p.values.insert(s.name, v);
                         p.set.insert(s.name, pos);
                     }
-                    None => errors.push(format!(
-                        "Failed to parse flag '{}' against argv '{arg}'",
-                        s.name
+                    None => errors.push((
+                        s.name,
+                        format!("Failed to parse flag '{}' against argv '{arg}'", s.name),
                     )),
                 },
                 None => p.unconsumed.push(arg.clone()),
@@ -269,7 +295,9 @@ impl Params {
         if errors.is_empty() {
             Ok(p)
         } else {
-            Err(ParseError(errors))
+            // the tool reports them flag by flag, in its list's order
+            errors.sort_by_key(|(name, _)| SPECS.iter().position(|s| s.name == *name));
+            Err(ParseError(errors.into_iter().map(|(_, m)| m).collect()))
         }
     }
 
@@ -334,10 +362,22 @@ impl Params {
         for s in SPECS {
             let Some(desc) = s.log else { continue };
             let always = matches!(s.name, "graph" | "signature_to_run_for");
-            if s.name == "help" || !(always || verbose || self.is_set(s.name)) {
-                continue;
+            // `list_signatures` is logged only when given, even with --verbose
+            let shown = if s.name == "list_signatures" {
+                self.is_set(s.name)
+            } else {
+                always || verbose || self.is_set(s.name)
+            };
+            if shown {
+                lines.push(format!("{desc}: [{}]", self.values[s.name].logged()));
             }
-            lines.push(format!("{desc}: [{}]", self.values[s.name].logged()));
+            // the default delegate provider logs the thread count a second time after `help`
+            if s.name == "help" && (verbose || self.is_set("num_threads")) {
+                lines.push(format!(
+                    "#threads used for CPU inference: [{}]",
+                    self.values["num_threads"].logged()
+                ));
+            }
         }
         lines
     }
@@ -395,7 +435,8 @@ pub fn value_ranges(text: &str) -> Result<Vec<(String, i64, i64)>, String> {
 /// a path.
 ///
 /// # Errors
-/// benchmark_model's messages for an item without, or with more than one, delimiter.
+/// benchmark_model's messages for an item without, or with more than one, delimiter, followed
+/// by its `Wrong input value file item specified: <item>`.
 pub fn value_files(text: &str) -> Result<Vec<(String, String)>, String> {
     if text.is_empty() {
         return Ok(Vec::new());
@@ -413,13 +454,13 @@ pub fn value_files(text: &str) -> Result<Vec<(String, String)>, String> {
                     } else if delim.is_none() {
                         delim = Some(i);
                     } else {
-                        return Err(format!("{item} contains more than one delimiter."));
+                        return Err(format!("{item} contains more than one delimiter.\nWrong input value file item specified: {item}"));
                     }
                 }
                 i += 1;
             }
             let Some(d) = delim else {
-                return Err(format!("{item} doesn't contain any delimiter."));
+                return Err(format!("{item} doesn't contain any delimiter.\nWrong input value file item specified: {item}"));
             };
             Ok((
                 item[..d].replace("::", ":"),
@@ -429,21 +470,25 @@ pub fn value_files(text: &str) -> Result<Vec<(String, String)>, String> {
         .collect()
 }
 
-/// `--input_layer_shape`: `1,224,224,3:1,20`.
+/// `--input_layer_shape`: `1,224,224,3:1,20`, read as the tool's `SplitAndParse` reads it
+/// (lenient numbers, a trailing `,` ignored, an empty shape for a scalar).
 ///
 /// # Errors
-/// A dimension that is not a positive number (benchmark_model asks for -1's to be replaced).
+/// A dimension that is no number, or negative (the tool asks for -1's to be replaced).
 pub fn shapes(text: &str) -> Result<Vec<Vec<usize>>, String> {
     if text.is_empty() {
         return Ok(Vec::new());
     }
     text.split(':')
         .map(|shape| {
-            shape
-                .split(',')
-                .map(|d| match d.trim().parse::<i64>() {
-                    Ok(-1) => Err("Any unknown sizes in the shapes (-1's) must be replaced with the size you want to benchmark with.".to_string()),
-                    Ok(n) if n >= 0 => Ok(n as usize),
+            let mut dims: Vec<&str> = shape.split(',').collect();
+            if dims.last() == Some(&"") {
+                dims.pop();
+            }
+            dims.into_iter()
+                .map(|d| match lenient_number(d, false).filter(|_| !d.trim().is_empty()) {
+                    Some(-1.0) => Err("Any unknown sizes in the shapes (-1's) must be replaced with the size you want to benchmark with.".to_string()),
+                    Some(n) if n >= 0.0 => Ok(n as usize),
                     _ => Err(format!("Incorrect size string specified: {shape}")),
                 })
                 .collect()
@@ -543,12 +588,30 @@ mod tests {
             e.0,
             vec![
                 "Failed to parse flag 'num_runs' against argv '--num_runs=abc'",
-                "Failed to parse flag 'verbose' against argv '--verbose=yes'",
                 "Failed to parse flag 'min_secs' against argv '--min_secs=x'",
+                "Failed to parse flag 'verbose' against argv '--verbose=yes'",
             ]
         );
         assert!(Params::parse(&args(&["--verbose=True"])).is_err());
-        assert!(Params::parse(&args(&["--num_runs=99999999999"])).is_err());
+        // out of range: clamped, as a C++ stream that read the whole text leaves it
+        let p = Params::parse(&args(&["--num_runs=99999999999", "--min_secs=1e999"])).unwrap();
+        assert_eq!(p.int("num_runs"), i32::MAX);
+        assert_eq!(p.float("min_secs"), f32::MAX);
+        // an exponent cut short: 0 at the end of the text, an error before more text
+        assert_eq!(
+            Params::parse(&args(&["--min_secs=1e"]))
+                .unwrap()
+                .float("min_secs"),
+            0.0
+        );
+        assert!(Params::parse(&args(&["--min_secs=1ex"])).is_err());
+        // errors come in the order of the tool's flag list, not of the command line
+        let e =
+            Params::parse(&args(&["--graph=g", "--warmup_runs=x", "--num_runs=y"])).unwrap_err();
+        assert!(
+            e.0[0].contains("'num_runs'") && e.0[1].contains("'warmup_runs'"),
+            "{e:?}"
+        );
     }
 
     #[test]
@@ -561,6 +624,23 @@ mod tests {
                 "Num threads: [4]",
                 "Graph: [m.tflite]",
                 "Signature to run: []",
+                "#threads used for CPU inference: [4]",
+            ]
+        );
+        // the model's flags in the tool's order: Graph and Signature first
+        let p = Params::parse(&args(&[
+            "--input_layer=x",
+            "--graph=m.onnx",
+            "--use_gpu=false",
+        ]))
+        .unwrap();
+        assert_eq!(
+            p.log_lines()[1..],
+            [
+                "Graph: [m.onnx]",
+                "Signature to run: []",
+                "Input layers: [x]",
+                "Use gpu: [0]"
             ]
         );
         let p = Params::parse(&args(&["--graph=m.tflite", "--verbose=true"])).unwrap();
@@ -601,16 +681,17 @@ mod tests {
             ]
         );
         assert_eq!(
-            value_files("name:").unwrap_err(),
-            "name: doesn't contain any delimiter."
+            value_files("x:y,name:").unwrap_err(),
+            "name: doesn't contain any delimiter.\nWrong input value file item specified: name:"
         );
         assert_eq!(
             value_files("a:b:c").unwrap_err(),
-            "a:b:c contains more than one delimiter."
+            "a:b:c contains more than one delimiter.\nWrong input value file item specified: a:b:c"
         );
         assert_eq!(shapes("1,30:1,10").unwrap(), vec![vec![1, 30], vec![1, 10]]);
         assert!(shapes("1,-1").unwrap_err().contains("(-1's)"));
         assert!(shapes("1,x").unwrap_err().contains("1,x"));
+        assert_eq!(shapes("1,224x,3,:").unwrap(), vec![vec![1, 224, 3], vec![]]);
     }
 
     #[test]

@@ -178,9 +178,12 @@ pub fn run(program: &str, args: &[String], log: &mut Log<'_>, clock: &dyn Clock)
     let mut last_outputs: Option<edgerun::Outputs> = None;
     let warm = loop_params("warmup_runs", "warmup_min_secs");
     log.info(warm.announce());
-    let (warmup, status) = runloop::run(clock, &warm, |_| {
-        session.run(&inputs).map(|o| last_outputs = Some(o))
-    });
+    let (warmup, status) = runloop::run(
+        clock,
+        &warm,
+        |_| session.run(&inputs),
+        |o| last_outputs = Some(o),
+    );
     log.info(format!("{}\n", warmup.line_with_percentiles()));
     status?;
 
@@ -195,20 +198,30 @@ pub fn run(program: &str, args: &[String], log: &mut Log<'_>, clock: &dyn Clock)
         }
     }
     let profile_runs = profiling && session.profiling().is_ok();
-    let mut timings: Vec<OpTiming> = Vec::new();
+    // filled by each profiled run, read after it, outside the timed region
+    let timings: std::cell::RefCell<Vec<OpTiming>> = std::cell::RefCell::default();
     let regular = loop_params("num_runs", "min_secs");
     log.info(regular.announce());
-    let (inference, status) = runloop::run(clock, &regular, |_| {
-        let outputs = if profile_runs {
-            timings.clear();
-            let o = session.run_profiled(&inputs, &mut timings);
-            profile.add_run(&timings);
-            o
-        } else {
-            session.run(&inputs)
-        };
-        outputs.map(|o| last_outputs = Some(o))
-    });
+    let (inference, status) = runloop::run(
+        clock,
+        &regular,
+        |_| {
+            if profile_runs {
+                let mut t = timings.borrow_mut();
+                t.clear();
+                session.run_profiled(&inputs, &mut t)
+            } else {
+                session.run(&inputs)
+            }
+        },
+        // outside the timed region, as the tool's profiling listener
+        |o| {
+            if profile_runs {
+                profile.add_run(&timings.borrow());
+            }
+            last_outputs = Some(o);
+        },
+    );
     log.info(format!("{}\n", inference.line_with_percentiles()));
     let overall_mem = MemoryUsage::now();
     let peak_mem_mb = monitor.and_then(PeakMonitor::stop);
@@ -224,7 +237,7 @@ pub fn run(program: &str, args: &[String], log: &mut Log<'_>, clock: &dyn Clock)
     };
     log_results(log, &measured);
     if profile_runs {
-        write_profile(&p, &profile, log)?;
+        write_profile(&p, &profile, log);
     }
     if p.bool("print_postinvoke_state") {
         print_state(log, "post-invoke", &model, &inputs, last_outputs.as_ref());
@@ -258,9 +271,6 @@ pub fn run(program: &str, args: &[String], log: &mut Log<'_>, clock: &dyn Clock)
 
 /// benchmark_model's `ValidateParams`, and the checks of edgerun's own flags.
 fn validate(p: &mut Params, log: &mut Log<'_>) -> Result<()> {
-    if p.str("graph").is_empty() {
-        bail!("Please specify the name of your TF Lite input file with --graph");
-    }
     if p.bool("report_peak_memory_footprint") {
         let interval = p.int("memory_footprint_check_interval_ms");
         if interval <= 0 {
@@ -268,15 +278,18 @@ fn validate(p: &mut Params, log: &mut Log<'_>) -> Result<()> {
             p.set_value("memory_footprint_check_interval_ms", Value::Int(50));
         }
     }
+    if p.str("graph").is_empty() {
+        bail!("Please specify the name of your TF Lite input file with --graph");
+    }
     if p.bool("enable_op_profiling") {
-        if let Some(csv_file) = p.opt_str("profiling_output_csv_file").map(str::to_string) {
-            p.set_value("op_profiling_output_mode", Value::Str("csv".into()));
-            p.set_value("op_profiling_output_file", Value::Str(csv_file));
-        }
         match p.str("op_profiling_output_mode") {
             "stdout" | "csv" => {}
             "proto" => bail!("--op_profiling_output_mode=proto: edgerun writes profiles as stdout tables or csv; choose one of those"),
             other => bail!("Output mode{other} is not supported. Supported values are: 'stdout', 'csv' and 'proto'."),
+        }
+        if let Some(csv_file) = p.opt_str("profiling_output_csv_file").map(str::to_string) {
+            p.set_value("op_profiling_output_mode", Value::Str("csv".into()));
+            p.set_value("op_profiling_output_file", Value::Str(csv_file));
         }
     }
     if let Some(f) = p.opt_str("format") {
@@ -292,12 +305,7 @@ fn validate(p: &mut Params, log: &mut Log<'_>) -> Result<()> {
     }
     flags::shapes(p.str("input_layer_shape")).map_err(|e| anyhow!(e))?;
     flags::value_ranges(p.str("input_layer_value_range")).map_err(|e| anyhow!(e))?;
-    flags::value_files(p.str("input_layer_value_files")).map_err(|e| {
-        anyhow!(
-            "{e}\nWrong input value file item specified: {}",
-            p.str("input_layer_value_files")
-        )
-    })?;
+    flags::value_files(p.str("input_layer_value_files")).map_err(|e| anyhow!(e))?;
     Ok(())
 }
 
@@ -321,6 +329,17 @@ fn runtime(p: &Params, graph: &Path) -> Result<Runtime> {
         None => Vec::new(),
     };
     let shapes = flags::shapes(p.str("input_layer_shape")).map_err(|e| anyhow!(e))?;
+    // names without shapes are fine in edgerun (values are matched by name); shapes for named
+    // inputs must pair up with them, as in the tool
+    if !names.is_empty() && !shapes.is_empty() && names.len() != shapes.len() {
+        bail!(
+            "The number of items in --input_layer_shape ({}, with {} items) must match the number of items in --input_layer ({}, with {} items). For example --input_layer=input1,input2 --input_layer_shape=1,224,224,4:1,20",
+            p.str("input_layer_shape"),
+            shapes.len(),
+            p.str("input_layer"),
+            names.len()
+        );
+    }
     let mut options = Options::new();
     for (name, shape) in crate::shape_options(&rt, graph, &names, shapes)? {
         options = options.with_input_shape(name, shape);
@@ -367,18 +386,9 @@ fn describe_choice(p: &Params, rt: &Runtime, model: &Model, log: &mut Log<'_>) {
     for note in model.notes() {
         log.info(format!("edgerun:   {note}"));
     }
-    let placement = model.placement();
     log.info(format!(
-        "edgerun: {} thread(s), {}: {}",
-        placement.threads,
-        match &placement.affinity {
-            Some(cpus) => format!(
-                "pinned to CPUs {}",
-                edgerun::platform::cpulist::format(cpus)
-            ),
-            None => "not pinned".into(),
-        },
-        placement.why
+        "edgerun: {}",
+        crate::placement_line(model.placement())
     ));
     for s in flags::SPECS {
         if !p.is_set(s.name) {
@@ -518,38 +528,30 @@ fn log_results(log: &mut Log<'_>, m: &Measured) {
     }
 }
 
-/// Resident and shared memory in whole MiB from /proc/self/statm (4 KiB pages assumed unless
-/// the kernel says otherwise through the aux vector, which edgerun does not read here).
+/// Resident and shared memory in whole MiB from /proc/self/statm, as the tool's `GetRssStats`.
 fn statm_mb() -> Option<(u64, u64)> {
     let text = std::fs::read_to_string("/proc/self/statm").ok()?;
     let mut f = text.split_whitespace().skip(1).map(|v| v.parse::<u64>());
     let (rss, shared) = (f.next()?.ok()?, f.next()?.ok()?);
-    let page = page_size();
-    Some((rss * page >> 20, shared * page >> 20))
-}
-
-/// The page size: the `VmPTE`-free way, from smaps' `KernelPageSize` of this process.
-fn page_size() -> u64 {
-    std::fs::read_to_string("/proc/self/smaps")
+    let page = nix::unistd::sysconf(nix::unistd::SysconfVar::PAGE_SIZE)
         .ok()
-        .and_then(|s| {
-            s.lines()
-                .find(|l| l.starts_with("KernelPageSize:"))
-                .and_then(|l| l.split_whitespace().nth(1)?.parse::<u64>().ok())
-        })
-        .map_or(4096, |kb| kb * 1024)
+        .flatten()
+        .and_then(|p| u64::try_from(p).ok())
+        .unwrap_or(4096);
+    Some(((rss * page) >> 20, (shared * page) >> 20))
 }
 
-fn write_profile(p: &Params, profile: &profile::Profile, log: &mut Log<'_>) -> Result<()> {
+fn write_profile(p: &Params, profile: &profile::Profile, log: &mut Log<'_>) {
     let csv = p.str("op_profiling_output_mode") == "csv";
     let body = profile.report(csv);
     let header = "Operator-wise Profiling Info for Regular Benchmark Runs:";
-    match p.opt_str("op_profiling_output_file") {
-        Some(path) => std::fs::write(path, format!("{header}\n{body}\n"))
-            .with_context(|| format!("--op_profiling_output_file: cannot write {path}"))?,
-        None => log.info(format!("{header}\n{body}")),
+    // as in the tool, a file that cannot be written leaves the profile on stdout
+    let written = p
+        .opt_str("op_profiling_output_file")
+        .is_some_and(|path| std::fs::write(path, format!("{header}\n{body}\n")).is_ok());
+    if !written {
+        log.info(format!("{header}\n{body}\n"));
     }
-    Ok(())
 }
 
 /// edgerun's counterpart of the interpreter state dump: every input and output with its type,
@@ -599,6 +601,6 @@ fn print_state(
             }
         }
     }
-    text.push_str(&format!("====Printing out edgerun {when} state ends====\n"));
     log.info(text);
+    log.info(format!("====Printing out edgerun {when} state ends====\n"));
 }

@@ -123,8 +123,8 @@ impl Profile {
             let first_ms = d.elapsed.first() as f64 / 1000.0;
             let avg_ms = d.elapsed.avg() / 1000.0;
             let pct = d.elapsed.sum() as f64 * 100.0 / total;
-            // the tool multiplies by a float 100.0f here
-            let cdf = f64::from((cumulative * 100.0) as f32) / total;
+            // the tool computes this one in float: int64 * 100.0f / int64
+            let cdf = f64::from(cumulative as f32 * 100.0 / total as f32);
             let times = d.times_called / self.num_runs();
             if csv {
                 s.push_str(&format!(

@@ -30,8 +30,8 @@ impl Clock for SystemClock {
     }
 
     fn sleep_secs(&self, secs: f64) {
-        if secs > 0.0 && secs.is_finite() {
-            std::thread::sleep(Duration::from_secs_f64(secs));
+        if secs > 0.0 {
+            std::thread::sleep(Duration::try_from_secs_f64(secs).unwrap_or(Duration::MAX));
         }
     }
 }
@@ -62,18 +62,20 @@ impl LoopParams {
 
 /// Run `invoke` as benchmark_model's `BenchmarkModel::Run` does:
 /// `for (run = 0; (run < min_runs || now < min_end) && now <= max_end; run++)`, timing each run
-/// and sleeping `run_delay` (or to the next `run_frequency` slot) after it. As in the tool, a
+/// and sleeping `run_delay` (or to the next `run_frequency` slot) after it. What a run returns
+/// goes to `after`, outside the timed region (the tool's `OnSingleRunEnd`). As in the tool, a
 /// failed run does not end the loop; the first error is returned with the timings.
-pub fn run<C: Clock + ?Sized, E>(
+pub fn run<C: Clock + ?Sized, T, E>(
     clock: &C,
     p: &LoopParams,
-    mut invoke: impl FnMut(usize) -> Result<(), E>,
+    mut invoke: impl FnMut(usize) -> Result<T, E>,
+    mut after: impl FnMut(T),
 ) -> (Stat, Result<(), E>) {
     let mut stats = Stat::new();
     let mut now_us = clock.now_us();
     // the tool converts seconds with float arithmetic, then truncates
-    let min_finish_us = now_us + (p.min_secs * 1.0e6_f32) as i64;
-    let max_finish_us = now_us + (p.max_secs * 1.0e6_f32) as i64;
+    let min_finish_us = now_us.saturating_add((p.min_secs * 1.0e6_f32) as i64);
+    let max_finish_us = now_us.saturating_add((p.max_secs * 1.0e6_f32) as i64);
     let mut inter_run_sleep = f64::from(p.run_delay);
     let gap = 1.0 / f64::from(p.run_frequency);
     let mut next_run_finish = now_us as f64 * 1e-6 + gap;
@@ -85,6 +87,7 @@ pub fn run<C: Clock + ?Sized, E>(
         let start = clock.now_us();
         let status = invoke(run);
         let end = clock.now_us();
+        let status = status.map(&mut after);
         stats.update(end - start);
         if p.run_frequency > 0.0 {
             inter_run_sleep = next_run_finish - clock.now_us() as f64 * 1e-6;
@@ -147,10 +150,15 @@ pub mod tests {
 
     fn count_runs(p: &LoopParams, run_us: i64) -> (usize, FakeClock) {
         let clock = FakeClock::new();
-        let (stats, status) = run(&clock, p, |_| {
-            clock.advance(run_us);
-            Ok::<(), ()>(())
-        });
+        let (stats, status) = run(
+            &clock,
+            p,
+            |_| {
+                clock.advance(run_us);
+                Ok::<(), ()>(())
+            },
+            |()| {},
+        );
         status.unwrap();
         assert!(stats.samples().iter().all(|&s| s == run_us));
         (stats.count(), clock)
@@ -216,16 +224,47 @@ pub mod tests {
     #[test]
     fn a_failed_run_is_reported_and_the_loop_goes_on() {
         let clock = FakeClock::new();
-        let (stats, status) = run(&clock, &params(50, 0.0, 150.0), |i| {
-            clock.advance(10);
-            if i == 2 || i == 4 {
-                Err(i)
-            } else {
-                Ok(())
-            }
-        });
+        let mut after = 0;
+        let (stats, status) = run(
+            &clock,
+            &params(50, 0.0, 150.0),
+            |i| {
+                clock.advance(10);
+                if i == 2 || i == 4 {
+                    Err(i)
+                } else {
+                    Ok(i)
+                }
+            },
+            |_| after += 1,
+        );
         assert_eq!(status, Err(2));
         assert_eq!(stats.count(), 50);
+        assert_eq!(after, 48, "what successful runs return is handed on");
+    }
+
+    #[test]
+    fn handling_a_result_is_not_timed() {
+        let clock = FakeClock::new();
+        let (stats, _) = run(
+            &clock,
+            &params(5, 0.0, 150.0),
+            |_| {
+                clock.advance(100);
+                Ok::<(), ()>(())
+            },
+            |()| clock.advance(7),
+        );
+        assert_eq!(stats.samples(), [100; 5]);
+        assert_eq!(clock.now.get() - 1_000_000, 5 * 107);
+    }
+
+    #[test]
+    fn huge_durations_neither_panic_nor_overflow() {
+        // max_secs of 1e13 s overflows microseconds from now: the loop still runs its runs
+        assert_eq!(count_runs(&params(3, 0.0, 1e13), 10).0, 3);
+        SystemClock::new().sleep_secs(-1.0);
+        SystemClock::new().sleep_secs(f64::NAN);
     }
 
     #[test]
