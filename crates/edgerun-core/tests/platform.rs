@@ -34,6 +34,15 @@ fn s(v: &str) -> String {
     v.to_string()
 }
 
+/// Why `cpus` (a `--cpu_affinity` value) cannot be honoured on `p`.
+fn refused(p: &Platform, cpus: &str) -> String {
+    cpus.parse::<CpuAffinity>()
+        .unwrap()
+        .resolve(p)
+        .unwrap_err()
+        .to_string()
+}
+
 #[test]
 fn raspberry_pi_4() {
     let p = board("rpi4");
@@ -123,12 +132,7 @@ fn rk3588_has_two_big_clusters() {
         "6-7".parse::<CpuAffinity>().unwrap().resolve(&p).unwrap(),
         Some(vec![6, 7])
     );
-    let e = "2,9"
-        .parse::<CpuAffinity>()
-        .unwrap()
-        .resolve(&p)
-        .unwrap_err()
-        .to_string();
+    let e = refused(&p, "2,9");
     assert!(
         e.contains("CPU 9 does not exist") && e.contains("CPUs 0-7"),
         "{e}"
@@ -152,12 +156,7 @@ fn imx8mp_with_an_offline_cpu() {
         p.notes
     );
     assert_eq!(p.default_placement().threads, 3);
-    let e = "3"
-        .parse::<CpuAffinity>()
-        .unwrap()
-        .resolve(&p)
-        .unwrap_err()
-        .to_string();
+    let e = refused(&p, "3");
     assert!(
         e.contains("CPU 3 is offline") && e.contains("online 0-2"),
         "{e}"
@@ -184,12 +183,7 @@ fn container_honours_affinity_and_quota() {
     let d = p.default_placement();
     assert_eq!((d.threads, d.affinity.clone()), (2, None));
     assert!(d.why.contains("quota of 1.5"), "{}", d.why);
-    let e = "5"
-        .parse::<CpuAffinity>()
-        .unwrap()
-        .resolve(&p)
-        .unwrap_err()
-        .to_string();
+    let e = refused(&p, "5");
     assert!(
         e.contains("not usable by this process") && e.contains("usable by this process 0-3"),
         "{e}"
