@@ -16,6 +16,7 @@ virtual environment and builds edgerun.
 import argparse
 import datetime
 import json
+import math
 import os
 import shlex
 import statistics
@@ -174,35 +175,48 @@ def tolerance(ref, nbytes, dtypes):
 
 
 def svg_chart(groups, path):
-    """Horizontal bars of each runtime's median relative to the fastest, per model and threads."""
-    bar_h, gap, left, width = 16, 14, 330, 420
-    rows = sum(len(g["rows"]) for g in groups) * bar_h + len(groups) * (gap + 18) + 60
+    """Horizontal bars of each runtime's median relative to the fastest, per model and thread
+    count, on a log2 axis (1 = fastest; each grid line doubles)."""
+    bar_h, gap, left, width, base = 16, 14, 330, 420, 24
+    rows = sum(len(g["rows"]) for g in groups) * bar_h + len(groups) * (gap + 18) + 70
     colors = {"edgerun:tract": "#1b7f5f", "edgerun:tflite": "#2a9d8f", "onnxruntime": "#5a6fd6",
               "litert": "#e07b39"}
-    worst = max([r["ratio"] for g in groups for r in g["rows"] if r.get("ratio")] + [1.0])
-    scale = width / worst
-    out = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{left + width + 140}" height="{rows}" '
+    worst = max([r["ratio"] for g in groups for r in g["rows"] if r.get("ratio")] + [2.0])
+    octaves = max(1, math.ceil(math.log2(worst)))
+    per_octave = (width - base) / octaves
+
+    def x_of(ratio):
+        return left + base + per_octave * math.log2(ratio)
+
+    out = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{left + width + 170}" height="{rows}" '
            'font-family="sans-serif" font-size="12">',
-           f'<text x="10" y="20" font-size="14" font-weight="bold">Median latency relative to the '
-           f'fastest runtime (1.0 = fastest; lower is better)</text>']
-    y = 40
+           '<rect width="100%" height="100%" fill="white"/>',
+           '<text x="10" y="20" font-size="14" font-weight="bold">Median latency relative to the '
+           'fastest correct runtime (log scale; lower is better)</text>']
+    y = 50
+    top = y - 8
     for g in groups:
         out.append(f'<text x="10" y="{y + 12}" font-weight="bold">{g["title"]}</text>')
         y += 18
         for r in g["rows"]:
             out.append(f'<text x="20" y="{y + 12}">{r["runtime"]}</text>')
             if r.get("ratio"):
-                w = r["ratio"] * scale
-                c = colors.get(r["runtime"], "#888")
-                fill = c if r.get("ok", True) else "#bbbbbb"
+                w = x_of(r["ratio"]) - left
+                fill = colors.get(r["runtime"], "#888") if r.get("ok", True) else "#bbbbbb"
                 out.append(f'<rect x="{left}" y="{y + 2}" width="{w:.1f}" height="{bar_h - 4}" fill="{fill}"/>')
-                label = f'{r["median_ms"]:.2f} ms  x{r["ratio"]:.2f}' + ("" if r.get("ok", True) else "  (wrong output)")
+                label = f'{r["median_ms"]:.2f} ms  \u00d7{r["ratio"]:.2f}'
+                if not r.get("ok", True):
+                    label += "  (wrong output)"
                 out.append(f'<text x="{left + w + 6:.1f}" y="{y + 12}">{label}</text>')
             else:
                 out.append(f'<text x="{left}" y="{y + 12}" fill="#a00">did not run</text>')
             y += bar_h
         y += gap
-    out.append(f'<line x1="{left + scale:.1f}" y1="36" x2="{left + scale:.1f}" y2="{y}" stroke="#444" stroke-dasharray="3,3"/>')
+    for k in range(octaves + 1):
+        x = x_of(2 ** k)
+        out.append(f'<line x1="{x:.1f}" y1="{top}" x2="{x:.1f}" y2="{y}" stroke="#999" '
+                   'stroke-dasharray="2,3"/>')
+        out.append(f'<text x="{x:.1f}" y="{y + 14}" text-anchor="middle">\u00d7{2 ** k}</text>')
     out.append("</svg>")
     with open(path, "w") as f:
         f.write("\n".join(out) + "\n")
