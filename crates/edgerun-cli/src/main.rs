@@ -120,6 +120,8 @@ impl TfLiteArgs {
 }
 
 /// How to set up the TensorFlow Lite backend, from `run`'s, `info`'s or `bench`'s flags.
+// without the backend, only the library and delegate fields are looked at (to refuse them)
+#[cfg_attr(not(feature = "tflite"), allow(dead_code))]
 pub(crate) struct TfLiteConfig {
     pub lib: Option<PathBuf>,
     pub xnnpack: bool,
@@ -246,7 +248,7 @@ fn main() -> ExitCode {
     match std::panic::catch_unwind(|| dispatch(cli)) {
         Ok(Ok(())) => ExitCode::SUCCESS,
         Ok(Err(e)) => {
-            let msg = format!("{e:#}");
+            let msg = error_text(&e);
             eprintln!(
                 "error: {}",
                 msg.split_whitespace().collect::<Vec<_>>().join(" ")
@@ -447,6 +449,23 @@ fn run(
     Ok(())
 }
 
+/// An error and its causes, each said once: a cause whose text its error already quotes is
+/// left out.
+pub(crate) fn error_text(e: &anyhow::Error) -> String {
+    let mut text = String::new();
+    for cause in e.chain() {
+        let c = cause.to_string();
+        if text.contains(&c) {
+            continue;
+        }
+        if !text.is_empty() {
+            text.push_str(": ");
+        }
+        text.push_str(&c);
+    }
+    text
+}
+
 /// `N thread(s), pinned to CPUs 4-7: why` (or `not pinned`).
 pub(crate) fn placement_line(placement: &edgerun::Placement) -> String {
     format!(
@@ -536,6 +555,22 @@ fn info(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn error_text_says_each_cause_once() {
+        let io = std::io::Error::from(std::io::ErrorKind::NotFound);
+        let e = anyhow::Error::new(edgerun::Error::Io {
+            path: "x.npy".into(),
+            source: io,
+        })
+        .context("--input x=x.npy");
+        let text = error_text(&e);
+        assert_eq!(text.matches("not found").count(), 1, "{text}");
+        assert!(
+            text.starts_with("--input x=x.npy: cannot read \"x.npy\""),
+            "{text}"
+        );
+    }
 
     #[test]
     fn parses_shape_lists() {

@@ -10,6 +10,15 @@ use crate::dtype::DType;
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
 /// Shape printed the way the CLI takes it: `1,3,224,224` (`?` or a symbol for unknown dims).
+/// An I/O error with what to do about it.
+fn io_hint(e: &std::io::Error) -> String {
+    match e.kind() {
+        std::io::ErrorKind::NotFound => format!("{e}; check the path"),
+        std::io::ErrorKind::PermissionDenied => format!("{e}; check the file's permissions"),
+        _ => e.to_string(),
+    }
+}
+
 pub fn shape_string<T: std::fmt::Display>(dims: &[T]) -> String {
     dims.iter()
         .map(|d| d.to_string())
@@ -23,7 +32,7 @@ pub enum Error {
     #[error("model file {path:?} does not exist; check the path (relative paths start from the current directory)")]
     ModelNotFound { path: PathBuf },
 
-    #[error("cannot read {path:?}: {source}; check the file's permissions")]
+    #[error("cannot read {path:?}: {}", io_hint(source))]
     Io {
         path: PathBuf,
         #[source]
@@ -185,6 +194,14 @@ mod tests {
         for e in &errors {
             assert!(!e.to_string().contains('\n'), "{e}");
         }
+        let missing = Error::Io {
+            path: "in.npy".into(),
+            source: std::io::Error::from(std::io::ErrorKind::NotFound),
+        };
+        assert!(
+            missing.to_string().ends_with("; check the path"),
+            "{missing}"
+        );
         let s = errors[1].to_string();
         assert!(
             s.contains("FooOp") && s.contains("n1") && s.contains("tract"),

@@ -19,9 +19,11 @@ pub struct MemoryUsage {
 
 impl MemoryUsage {
     pub fn now() -> MemoryUsage {
+        // `max_rss` is a C long: 64 bits here, 32 on armv7
+        #[allow(clippy::useless_conversion)]
         let footprint_kb = nix::sys::resource::getrusage(nix::sys::resource::UsageWho::RUSAGE_SELF)
             .ok()
-            .map(|r| r.max_rss());
+            .map(|r| i64::from(r.max_rss()));
         let swap_kb = vm_swap_kb();
         MemoryUsage {
             footprint_kb,

@@ -60,7 +60,7 @@ pub fn main(program: &str, args: &[String]) -> ExitCode {
     match run(program, args, &mut log, &SystemClock::new()) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            for cause in format!("{e:#}").lines() {
+            for cause in crate::error_text(&e).lines() {
                 log.error(cause);
             }
             log.error("Benchmarking failed.");
