@@ -289,6 +289,39 @@ fn flag_mistakes_get_the_tools_messages() {
 }
 
 #[test]
+fn bad_models_fail_with_the_tools_closing_line() {
+    let dir = kit::scratch("bench-bad-models");
+    let truncated = dir.join("truncated.onnx");
+    let bytes = std::fs::read(kit::model("mobilenetv2_mini.onnx")).unwrap();
+    std::fs::write(&truncated, &bytes[..1000]).unwrap();
+    let missing = dir.join("missing.onnx");
+    for (graph, says) in [
+        (&truncated, "corrupt or truncated"),
+        (&missing, "does not exist"),
+    ] {
+        let out = bench(&[&format!("--graph={}", graph.display())]);
+        assert_eq!(out.status.code(), Some(1));
+        let err = text(&out.stderr);
+        let lines: Vec<&str> = err.lines().collect();
+        assert_eq!(lines.last(), Some(&"ERROR: Benchmarking failed."), "{err}");
+        assert!(
+            lines[lines.len() - 2].starts_with("ERROR: ") && err.contains(says),
+            "{err}"
+        );
+    }
+    let out = bench(&[&format!(
+        "--graph={}",
+        kit::model("unsupported_op.onnx").display()
+    )]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        text(&out.stderr).contains("EdgerunMysteryOp"),
+        "{}",
+        text(&out.stderr)
+    );
+}
+
+#[test]
 fn dry_run_loads_and_runs_nothing() {
     let out = run_ok(&[onnx(), "--dry_run=true".into()]);
     assert!(out.contains("INFO: Running benchmark for at least 0 iterations and at least -1 seconds but terminate if exceeding 150 seconds.\nINFO: count=0 p5=0 median=0 p95=0\n\n"), "{out}");

@@ -43,10 +43,13 @@ impl MemoryUsage {
 /// be read.
 fn vm_swap_kb() -> Option<i64> {
     let status = std::fs::read_to_string("/proc/self/status").ok()?;
-    match status.lines().find(|l| l.starts_with("VmSwap:")) {
-        None => Some(0),
-        Some(line) => line.split_whitespace().nth(1)?.parse().ok(),
-    }
+    Some(status_kb(&status, "VmSwap:").unwrap_or(0))
+}
+
+/// The KiB figure of a `/proc/self/status` line such as `VmSwap:     1234 kB`.
+fn status_kb(status: &str, field: &str) -> Option<i64> {
+    let line = status.lines().find(|l| l.starts_with(field))?;
+    line.split_whitespace().nth(1)?.parse().ok()
 }
 
 /// A thread that reads [`MemoryUsage`] every interval and keeps the largest footprint.
@@ -111,8 +114,7 @@ mod tests {
 
     fn vm_rss_kb() -> i64 {
         let status = std::fs::read_to_string("/proc/self/status").unwrap();
-        let line = status.lines().find(|l| l.starts_with("VmRSS:")).unwrap();
-        line.split_whitespace().nth(1).unwrap().parse().unwrap()
+        status_kb(&status, "VmRSS:").unwrap()
     }
 
     #[test]
