@@ -37,6 +37,8 @@ CASES = [
      {"serving_default_input:0": (1, 224, 224, 3)}),
     ("blazeface_front", "fetched/face_detection_front.tflite", {"input": (1, 128, 128, 3)}),
     ("dynamic_batch_tflite", "dynamic_batch.tflite", {"serving_default_x:0": (3, 16)}),
+    # a second image size for the same detector: one loaded model must serve both
+    ("ppocr_det_96x128", "fetched/ch_PP-OCRv4_det_infer.onnx", {"x": (1, 3, 96, 128)}),
 ]
 
 

@@ -59,7 +59,7 @@ struct ModelArgs {
     #[arg(long = "input_layer_shape")]
     input_layer_shape: Option<String>,
     #[command(flatten)]
-    tflite: TfLiteArgs,
+    backends: BackendArgs,
 }
 
 /// Threads and CPUs for inference.
@@ -85,77 +85,71 @@ impl PlacementArgs {
     }
 }
 
-/// TensorFlow Lite options, named as benchmark_model names them.
-#[derive(clap::Args)]
-struct TfLiteArgs {
-    /// The TensorFlow Lite C library to load (default: $EDGERUN_TFLITE_LIB, then
-    /// libtensorflowlite_c.so on the loader path)
-    #[arg(long = "tflite_lib")]
-    tflite_lib: Option<PathBuf>,
-    /// Use the XNNPACK delegate
-    #[arg(long = "use_xnnpack", default_value_t = true, action = clap::ArgAction::Set)]
-    use_xnnpack: bool,
-    /// External delegate plugin (.so exporting tflite_plugin_create_delegate)
-    #[arg(long = "external_delegate_path")]
-    external_delegate_path: Option<PathBuf>,
-    /// Options for the external delegate, key1:value1;key2:value2, passed in this order
-    #[arg(long = "external_delegate_options", default_value = "")]
-    external_delegate_options: String,
-    /// Run on the CPU when the delegate cannot be loaded or applied
-    #[arg(long = "delegate_fallback", default_value_t = false, action = clap::ArgAction::Set, num_args = 0..=1, default_missing_value = "true")]
-    delegate_fallback: bool,
+/// Every backend's own settings (`Backend::settings`), offered as `--key value` flags: the
+/// CLI knows no backend's options, only how to pass them on.
+#[derive(Default)]
+struct BackendArgs {
+    given: Vec<(&'static str, String)>,
 }
 
-impl TfLiteArgs {
-    fn register(&self, rt: Runtime) -> Result<Runtime> {
-        TfLiteConfig {
-            lib: self.tflite_lib.clone(),
-            xnnpack: self.use_xnnpack,
-            fallback: self.delegate_fallback,
-            delegate: self.external_delegate_path.clone(),
-            delegate_options: self.external_delegate_options.clone(),
-        }
-        .register(rt)
-    }
-}
-
-/// How to set up the TensorFlow Lite backend, from `run`'s, `info`'s or `bench`'s flags.
-// without the backend, only the library and delegate fields are looked at (to refuse them)
-#[cfg_attr(not(feature = "tflite"), allow(dead_code))]
-pub(crate) struct TfLiteConfig {
-    pub lib: Option<PathBuf>,
-    pub xnnpack: bool,
-    pub fallback: bool,
-    pub delegate: Option<PathBuf>,
-    pub delegate_options: String,
-}
-
-impl TfLiteConfig {
-    /// Put the TFLite backend, configured so, into the runtime.
-    #[cfg(feature = "tflite")]
-    pub fn register(&self, rt: Runtime) -> Result<Runtime> {
-        let mut b = edgerun::tflite::TfLiteBackend::new()
-            .with_xnnpack(self.xnnpack)
-            .with_delegate_fallback(self.fallback);
-        if let Some(lib) = &self.lib {
-            b = b.with_library(lib);
-        }
-        if let Some(path) = &self.delegate {
-            let options = edgerun::tflite::parse_delegate_options(&self.delegate_options)?;
-            b = b.with_external_delegate(path, options);
-        } else if !self.delegate_options.is_empty() {
-            bail!("--external_delegate_options needs --external_delegate_path");
-        }
-        Ok(rt.register(Box::new(b)))
+impl BackendArgs {
+    fn settings() -> Vec<(&'static str, &'static edgerun::Setting)> {
+        Runtime::new().settings()
     }
 
-    /// Without the TFLite backend, TFLite flags are a mistake worth naming.
-    #[cfg(not(feature = "tflite"))]
-    pub fn register(&self, rt: Runtime) -> Result<Runtime> {
-        if self.lib.is_some() || self.delegate.is_some() || !self.delegate_options.is_empty() {
-            bail!("this edgerun was built without the TensorFlow Lite backend (cargo feature tflite); --tflite_lib and delegates need the full build");
+    /// Apply the settings given to the runtime's backends.
+    fn apply(&self, mut rt: Runtime) -> Result<Runtime> {
+        for (key, value) in &self.given {
+            rt = rt
+                .configure(key, value)
+                .with_context(|| format!("--{key}={value}"))?;
         }
         Ok(rt)
+    }
+}
+
+impl clap::FromArgMatches for BackendArgs {
+    fn from_arg_matches(m: &clap::ArgMatches) -> std::result::Result<Self, clap::Error> {
+        let mut args = BackendArgs::default();
+        args.update_from_arg_matches(m)?;
+        Ok(args)
+    }
+
+    fn update_from_arg_matches(
+        &mut self,
+        m: &clap::ArgMatches,
+    ) -> std::result::Result<(), clap::Error> {
+        for (_, s) in BackendArgs::settings() {
+            if let Ok(Some(v)) = m.try_get_one::<String>(s.key) {
+                self.given.retain(|(k, _)| *k != s.key);
+                self.given.push((s.key, v.clone()));
+            }
+        }
+        Ok(())
+    }
+}
+
+impl clap::Args for BackendArgs {
+    fn augment_args(mut cmd: clap::Command) -> clap::Command {
+        for (backend, s) in BackendArgs::settings() {
+            let default = s
+                .default
+                .map(|d| format!(" [default: {d}]"))
+                .unwrap_or_default();
+            let mut arg = clap::Arg::new(s.key)
+                .long(s.key)
+                .value_name(s.value)
+                .help(format!("{} backend: {}{default}", backend, s.help));
+            if s.is_bool() {
+                arg = arg.num_args(0..=1).default_missing_value("true");
+            }
+            cmd = cmd.arg(arg);
+        }
+        cmd
+    }
+
+    fn augment_args_for_update(cmd: clap::Command) -> clap::Command {
+        BackendArgs::augment_args(cmd)
     }
 }
 
@@ -203,7 +197,7 @@ enum Command {
         #[arg(long)]
         backend: Option<String>,
         #[command(flatten)]
-        tflite: TfLiteArgs,
+        backends: BackendArgs,
     },
     /// Describe the device (CPU clusters, features, default threads and CPUs) and the
     /// backends that can run here
@@ -218,7 +212,7 @@ enum Command {
         #[command(flatten)]
         placement: PlacementArgs,
         #[command(flatten)]
-        tflite: TfLiteArgs,
+        backends: BackendArgs,
     },
 }
 
@@ -248,7 +242,10 @@ fn main() -> ExitCode {
     match std::panic::catch_unwind(|| dispatch(cli)) {
         Ok(Ok(())) => ExitCode::SUCCESS,
         Ok(Err(e)) => {
-            let msg = error_text(&e);
+            let mut msg = error_text(&e);
+            if let Some(hint) = e.downcast_ref::<edgerun::Error>().and_then(flag_hint) {
+                msg.push_str(&hint);
+            }
             eprintln!(
                 "error: {}",
                 msg.split_whitespace().collect::<Vec<_>>().join(" ")
@@ -286,14 +283,14 @@ fn dispatch(cli: Cli) -> Result<()> {
         Command::Inspect {
             graph,
             backend,
-            tflite,
-        } => inspect(&graph, backend, &tflite),
+            backends,
+        } => inspect(&graph, backend, &backends),
         Command::Info {
             json,
             platform_root,
             placement,
-            tflite,
-        } => info(json, platform_root.as_deref(), &placement, &tflite),
+            backends,
+        } => info(json, platform_root.as_deref(), &placement, &backends),
     }
 }
 
@@ -346,7 +343,7 @@ fn runtime(args: &ModelArgs, extra_shapes: &[(String, Vec<usize>)]) -> Result<Ru
     for (name, shape) in extra_shapes {
         options = options.with_input_shape(name.clone(), shape.clone());
     }
-    let rt = args.tflite.register(Runtime::new())?;
+    let rt = args.backends.apply(Runtime::new())?;
     if let Some(shapes) = &args.input_layer_shape {
         let shapes = parse_shapes(shapes)?;
         if !args.input_layer.is_empty() && args.input_layer.len() != shapes.len() {
@@ -405,11 +402,17 @@ fn run(
             inputs.push(given.remove(pos));
             continue;
         }
-        let shape = info
-            .fixed_shape()
-            .expect("prepared inputs have fixed shapes");
+        let Some(shape) = model.prepared_shape(ix) else {
+            bail!(
+                "input {:?} [{}] has dimensions the model leaves open; give its data (--input {}=FILE.npy) or its shape (--input_layer={} --input_layer_shape=...)",
+                info.name,
+                info.shape_string(),
+                info.name,
+                info.name
+            );
+        };
         let t = match fill {
-            Fill::Zeros => Tensor::zeros(info.dtype, shape)?,
+            Fill::Zeros => Tensor::zeros(info.dtype, shape.clone())?,
             Fill::Random => fill::random(info, &shape, seed.wrapping_add(ix as u64))?,
         };
         let how = match fill {
@@ -420,7 +423,7 @@ fn run(
             "input {:?} {} [{}]: no file given, using {how}",
             info.name,
             info.dtype,
-            info.shape_string()
+            edgerun::error::shape_string(&shape)
         );
         inputs.push((info.name.clone(), t));
     }
@@ -466,6 +469,25 @@ pub(crate) fn error_text(e: &anyhow::Error) -> String {
     text
 }
 
+/// What to do about an error on the command line, where the library's message names only
+/// library terms.
+pub(crate) fn flag_hint(e: &edgerun::Error) -> Option<String> {
+    match e {
+        edgerun::Error::MissingInputShape { input, .. } => Some(format!(
+            "; on the command line: --input_layer={input} --input_layer_shape=1,..."
+        )),
+        edgerun::Error::LibraryNotFound { backend, .. } => {
+            let key = format!("{backend}_lib");
+            Runtime::new()
+                .settings()
+                .iter()
+                .any(|(_, s)| s.key == key)
+                .then(|| format!("; on the command line: --{key}=PATH"))
+        }
+        _ => None,
+    }
+}
+
 /// `N thread(s), pinned to CPUs 4-7: why` (or `not pinned`).
 pub(crate) fn placement_line(placement: &edgerun::Placement) -> String {
     format!(
@@ -486,8 +508,8 @@ fn session_run(model: &Model, inputs: &[(&str, &Tensor)]) -> Result<edgerun::Out
     Ok(model.session()?.run_named(inputs)?)
 }
 
-fn inspect(graph: &Path, backend: Option<String>, tflite: &TfLiteArgs) -> Result<()> {
-    let mut rt = tflite.register(Runtime::new())?;
+fn inspect(graph: &Path, backend: Option<String>, backends: &BackendArgs) -> Result<()> {
+    let mut rt = backends.apply(Runtime::new())?;
     if let Some(b) = backend {
         rt = rt.with_backend(b);
     }
@@ -526,9 +548,9 @@ fn info(
     json: bool,
     root: Option<&Path>,
     placement: &PlacementArgs,
-    tflite: &TfLiteArgs,
+    backends: &BackendArgs,
 ) -> Result<()> {
-    let mut rt = tflite.register(Runtime::new())?;
+    let mut rt = backends.apply(Runtime::new())?;
     if let Some(root) = root {
         if !root.is_dir() {
             bail!(

@@ -329,7 +329,7 @@ fn tflite_with_an_external_delegate_and_without_xnnpack() {
         graph.to_str().unwrap(),
         "--external_delegate_options=a:b",
     ]));
-    assert!(line.contains("--external_delegate_path"), "{line}");
+    assert!(line.contains("without external_delegate_path"), "{line}");
 }
 
 #[test]

@@ -6,7 +6,7 @@ use std::fmt;
 use crate::dtype::{DType, Quant};
 use crate::error::{shape_string, Error, Result};
 use crate::format::{ModelFormat, ModelSource};
-use crate::tensor::Tensor;
+use crate::tensor::{AsTensorView, Tensor, TensorView};
 
 /// One dimension of a model's input or output shape.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -81,7 +81,9 @@ impl fmt::Display for TensorInfo {
 pub struct Options {
     /// Threads for one inference; `None` lets the backend choose (one thread for tract).
     pub threads: Option<usize>,
-    /// Concrete shapes for inputs with dynamic dimensions, by input name.
+    /// Shapes for inputs with dynamic dimensions, by input name: a hint that prepares the
+    /// plan for these shapes ahead of the first run. Sessions still accept any shape that fits
+    /// the model's, on backends that can re-plan.
     pub input_shapes: Vec<(String, Vec<usize>)>,
     /// CPUs the backend's worker threads are pinned to; `None`: not pinned. The facade resolves
     /// it from a [`crate::CpuAffinity`] and also pins the threads that prepare and run.
@@ -99,7 +101,8 @@ impl Options {
         self
     }
 
-    /// Fix the shape of an input with dynamic dimensions; replaces an earlier shape for it.
+    /// The shape an input with dynamic dimensions is prepared for (a hint: runs may use
+    /// other shapes that fit the model); replaces an earlier shape for it.
     pub fn with_input_shape(
         mut self,
         input: impl Into<String>,
@@ -128,8 +131,8 @@ impl Options {
     /// dimension is fixed.
     ///
     /// # Errors
-    /// [`Error::MissingInputShape`] naming the first dynamic dimension.
-    pub fn resolve_shape(&self, info: &TensorInfo) -> Result<Vec<usize>> {
+    /// [`Error::MissingInputShape`] naming the backend and the first dynamic dimension.
+    pub fn resolve_shape(&self, backend: &str, info: &TensorInfo) -> Result<Vec<usize>> {
         if let Some(given) = self.input_shape(&info.name) {
             return Ok(given.to_vec());
         }
@@ -138,6 +141,7 @@ impl Options {
             .enumerate()
             .map(|(dim, d)| {
                 d.fixed().ok_or_else(|| Error::MissingInputShape {
+                    backend: backend.into(),
                     input: info.name.clone(),
                     dim,
                     symbol: match d {
@@ -211,16 +215,86 @@ impl Availability {
     }
 }
 
+/// What a backend is, independent of how it is configured: the single source of its name and
+/// of the formats it reads. Each backend crate exports one as `DESCRIPTOR`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Descriptor {
+    /// Short stable name (`tract`, `tflite`).
+    pub name: &'static str,
+    /// Formats it reads.
+    pub formats: &'static [ModelFormat],
+}
+
+/// One of a backend's own options, settable by name ([`Backend::set`]): how front ends such as
+/// the CLI offer a backend's options without knowing the backend.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Setting {
+    /// Name, as a command-line flag without the dashes (`tflite_lib`).
+    pub key: &'static str,
+    /// What the value is (`PATH`, `BOOL`, `KEY:VALUE;...`).
+    pub value: &'static str,
+    /// One sentence for help texts.
+    pub help: &'static str,
+    /// The default, as text, when there is one.
+    pub default: Option<&'static str>,
+}
+
+impl Setting {
+    /// Does it take `true`/`false` (and stand alone for `true`)?
+    pub fn is_bool(&self) -> bool {
+        self.value == "BOOL"
+    }
+}
+
+/// Parse a boolean setting: `true`/`false`/`1`/`0`.
+///
+/// # Errors
+/// [`Error::InvalidOption`] naming the setting.
+pub fn parse_bool(key: &str, value: &str) -> Result<bool> {
+    match value {
+        "true" | "1" => Ok(true),
+        "false" | "0" => Ok(false),
+        other => Err(Error::InvalidOption {
+            option: key.into(),
+            reason: format!("{other:?} is not a boolean; give true or false"),
+        }),
+    }
+}
+
 /// An inference engine edgerun can drive.
 pub trait Backend: Send + Sync {
+    /// Name and formats.
+    fn descriptor(&self) -> &'static Descriptor;
+
     /// Short stable name (`tract`, `tflite`).
-    fn name(&self) -> &'static str;
+    fn name(&self) -> &'static str {
+        self.descriptor().name
+    }
+
+    /// Formats this backend reads.
+    fn formats(&self) -> &'static [ModelFormat] {
+        self.descriptor().formats
+    }
 
     /// Whether this backend can run here; a compiled-out or library-less backend still answers.
     fn availability(&self) -> Availability;
 
-    /// Formats this backend reads.
-    fn formats(&self) -> &'static [ModelFormat];
+    /// The backend's own options, settable by name with [`Backend::set`].
+    fn settings(&self) -> &'static [Setting] {
+        &[]
+    }
+
+    /// Set one of [`Backend::settings`] from text.
+    ///
+    /// # Errors
+    /// [`Error::InvalidOption`] for an unknown key or a value that does not parse.
+    fn set(&mut self, key: &str, value: &str) -> Result<()> {
+        let _ = value;
+        Err(Error::InvalidOption {
+            option: key.into(),
+            reason: format!("backend {} has no such setting", self.name()),
+        })
+    }
 
     /// Version of the engine (tract's crate version, the loaded library's own version), when
     /// known without loading a model.
@@ -345,6 +419,13 @@ pub trait Prepared: Send + Sync {
         Vec::new()
     }
 
+    /// The concrete shape input `index` is prepared for: its fixed shape, the shape given at
+    /// load, or the model's own default (a TensorFlow Lite model's `shape`); `None` when the
+    /// model leaves a dimension open and nothing fixes it.
+    fn prepared_shape(&self, index: usize) -> Option<Vec<usize>> {
+        self.inputs().get(index)?.fixed_shape()
+    }
+
     /// A new session with its own state and scratch memory.
     ///
     /// # Errors
@@ -355,36 +436,57 @@ pub trait Prepared: Send + Sync {
 /// Runs a prepared model. One session serves one thread at a time.
 pub trait Session: Send {
     /// Run once. `inputs` are in the order of [`Prepared::inputs`] and already checked with
-    /// [`check_inputs`]; outputs come in the order of [`Prepared::outputs`].
+    /// [`check_inputs`]; their shapes may differ from run to run (the session re-plans).
+    ///
+    /// Outputs are written into `outputs`, in the order of [`Prepared::outputs`]: the vector
+    /// is made that long, and a tensor already in a slot is reused ([`Tensor::reuse_as`]), so
+    /// a caller that passes the same vector every run gets no new output buffers.
+    ///
+    /// With `timings`, one [`OpTiming`] per operator executed is appended, in execution order.
     ///
     /// # Errors
-    /// When the backend fails at run time.
-    fn run(&mut self, inputs: &[&Tensor]) -> Result<Vec<Tensor>>;
+    /// [`Error::ProfilingUnavailable`] when `timings` is given and the backend cannot time
+    /// operators (see [`Session::profiling`]); otherwise when the backend fails at run time.
+    fn run(
+        &mut self,
+        inputs: &[TensorView<'_>],
+        outputs: &mut Vec<Tensor>,
+        timings: Option<&mut Vec<OpTiming>>,
+    ) -> Result<()>;
 
-    /// Whether [`Session::run_profiled`] can time operators here; the reason when it cannot.
+    /// Whether [`Session::run`] can time operators here; the reason when it cannot.
     fn profiling(&self) -> std::result::Result<(), String> {
         Err("this backend has no per-operator timing".into())
     }
+}
 
-    /// Run once like [`Session::run`], appending to `timings` one [`OpTiming`] per operator
-    /// executed, in execution order.
+impl dyn Session + '_ {
+    /// Run once with owned inputs and fresh outputs: the simple form, for tests and one-off
+    /// runs (the facade's `ModelSession` checks inputs first; this does not).
     ///
     /// # Errors
-    /// [`Error::ProfilingUnavailable`] when the backend cannot time operators (see
-    /// [`Session::profiling`]), else as [`Session::run`].
-    fn run_profiled(
-        &mut self,
-        inputs: &[&Tensor],
-        timings: &mut Vec<OpTiming>,
-    ) -> Result<Vec<Tensor>> {
-        let _ = (inputs, timings);
-        Err(Error::ProfilingUnavailable {
-            backend: "this backend".into(),
-            reason: self
-                .profiling()
-                .err()
-                .unwrap_or_else(|| "run_profiled is not implemented".into()),
-        })
+    /// As [`Session::run`].
+    pub fn run_tensors(&mut self, inputs: &[&Tensor]) -> Result<Vec<Tensor>> {
+        let views: Vec<TensorView<'_>> = inputs.iter().map(|t| t.view()).collect();
+        let mut outputs = Vec::new();
+        self.run(&views, &mut outputs, None)?;
+        Ok(outputs)
+    }
+}
+
+/// Make `outputs` hold exactly `count` tensors, keeping those already there for reuse.
+pub fn output_slots(outputs: &mut Vec<Tensor>, count: usize) {
+    outputs.truncate(count);
+    while outputs.len() < count {
+        outputs.push(Tensor::scalar(0f32));
+    }
+}
+
+/// The error a backend without per-operator timing gives when asked for timings.
+pub fn profiling_unavailable(backend: &str, reason: String) -> Error {
+    Error::ProfilingUnavailable {
+        backend: backend.into(),
+        reason,
     }
 }
 
@@ -401,11 +503,13 @@ pub struct OpTiming {
     pub micros: u64,
 }
 
-/// Check tensors against a model's inputs: count, dtype and shape, in order.
+/// Check tensors against a model's inputs: count, dtype and shape, in order; a dimension
+/// symbol shared by several inputs must have one size. Allocates nothing when all is well.
 ///
 /// # Errors
-/// [`Error::InputCount`], [`Error::InputDType`] or [`Error::InputShape`].
-pub fn check_inputs(infos: &[TensorInfo], inputs: &[&Tensor]) -> Result<()> {
+/// [`Error::InputCount`], [`Error::InputDType`], [`Error::InputShape`] or
+/// [`Error::SymbolClash`].
+pub fn check_inputs(infos: &[TensorInfo], inputs: &[TensorView<'_>]) -> Result<()> {
     if infos.len() != inputs.len() {
         return Err(Error::InputCount {
             expected: infos.len(),
@@ -429,47 +533,75 @@ pub fn check_inputs(infos: &[TensorInfo], inputs: &[&Tensor]) -> Result<()> {
             });
         }
     }
+    // a named symbol takes one value across all inputs
+    for (i, (info, t)) in infos.iter().zip(inputs).enumerate() {
+        for (d, dim) in info.shape.iter().enumerate() {
+            let Dim::Dynamic(Some(sym)) = dim else {
+                continue;
+            };
+            for (other, u) in infos.iter().zip(inputs).skip(i + 1) {
+                for (e, odim) in other.shape.iter().enumerate() {
+                    if matches!(odim, Dim::Dynamic(Some(s)) if s == sym)
+                        && u.shape()[e] != t.shape()[d]
+                    {
+                        return Err(Error::SymbolClash {
+                            symbol: sym.clone(),
+                            first: info.name.clone(),
+                            first_size: t.shape()[d],
+                            second: other.name.clone(),
+                            second_size: u.shape()[e],
+                        });
+                    }
+                }
+            }
+        }
+    }
     Ok(())
 }
 
-/// Put named inputs in the model's order.
+/// Put named inputs in the model's order, appending views of them to `ordered` (cleared
+/// first). Allocates nothing when `ordered` has room.
 ///
 /// # Errors
 /// [`Error::UnknownInput`], [`Error::DuplicateInput`] or [`Error::InputCount`] (naming the
 /// inputs left out).
-pub fn order_inputs<'a>(
+pub fn order_inputs<'v, T: AsTensorView>(
     infos: &[TensorInfo],
-    named: &[(&str, &'a Tensor)],
-) -> Result<Vec<&'a Tensor>> {
-    let mut slots: Vec<Option<&'a Tensor>> = vec![None; infos.len()];
-    for (name, t) in named {
-        let ix = infos
-            .iter()
-            .position(|i| i.name == *name)
-            .ok_or_else(|| Error::UnknownInput {
+    named: &'v [(&str, T)],
+    ordered: &mut Vec<TensorView<'v>>,
+) -> Result<()> {
+    ordered.clear();
+    for (k, (name, _)) in named.iter().enumerate() {
+        if !infos.iter().any(|i| i.name == *name) {
+            return Err(Error::UnknownInput {
                 name: name.to_string(),
                 known: names(infos),
-            })?;
-        if slots[ix].replace(t).is_some() {
+            });
+        }
+        if named[..k].iter().any(|(n, _)| n == name) {
             return Err(Error::DuplicateInput {
                 name: name.to_string(),
             });
         }
     }
-    let missing: Vec<TensorInfo> = infos
-        .iter()
-        .zip(&slots)
-        .filter(|(_, s)| s.is_none())
-        .map(|(i, _)| i.clone())
-        .collect();
-    if !missing.is_empty() {
+    if named.len() < infos.len() {
+        let missing: Vec<TensorInfo> = infos
+            .iter()
+            .filter(|i| !named.iter().any(|(n, _)| *n == i.name))
+            .cloned()
+            .collect();
         return Err(Error::InputCount {
             expected: infos.len(),
             found: named.len(),
             names: format!("missing {}", names(&missing)),
         });
     }
-    Ok(slots.into_iter().flatten().collect())
+    for info in infos {
+        if let Some((_, t)) = named.iter().find(|(n, _)| *n == info.name) {
+            ordered.push(t.as_view());
+        }
+    }
+    Ok(())
 }
 
 #[cfg(test)]
@@ -492,7 +624,7 @@ mod tests {
             vec![Dim::Dynamic(Some("N".into())), Dim::Fixed(3)],
         )];
         let ok = Tensor::zeros(DType::F32, vec![5, 3]).unwrap();
-        assert!(check_inputs(&infos, &[&ok]).is_ok());
+        assert!(check_inputs(&infos, &[ok.view()]).is_ok());
         assert!(matches!(
             check_inputs(&infos, &[]),
             Err(Error::InputCount {
@@ -503,11 +635,11 @@ mod tests {
         ));
         let i8t = Tensor::zeros(DType::I8, vec![5, 3]).unwrap();
         assert!(matches!(
-            check_inputs(&infos, &[&i8t]),
+            check_inputs(&infos, &[i8t.view()]),
             Err(Error::InputDType { .. })
         ));
         let bad = Tensor::zeros(DType::F32, vec![5, 4]).unwrap();
-        let err = check_inputs(&infos, &[&bad]).unwrap_err();
+        let err = check_inputs(&infos, &[bad.view()]).unwrap_err();
         assert!(
             err.to_string().contains("[N,3]") && err.to_string().contains("[5,4]"),
             "{err}"
@@ -523,22 +655,46 @@ mod tests {
         let a = Tensor::from_vec(vec![1], vec![1.0f32]).unwrap();
         let b = Tensor::from_vec(vec![1], vec![2.0f32]).unwrap();
         let named = [("b", &b), ("a", &a)];
-        let ordered = order_inputs(&infos, &named).unwrap();
-        assert_eq!(ordered, vec![&a, &b]);
-        let err = order_inputs(&infos, &[("c", &a)]).unwrap_err();
+        let mut ordered = Vec::new();
+        order_inputs(&infos, &named, &mut ordered).unwrap();
+        assert_eq!(ordered, vec![a.view(), b.view()]);
+        let err = order_inputs(&infos, &[("c", &a)], &mut Vec::new()).unwrap_err();
         assert!(err.to_string().contains("\"a\", \"b\""), "{err}");
-        let err = order_inputs(&infos, &[("a", &a)]).unwrap_err();
+        let err = order_inputs(&infos, &[("a", &a)], &mut Vec::new()).unwrap_err();
         assert!(err.to_string().contains("missing \"b\""), "{err}");
         assert!(matches!(
-            order_inputs(&infos, &[("a", &a), ("a", &a)]),
+            order_inputs(&infos, &[("a", &a), ("a", &a)], &mut Vec::new()),
             Err(Error::DuplicateInput { .. })
         ));
     }
 
     #[test]
+    fn a_shared_symbol_takes_one_size() {
+        let n = || Dim::Dynamic(Some("N".into()));
+        let infos = vec![info("a", vec![n(), Dim::Fixed(2)]), info("b", vec![n()])];
+        let a = Tensor::zeros(DType::F32, vec![3, 2]).unwrap();
+        let b3 = Tensor::zeros(DType::F32, vec![3]).unwrap();
+        let b4 = Tensor::zeros(DType::F32, vec![4]).unwrap();
+        assert!(check_inputs(&infos, &[a.view(), b3.view()]).is_ok());
+        let e = check_inputs(&infos, &[a.view(), b4.view()]).unwrap_err();
+        assert!(
+            matches!(
+                &e,
+                Error::SymbolClash {
+                    first_size: 3,
+                    second_size: 4,
+                    ..
+                }
+            ),
+            "{e:?}"
+        );
+        assert!(e.to_string().contains("\"a\" and \"b\""), "{e}");
+    }
+
+    #[test]
     fn resolve_shape_prefers_the_option_and_names_a_missing_dim() {
         let i = info("x", vec![Dim::Fixed(1), Dim::Dynamic(Some("T".into()))]);
-        let e = Options::new().resolve_shape(&i).unwrap_err();
+        let e = Options::new().resolve_shape("tract", &i).unwrap_err();
         assert!(
             matches!(&e, Error::MissingInputShape { dim: 1, symbol, .. } if symbol == "symbol T"),
             "{e:?}"
@@ -546,12 +702,15 @@ mod tests {
         assert_eq!(
             Options::new()
                 .with_input_shape("x", vec![1, 7])
-                .resolve_shape(&i)
+                .resolve_shape("tract", &i)
                 .unwrap(),
             vec![1, 7]
         );
         let fixed = info("y", vec![Dim::Fixed(2), Dim::Fixed(3)]);
-        assert_eq!(Options::new().resolve_shape(&fixed).unwrap(), vec![2, 3]);
+        assert_eq!(
+            Options::new().resolve_shape("tract", &fixed).unwrap(),
+            vec![2, 3]
+        );
     }
 
     #[test]

@@ -133,6 +133,10 @@ pub trait Element: sealed::Sealed + Copy + Default + Send + Sync + 'static {
     fn slice_mut(d: &mut crate::tensor::Data) -> Option<&mut [Self]>;
     #[doc(hidden)]
     fn unwrap(d: crate::tensor::Data) -> Result<Vec<Self>, crate::tensor::Data>;
+    #[doc(hidden)]
+    fn wrap_ref(v: &[Self]) -> crate::tensor::DataRef<'_>;
+    #[doc(hidden)]
+    fn slice_ref<'a>(d: &crate::tensor::DataRef<'a>) -> Option<&'a [Self]>;
 }
 
 macro_rules! element {
@@ -159,6 +163,15 @@ macro_rules! element {
                 match d {
                     crate::tensor::Data::$variant(v) => Ok(v),
                     other => Err(other),
+                }
+            }
+            fn wrap_ref(v: &[Self]) -> crate::tensor::DataRef<'_> {
+                crate::tensor::DataRef::$variant(v)
+            }
+            fn slice_ref<'a>(d: &crate::tensor::DataRef<'a>) -> Option<&'a [Self]> {
+                match *d {
+                    crate::tensor::DataRef::$variant(v) => Some(v),
+                    _ => None,
                 }
             }
         }

@@ -69,8 +69,9 @@ pub enum Error {
         format: crate::format::ModelFormat,
     },
 
-    #[error("input {input:?} has unknown dimension {dim} ({symbol}) in shape [{shape}]; give the full shape, e.g. --input_layer={input} --input_layer_shape=1,... (or Options::with_input_shape)")]
+    #[error("input {input:?} has unknown dimension {dim} ({symbol}) in shape [{shape}], which {backend} cannot leave open until run time; give the input's full shape when loading (Runtime::with_input_shape)")]
     MissingInputShape {
+        backend: String,
         input: String,
         dim: usize,
         symbol: String,
@@ -112,7 +113,7 @@ pub enum Error {
         found: DType,
     },
 
-    #[error("input {name:?} expects shape [{expected}] but got [{found}]; reshape the data, or give the shape at load time if the model allows it")]
+    #[error("input {name:?} expects shape [{expected}] but got [{found}]; reshape the data to fit the model's shape")]
     InputShape {
         name: String,
         expected: String,
@@ -132,13 +133,18 @@ pub enum Error {
     #[error("backend {backend} is not available: {reason}")]
     BackendUnavailable { backend: String, reason: String },
 
-    #[error("{library} not found; searched: {searched}; install it, or give its path (--tflite_lib, or the EDGERUN_TFLITE_LIB environment variable)")]
-    LibraryNotFound { library: String, searched: String },
+    #[error("{library} not found; searched: {searched}; install it, or give its path (the {backend} backend's library option, or the {env} environment variable)")]
+    LibraryNotFound {
+        backend: String,
+        library: String,
+        env: String,
+        searched: String,
+    },
 
     #[error("cannot load {path:?}: {reason}")]
     LibraryLoad { path: PathBuf, reason: String },
 
-    #[error("{path:?} lacks the function {symbol}: it is not a {library}, or one too old for edgerun; use a TensorFlow Lite C library built from the 2.x sources")]
+    #[error("{path:?} lacks the function {symbol}: it is not a {library}, or one older than edgerun supports; use a newer build of it")]
     MissingSymbol {
         path: PathBuf,
         library: String,
@@ -162,6 +168,76 @@ pub enum Error {
 
     #[error("{backend} cannot time operators: {reason}")]
     ProfilingUnavailable { backend: String, reason: String },
+
+    #[error("inputs {first:?} and {second:?} share dimension {symbol} but give it different sizes ({first_size} and {second_size}); give both the same size")]
+    SymbolClash {
+        symbol: String,
+        first: String,
+        first_size: usize,
+        second: String,
+        second_size: usize,
+    },
+}
+
+/// What kind of problem an [`Error`] is: small and stable, for callers to match on while the
+/// variants and their fields evolve.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum ErrorKind {
+    /// A file could not be found or read.
+    Io,
+    /// The model file is corrupt, truncated or not a model.
+    InvalidModel,
+    /// A valid model uses something this backend cannot run (an op, a format, a type).
+    Unsupported,
+    /// What the caller asked for is wrong: an option, a shape given at load, a delegate that
+    /// cannot be used. Another backend would not fix it.
+    InvalidRequest,
+    /// The inputs given to a run do not fit the model.
+    InvalidInput,
+    /// The backend cannot be used here (compiled out, library missing or unusable).
+    Unavailable,
+    /// The backend failed on a valid model and valid inputs.
+    Backend,
+}
+
+impl Error {
+    /// The kind of problem, for matching.
+    pub fn kind(&self) -> ErrorKind {
+        match self {
+            Error::ModelNotFound { .. } | Error::Io { .. } | Error::Npy { .. } => ErrorKind::Io,
+            Error::NotAModel { .. }
+            | Error::EmptyModel { .. }
+            | Error::UnknownFormat { .. }
+            | Error::InvalidModel { .. } => ErrorKind::InvalidModel,
+            Error::UnsupportedOp { .. } | Error::UnsupportedFormat { .. } => ErrorKind::Unsupported,
+            Error::MissingInputShape { .. }
+            | Error::InputShapeOption { .. }
+            | Error::UnknownShapeOption { .. }
+            | Error::InvalidOption { .. }
+            | Error::Delegate { .. } => ErrorKind::InvalidRequest,
+            Error::InputCount { .. }
+            | Error::UnknownInput { .. }
+            | Error::DuplicateInput { .. }
+            | Error::InputDType { .. }
+            | Error::InputShape { .. }
+            | Error::TensorShape { .. }
+            | Error::TensorDType { .. }
+            | Error::SymbolClash { .. } => ErrorKind::InvalidInput,
+            Error::BackendUnavailable { .. }
+            | Error::LibraryNotFound { .. }
+            | Error::LibraryLoad { .. }
+            | Error::MissingSymbol { .. }
+            | Error::NoBackend { .. } => ErrorKind::Unavailable,
+            Error::Backend { .. } | Error::ProfilingUnavailable { .. } => ErrorKind::Backend,
+        }
+    }
+
+    /// Should choosing a backend stop at this error instead of trying the next backend? Yes
+    /// when the caller asked for something wrong: another backend would hide the mistake.
+    pub fn stops_dispatch(&self) -> bool {
+        self.kind() == ErrorKind::InvalidRequest
+    }
 }
 
 #[cfg(test)]

@@ -8,17 +8,18 @@ pub mod backend;
 pub mod dtype;
 pub mod error;
 pub mod format;
+pub mod library;
 pub mod npy;
 pub mod platform;
 pub mod tensor;
 
 pub use backend::{
-    check_inputs, order_inputs, Availability, Backend, BackendReport, DelegateReport, Dim,
-    ModelInfo, OpTiming, Options, Prepared, Session, TensorInfo,
+    check_inputs, order_inputs, Availability, Backend, BackendReport, DelegateReport, Descriptor,
+    Dim, ModelInfo, OpTiming, Options, Prepared, Session, Setting, TensorInfo,
 };
 pub use dtype::{DType, Element, Quant};
-pub use error::{Error, Result};
+pub use error::{Error, ErrorKind, Result};
 pub use format::{ModelFormat, ModelSource};
 pub use half::f16;
 pub use platform::{CpuAffinity, Placement, Platform};
-pub use tensor::{Data, Tensor, Tolerance};
+pub use tensor::{AsTensorView, Data, DataRef, Tensor, TensorView, Tolerance};

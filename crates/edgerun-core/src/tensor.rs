@@ -1,7 +1,9 @@
-//! Owned, typed, shaped tensors.
+//! Tensors: owned ([`Tensor`]) and borrowed ([`TensorView`]).
+
+use std::borrow::Cow;
 
 use half::f16;
-use ndarray::{ArrayD, IxDyn};
+use ndarray::{ArrayD, ArrayViewD, IxDyn};
 
 use crate::dtype::{DType, Element, Quant};
 use crate::error::{Error, Result};
@@ -153,6 +155,255 @@ impl Data {
     }
 }
 
+/// Borrowed elements of a tensor: the twin of [`Data`] over a slice.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum DataRef<'a> {
+    F32(&'a [f32]),
+    F16(&'a [f16]),
+    F64(&'a [f64]),
+    I8(&'a [i8]),
+    U8(&'a [u8]),
+    I16(&'a [i16]),
+    I32(&'a [i32]),
+    I64(&'a [i64]),
+    Bool(&'a [bool]),
+}
+
+impl<'a> DataRef<'a> {
+    pub fn dtype(&self) -> DType {
+        match self {
+            DataRef::F32(_) => DType::F32,
+            DataRef::F16(_) => DType::F16,
+            DataRef::F64(_) => DType::F64,
+            DataRef::I8(_) => DType::I8,
+            DataRef::U8(_) => DType::U8,
+            DataRef::I16(_) => DType::I16,
+            DataRef::I32(_) => DType::I32,
+            DataRef::I64(_) => DType::I64,
+            DataRef::Bool(_) => DType::Bool,
+        }
+    }
+
+    pub fn len(&self) -> usize {
+        match self {
+            DataRef::F32(v) => v.len(),
+            DataRef::F16(v) => v.len(),
+            DataRef::F64(v) => v.len(),
+            DataRef::I8(v) => v.len(),
+            DataRef::U8(v) => v.len(),
+            DataRef::I16(v) => v.len(),
+            DataRef::I32(v) => v.len(),
+            DataRef::I64(v) => v.len(),
+            DataRef::Bool(v) => v.len(),
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Copy into owned [`Data`].
+    pub fn to_owned(&self) -> Data {
+        match *self {
+            DataRef::F32(v) => Data::F32(v.to_vec()),
+            DataRef::F16(v) => Data::F16(v.to_vec()),
+            DataRef::F64(v) => Data::F64(v.to_vec()),
+            DataRef::I8(v) => Data::I8(v.to_vec()),
+            DataRef::U8(v) => Data::U8(v.to_vec()),
+            DataRef::I16(v) => Data::I16(v.to_vec()),
+            DataRef::I32(v) => Data::I32(v.to_vec()),
+            DataRef::I64(v) => Data::I64(v.to_vec()),
+            DataRef::Bool(v) => Data::Bool(v.to_vec()),
+        }
+    }
+}
+
+impl Data {
+    /// A borrowed view of the elements; costs nothing.
+    pub fn as_ref(&self) -> DataRef<'_> {
+        match self {
+            Data::F32(v) => DataRef::F32(v),
+            Data::F16(v) => DataRef::F16(v),
+            Data::F64(v) => DataRef::F64(v),
+            Data::I8(v) => DataRef::I8(v),
+            Data::U8(v) => DataRef::U8(v),
+            Data::I16(v) => DataRef::I16(v),
+            Data::I32(v) => DataRef::I32(v),
+            Data::I64(v) => DataRef::I64(v),
+            Data::Bool(v) => DataRef::Bool(v),
+        }
+    }
+
+    /// Hold `len` elements of `dtype`, keeping the buffer when the type is the same (its
+    /// capacity is reused: no allocation once it is large enough). Values are unspecified.
+    fn reuse(&mut self, dtype: DType, len: usize) {
+        if self.dtype() != dtype {
+            *self = Data::zeros(dtype, len);
+            return;
+        }
+        match self {
+            Data::F32(v) => v.resize(len, 0.0),
+            Data::F16(v) => v.resize(len, f16::ZERO),
+            Data::F64(v) => v.resize(len, 0.0),
+            Data::I8(v) => v.resize(len, 0),
+            Data::U8(v) => v.resize(len, 0),
+            Data::I16(v) => v.resize(len, 0),
+            Data::I32(v) => v.resize(len, 0),
+            Data::I64(v) => v.resize(len, 0),
+            Data::Bool(v) => v.resize(len, false),
+        }
+    }
+}
+
+/// A borrowed tensor: shape, elements in row-major order, quantization. Made from a
+/// [`Tensor`] ([`Tensor::view`]), a slice ([`TensorView::from_slice`]) or an `ndarray` view
+/// in standard layout, without copying the elements.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TensorView<'a> {
+    shape: Cow<'a, [usize]>,
+    data: DataRef<'a>,
+    quant: Option<Quant>,
+}
+
+impl<'a> TensorView<'a> {
+    /// A view of row-major elements with a shape.
+    ///
+    /// # Errors
+    /// [`Error::TensorShape`] when the element count does not match the shape.
+    pub fn from_slice<T: Element>(
+        shape: impl Into<Cow<'a, [usize]>>,
+        data: &'a [T],
+    ) -> Result<TensorView<'a>> {
+        TensorView::from_data(shape, T::wrap_ref(data))
+    }
+
+    /// A view of [`DataRef`] elements with a shape.
+    ///
+    /// # Errors
+    /// [`Error::TensorShape`] when the element count does not match the shape.
+    pub fn from_data(
+        shape: impl Into<Cow<'a, [usize]>>,
+        data: DataRef<'a>,
+    ) -> Result<TensorView<'a>> {
+        let shape = shape.into();
+        match element_count(&shape) {
+            Some(n) if n == data.len() => Ok(TensorView {
+                shape,
+                data,
+                quant: None,
+            }),
+            expected => Err(Error::TensorShape {
+                shape: shape.into_owned(),
+                expected_elements: expected,
+                found_elements: data.len(),
+            }),
+        }
+    }
+
+    /// Attach per-tensor quantization parameters.
+    pub fn with_quant(mut self, quant: Option<Quant>) -> TensorView<'a> {
+        self.quant = quant;
+        self
+    }
+
+    pub fn dtype(&self) -> DType {
+        self.data.dtype()
+    }
+
+    pub fn shape(&self) -> &[usize] {
+        &self.shape
+    }
+
+    pub fn len(&self) -> usize {
+        self.data.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.data.is_empty()
+    }
+
+    pub fn quant(&self) -> Option<Quant> {
+        self.quant
+    }
+
+    pub fn data(&self) -> DataRef<'a> {
+        self.data
+    }
+
+    /// The elements as a slice of `T`.
+    ///
+    /// # Errors
+    /// [`Error::TensorDType`] when `T` is not the view's element type.
+    pub fn as_slice<T: Element>(&self) -> Result<&'a [T]> {
+        T::slice_ref(&self.data).ok_or(Error::TensorDType {
+            expected: T::DTYPE,
+            found: self.dtype(),
+        })
+    }
+
+    /// Copy into an owned tensor.
+    pub fn to_tensor(&self) -> Tensor {
+        Tensor {
+            shape: self.shape.to_vec(),
+            data: self.data.to_owned(),
+            quant: self.quant,
+        }
+    }
+}
+
+impl<'a> From<&'a Tensor> for TensorView<'a> {
+    fn from(t: &'a Tensor) -> TensorView<'a> {
+        t.view()
+    }
+}
+
+impl<'a, T: Element> TryFrom<ArrayViewD<'a, T>> for TensorView<'a> {
+    type Error = Error;
+
+    /// A view of an array in standard (row-major, contiguous) layout; the shape is copied,
+    /// the elements are not.
+    ///
+    /// # Errors
+    /// [`Error::InvalidOption`] for an array in another layout (a transposed or sliced view):
+    /// make it contiguous first (`as_standard_layout`).
+    fn try_from(a: ArrayViewD<'a, T>) -> Result<TensorView<'a>> {
+        let shape = a.shape().to_vec();
+        let data = a.to_slice().ok_or_else(|| Error::InvalidOption {
+            option: "tensor view".into(),
+            reason: "the array is not in standard (row-major, contiguous) layout; call .as_standard_layout() first".into(),
+        })?;
+        TensorView::from_slice(shape, data)
+    }
+}
+
+/// Anything a session takes as an input: [`Tensor`], [`TensorView`], or a reference to one.
+pub trait AsTensorView {
+    /// A view of the elements; costs nothing.
+    fn as_view(&self) -> TensorView<'_>;
+}
+
+impl AsTensorView for Tensor {
+    fn as_view(&self) -> TensorView<'_> {
+        self.view()
+    }
+}
+
+impl AsTensorView for TensorView<'_> {
+    fn as_view(&self) -> TensorView<'_> {
+        TensorView {
+            shape: Cow::Borrowed(&self.shape),
+            data: self.data,
+            quant: self.quant,
+        }
+    }
+}
+
+impl<T: AsTensorView + ?Sized> AsTensorView for &T {
+    fn as_view(&self) -> TensorView<'_> {
+        (**self).as_view()
+    }
+}
+
 /// An owned tensor: shape, typed elements in row-major order, and optional quantization.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Tensor {
@@ -250,6 +501,39 @@ impl Tensor {
 
     pub fn data(&self) -> &Data {
         &self.data
+    }
+
+    /// A borrowed view of this tensor; costs nothing (no copy, no allocation).
+    pub fn view(&self) -> TensorView<'_> {
+        TensorView {
+            shape: Cow::Borrowed(&self.shape),
+            data: self.data.as_ref(),
+            quant: self.quant,
+        }
+    }
+
+    /// Make this tensor hold `dtype` elements of `shape` for a backend to write into, reusing
+    /// its buffers: once they are large enough, no allocation. Element values are unspecified
+    /// until written; the quantization is cleared.
+    ///
+    /// # Errors
+    /// [`Error::TensorShape`] when the shape's element count overflows.
+    pub fn reuse_as(&mut self, dtype: DType, shape: &[usize]) -> Result<&mut Data> {
+        let n = element_count(shape).ok_or_else(|| Error::TensorShape {
+            shape: shape.to_vec(),
+            expected_elements: None,
+            found_elements: 0,
+        })?;
+        self.shape.clear();
+        self.shape.extend_from_slice(shape);
+        self.data.reuse(dtype, n);
+        self.quant = None;
+        Ok(&mut self.data)
+    }
+
+    /// Set the quantization in place.
+    pub fn set_quant(&mut self, quant: Option<Quant>) {
+        self.quant = quant;
     }
 
     pub fn into_data(self) -> Data {
@@ -508,6 +792,35 @@ mod tests {
             .contains("shape"));
         let nan = Tensor::from_vec(vec![3], vec![f32::NAN, 100.0, -2.0]).unwrap();
         assert!(Tolerance::new(1.0, 1.0).check(&nan, &e).is_err());
+    }
+
+    #[test]
+    fn views_borrow_without_copying() {
+        let t = Tensor::from_vec(vec![2, 2], vec![1.0f32, 2.0, 3.0, 4.0]).unwrap();
+        let v = t.view();
+        assert_eq!(
+            v.as_slice::<f32>().unwrap().as_ptr(),
+            t.as_slice::<f32>().unwrap().as_ptr()
+        );
+        assert_eq!(v.to_tensor(), t);
+        let a = ndarray::Array::from_shape_vec(IxDyn(&[2, 3]), vec![1i8, 2, 3, 4, 5, 6]).unwrap();
+        let view = TensorView::try_from(a.view()).unwrap();
+        assert_eq!(view.shape(), &[2, 3]);
+        assert_eq!(view.as_slice::<i8>().unwrap().as_ptr(), a.as_ptr());
+        // a transposed array is not contiguous in row-major order: refused, not copied
+        assert!(TensorView::try_from(a.t()).is_err());
+        assert!(TensorView::from_slice(vec![3], &[1u8, 2][..]).is_err());
+    }
+
+    #[test]
+    fn reuse_keeps_the_buffer() {
+        let mut t = Tensor::zeros(DType::F32, vec![4, 4]).unwrap();
+        let before = t.as_slice::<f32>().unwrap().as_ptr();
+        t.reuse_as(DType::F32, &[2, 8]).unwrap();
+        assert_eq!(t.shape(), &[2, 8]);
+        assert_eq!(t.as_slice::<f32>().unwrap().as_ptr(), before);
+        t.reuse_as(DType::I8, &[3]).unwrap();
+        assert_eq!((t.dtype(), t.len()), (DType::I8, 3));
     }
 
     #[test]

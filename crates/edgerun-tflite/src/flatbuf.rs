@@ -195,20 +195,23 @@ impl<'a> Table<'a> {
     }
 }
 
-/// TFLite `TensorType` values edgerun exchanges, with their element sizes.
+/// Element size of the TFLite `TensorType` values edgerun exchanges.
 pub fn tensor_type_size(t: u8) -> Option<usize> {
-    Some(match t {
-        0 => 4,  // FLOAT32
-        1 => 2,  // FLOAT16
-        2 => 4,  // INT32
-        3 => 1,  // UINT8
-        4 => 8,  // INT64
-        6 => 1,  // BOOL
-        7 => 2,  // INT16
-        9 => 1,  // INT8
-        10 => 8, // FLOAT64
-        _ => return None,
-    })
+    crate::types::from_schema(t).map(|d| d.size_of())
+}
+
+/// An operator as the model file declares it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct OpDecl {
+    pub subgraph: usize,
+    /// Position in its subgraph's operator list.
+    pub index: usize,
+    /// Builtin op code (`BuiltinOperator`); 32 is CUSTOM.
+    pub code: i32,
+    /// The custom op's name, for custom ops.
+    pub custom: Option<String>,
+    /// Name of the first tensor it writes.
+    pub output: Option<String>,
 }
 
 /// Builtin op code of FULLY_CONNECTED in the TFLite schema.
@@ -251,6 +254,8 @@ pub struct ModelDecl {
     /// Names of FULLY_CONNECTED weight tensors quantized per channel.
     pub per_channel_fully_connected: Vec<String>,
     pub operator_count: usize,
+    /// Every operator of every subgraph, in order.
+    pub operators: Vec<OpDecl>,
 }
 
 /// Read and check a model. Every table, vector and index is checked; constant buffers must be
@@ -270,6 +275,7 @@ pub fn parse(bytes: &[u8]) -> R<ModelDecl> {
     }
     let opcodes = model.tables(1)?;
     let mut codes = Vec::with_capacity(opcodes.len());
+    let mut customs = Vec::with_capacity(opcodes.len());
     for oc in &opcodes {
         let deprecated = oc.scalar_u8(0, 0)? as i8 as i32;
         let code = if deprecated < 127 {
@@ -278,6 +284,7 @@ pub fn parse(bytes: &[u8]) -> R<ModelDecl> {
             oc.scalar_i32(3, 0)?
         };
         codes.push(code);
+        customs.push(oc.string(1)?);
     }
     let buffers = model.tables(4)?;
     let subgraphs = model.tables(2)?;
@@ -286,6 +293,7 @@ pub fn parse(bytes: &[u8]) -> R<ModelDecl> {
     }
     let mut per_channel_fully_connected = Vec::new();
     let mut operator_count = 0;
+    let mut operators = Vec::new();
     let mut main: Option<(Vec<TensorDecl>, Vec<i32>, Vec<i32>)> = None;
     for (g, sg) in subgraphs.iter().enumerate() {
         let tensor_tables = sg.tables(0)?;
@@ -319,11 +327,18 @@ pub fn parse(bytes: &[u8]) -> R<ModelDecl> {
             };
             let op_inputs = op.i32s(1)?.unwrap_or_default();
             check(&format!("operator {k}'s input list"), &op_inputs, true)?;
-            check(
-                &format!("operator {k}'s output list"),
-                &op.i32s(2)?.unwrap_or_default(),
-                true,
-            )?;
+            let op_outputs = op.i32s(2)?.unwrap_or_default();
+            check(&format!("operator {k}'s output list"), &op_outputs, true)?;
+            operators.push(OpDecl {
+                subgraph: g,
+                index: k,
+                code,
+                custom: customs[ix].clone(),
+                output: op_outputs
+                    .iter()
+                    .find(|&&o| o >= 0)
+                    .map(|&o| tensors[o as usize].name.clone()),
+            });
             if code == FULLY_CONNECTED {
                 if let Some(w) = op_inputs
                     .get(1)
@@ -348,6 +363,7 @@ pub fn parse(bytes: &[u8]) -> R<ModelDecl> {
         outputs: pick(&outputs),
         per_channel_fully_connected,
         operator_count,
+        operators,
     })
 }
 

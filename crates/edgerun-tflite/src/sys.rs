@@ -16,6 +16,8 @@ use edgefirst_tflite_sys::{
     TfLiteDelegate, TfLiteInterpreter, TfLiteInterpreterOptions, TfLiteModel,
     TfLiteQuantizationParams, TfLiteStatus, TfLiteTensor, TfLiteType,
 };
+use edgerun_core::library::LoadFailure;
+use edgerun_core::{Data, DataRef};
 
 /// The C functions edgerun calls on the normal path. All must be present.
 macro_rules! api_fns {
@@ -54,7 +56,6 @@ api_fns! {
     TfLiteTensorType: unsafe extern "C" fn(*const TfLiteTensor) -> TfLiteType;
     TfLiteTensorNumDims: unsafe extern "C" fn(*const TfLiteTensor) -> i32;
     TfLiteTensorDim: unsafe extern "C" fn(*const TfLiteTensor, i32) -> i32;
-    TfLiteTensorByteSize: unsafe extern "C" fn(*const TfLiteTensor) -> usize;
     TfLiteTensorName: unsafe extern "C" fn(*const TfLiteTensor) -> *const c_char;
     TfLiteTensorQuantizationParams: unsafe extern "C" fn(*const TfLiteTensor) -> TfLiteQuantizationParams;
     TfLiteTensorCopyFromBuffer: unsafe extern "C" fn(*mut TfLiteTensor, *const c_void, usize) -> TfLiteStatus;
@@ -100,27 +101,19 @@ unsafe impl Send for Api {}
 // SAFETY: as above; `Api` holds no mutable state.
 unsafe impl Sync for Api {}
 
-/// Why a library could not be used.
-pub enum LoadError {
-    /// `dlopen` failed: not found, wrong architecture, not a shared object...
-    Open(String),
-    /// A function edgerun needs is absent.
-    MissingSymbol(&'static str),
-}
-
 impl Api {
     /// Open the library at `path` and check every required function is present.
-    pub fn load(path: &Path) -> Result<Api, LoadError> {
+    pub fn load(path: &Path) -> Result<Api, LoadFailure> {
         // open once directly for the loader's own message (edgefirst-tflite's error does not
         // carry it); the second open below only takes another reference
         // SAFETY: loading a library runs its initialisers; the path is the TFLite library the
         // user pointed to or the usual name on the loader path.
         let first = unsafe { libloading::Library::new(path) }
-            .map_err(|e| LoadError::Open(loader_message(&e)))?;
+            .map_err(|e| LoadFailure::Open(loader_message(&e)))?;
         let lib = edgefirst_tflite::Library::from_path(path)
-            .map_err(|e| LoadError::Open(e.to_string()))?;
+            .map_err(|e| LoadFailure::Open(e.to_string()))?;
         drop(first);
-        let fns = Fns::resolve(lib.as_sys()).map_err(LoadError::MissingSymbol)?;
+        let fns = Fns::resolve(lib.as_sys()).map_err(LoadFailure::MissingSymbol)?;
         let raw = lib.as_sys().library();
         // SAFETY: the symbol names and signatures are those of the TFLite C API
         // (c_api.h, xnnpack_delegate.h); a missing symbol gives Err, never a call.
@@ -425,10 +418,8 @@ impl Plugin {
 pub struct TensorMeta {
     pub name: String,
     pub tensor_type: u32,
-    pub shape: Vec<i32>,
     pub scale: f32,
     pub zero_point: i32,
-    pub byte_size: usize,
 }
 
 /// An interpreter with its delegates and model. Field order is drop order after `drop`.
@@ -588,55 +579,126 @@ impl Interpreter {
             } else {
                 CStr::from_ptr(name_ptr).to_string_lossy().into_owned()
             };
-            let rank = (f.TfLiteTensorNumDims)(t).max(0);
-            let shape = (0..rank).map(|d| (f.TfLiteTensorDim)(t, d)).collect();
             let q = (f.TfLiteTensorQuantizationParams)(t);
             Some(TensorMeta {
                 name,
                 tensor_type: (f.TfLiteTensorType)(t),
-                shape,
                 scale: q.scale,
                 zero_point: q.zero_point,
-                byte_size: (f.TfLiteTensorByteSize)(t),
             })
         }
     }
 
-    /// Copy bytes into input `index`; the length must equal the tensor's byte size.
-    pub fn write_input(&mut self, index: usize, bytes: &[u8]) -> Result<(), Failure> {
+    /// The current dims of input or output `index`, into `dims` (cleared first).
+    pub fn dims(&self, input: bool, index: usize, dims: &mut Vec<usize>) -> bool {
+        let Some(t) = self.tensor(input, index) else {
+            return false;
+        };
+        let f = &self.api().fns;
+        dims.clear();
+        // SAFETY: `t` is a live tensor of this interpreter; dims are read by index below its
+        // rank.
+        unsafe {
+            let rank = (f.TfLiteTensorNumDims)(t).max(0);
+            dims.extend((0..rank).map(|d| (f.TfLiteTensorDim)(t, d).max(0) as usize));
+        }
+        true
+    }
+
+    /// Copy `src` straight into input `index`'s buffer (TFLite checks the byte size).
+    pub fn write_input(&mut self, index: usize, src: DataRef<'_>) -> Result<(), Failure> {
         let t = self.tensor(true, index).ok_or(Failure {
             what: "finding an input",
             reports: vec![],
         })?;
-        // SAFETY: `t` is a live input tensor; TfLiteTensorCopyFromBuffer checks that the length
-        // equals the tensor's byte size before copying.
-        let s = unsafe {
-            (self.api().fns.TfLiteTensorCopyFromBuffer)(
-                t.cast_mut(),
-                bytes.as_ptr().cast(),
-                bytes.len(),
-            )
-        };
+        let (ptr, len) = raw_parts(src);
+        // SAFETY: `t` is a live input tensor; `ptr` is valid for `len` bytes (the elements of
+        // `src`, whose types are plain little-endian values or bools, which TFLite stores as
+        // one byte 0/1 like Rust); TfLiteTensorCopyFromBuffer checks `len` against the tensor's
+        // byte size before copying.
+        let s = unsafe { (self.api().fns.TfLiteTensorCopyFromBuffer)(t.cast_mut(), ptr, len) };
         self.status(s, "copying an input")
     }
 
-    /// Copy output `index` out.
-    pub fn read_output(&self, index: usize) -> Result<Vec<u8>, Failure> {
-        let meta = self.meta(false, index).ok_or(Failure {
-            what: "finding an output",
-            reports: vec![],
-        })?;
+    /// Copy output `index` straight into `dst`, which has the output's type and element
+    /// count; bools pass through `scratch` and are checked to be 0 or 1.
+    pub fn read_output(
+        &self,
+        index: usize,
+        dst: &mut Data,
+        scratch: &mut Vec<u8>,
+    ) -> Result<(), Failure> {
         let t = self.tensor(false, index).ok_or(Failure {
             what: "finding an output",
             reports: vec![],
         })?;
-        let mut out = vec![0u8; meta.byte_size];
-        // SAFETY: `out` is writable for the tensor's byte size, which the call checks.
-        let s = unsafe {
-            (self.api().fns.TfLiteTensorCopyToBuffer)(t, out.as_mut_ptr().cast(), out.len())
+        let copy = self.api().fns.TfLiteTensorCopyToBuffer;
+        let s = match dst {
+            Data::Bool(v) => {
+                scratch.clear();
+                scratch.resize(v.len(), 0);
+                // SAFETY: `scratch` is writable for its length, which the call checks against
+                // the tensor's byte size.
+                let s = unsafe { copy(t, scratch.as_mut_ptr().cast(), scratch.len()) };
+                if s == OK {
+                    if scratch.iter().any(|&b| b > 1) {
+                        return Err(Failure {
+                            what: "reading a bool output (a value other than 0 or 1)",
+                            reports: vec![],
+                        });
+                    }
+                    for (b, &x) in v.iter_mut().zip(scratch.iter()) {
+                        *b = x == 1;
+                    }
+                }
+                s
+            }
+            other => {
+                let (ptr, len) = raw_parts_mut(other);
+                // SAFETY: `ptr` is writable for `len` bytes (the elements of `dst`, of types
+                // for which every bit pattern is valid); the call checks `len` against the
+                // tensor's byte size before copying.
+                unsafe { copy(t, ptr, len) }
+            }
         };
-        self.status(s, "copying an output")?;
-        Ok(out)
+        self.status(s, "copying an output")
+    }
+}
+
+/// Pointer and byte length of borrowed elements.
+fn raw_parts(d: DataRef<'_>) -> (*const c_void, usize) {
+    fn parts<T>(v: &[T]) -> (*const c_void, usize) {
+        (v.as_ptr().cast(), std::mem::size_of_val(v))
+    }
+    match d {
+        DataRef::F32(v) => parts(v),
+        DataRef::F16(v) => parts(v),
+        DataRef::F64(v) => parts(v),
+        DataRef::I8(v) => parts(v),
+        DataRef::U8(v) => parts(v),
+        DataRef::I16(v) => parts(v),
+        DataRef::I32(v) => parts(v),
+        DataRef::I64(v) => parts(v),
+        DataRef::Bool(v) => parts(v),
+    }
+}
+
+/// Pointer and byte length of owned elements, for types where any bit pattern is valid (not
+/// bool, which `read_output` handles apart).
+fn raw_parts_mut(d: &mut Data) -> (*mut c_void, usize) {
+    fn parts<T>(v: &mut [T]) -> (*mut c_void, usize) {
+        (v.as_mut_ptr().cast(), std::mem::size_of_val(v))
+    }
+    match d {
+        Data::F32(v) => parts(v),
+        Data::F16(v) => parts(v),
+        Data::F64(v) => parts(v),
+        Data::I8(v) => parts(v),
+        Data::U8(v) => parts(v),
+        Data::I16(v) => parts(v),
+        Data::I32(v) => parts(v),
+        Data::I64(v) => parts(v),
+        Data::Bool(_) => (std::ptr::null_mut(), 0),
     }
 }
 

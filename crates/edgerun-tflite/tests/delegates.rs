@@ -56,7 +56,7 @@ fn delegate_runs_the_add_nodes_and_outputs_stay_correct() {
         let mut session = prepared.session().unwrap();
         let inputs: Vec<&edgerun_core::Tensor> = case.inputs.iter().collect();
         for _ in 0..2 {
-            let out = session.run(&inputs).unwrap();
+            let out = session.run_tensors(&inputs).unwrap();
             // the delegate computes the residual ADDs itself: the result must still match LiteRT
             Tolerance::new(1e-4, 1e-3)
                 .check(&out[0], &case.outputs[0])
@@ -180,7 +180,11 @@ fn fallback_runs_on_the_cpu_and_says_so() {
         "{notes}"
     );
     let case = kit::case("mobilenetv2_mini_tflite");
-    let out = prepared.session().unwrap().run(&[&case.inputs[0]]).unwrap();
+    let out = prepared
+        .session()
+        .unwrap()
+        .run_tensors(&[&case.inputs[0]])
+        .unwrap();
     Tolerance::new(1e-4, 1e-3)
         .check(&out[0], &case.outputs[0])
         .unwrap();
@@ -206,7 +210,11 @@ fn xnnpack_takes_the_graph_and_matches() {
         prepared.notes()
     );
     let case = kit::case("mobilenetv2_mini_tflite");
-    let out = prepared.session().unwrap().run(&[&case.inputs[0]]).unwrap();
+    let out = prepared
+        .session()
+        .unwrap()
+        .run_tensors(&[&case.inputs[0]])
+        .unwrap();
     Tolerance::new(1e-4, 1e-3)
         .check(&out[0], &case.outputs[0])
         .unwrap();

@@ -42,7 +42,7 @@ fn a_thousand_create_run_destroy_cycles_do_not_leak() {
     let cycle = || {
         let source = ModelSource::from_bytes("blazeface", bytes.clone()).unwrap();
         let prepared = b.prepare(&source, &Options::new()).unwrap();
-        let out = prepared.session().unwrap().run(&[&input]).unwrap();
+        let out = prepared.session().unwrap().run_tensors(&[&input]).unwrap();
         assert_eq!(out[0].shape(), &[1, 896, 16]);
     };
     for _ in 0..warmup {

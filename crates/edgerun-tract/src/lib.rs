@@ -6,9 +6,13 @@
 //! rayon pool of that many threads (tract-linalg's `multithread-mm`), named `edgerun-tract-N`.
 //! With [`Options::affinity`], each pool thread pins itself to those CPUs when it starts.
 //!
-//! Dynamic input dimensions must be fixed at prepare time through
-//! [`Options::with_input_shape`]; a model whose shape stays unknown is refused with
-//! [`Error::MissingInputShape`], naming the input and the dimension.
+//! Shapes are bound at run time: a model whose inputs have dynamic dimensions is analysed with
+//! those dimensions as symbols, and a session accepts any input shape that fits. Each set of
+//! concrete input shapes gets its own optimized plan, built on first use and kept in a cache
+//! shared by every session of the prepared model (the most recently used
+//! [`TractBackend::with_plan_cache`] plans, 8 by default). Shapes given at prepare
+//! ([`Options::with_input_shape`]) build their plan ahead. A model that tract cannot analyse
+//! with symbolic dimensions needs its shapes at prepare, and is then fixed to them.
 
 use std::collections::HashMap;
 use std::panic::{catch_unwind, AssertUnwindSafe};
@@ -16,10 +20,12 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::Instant;
 
-use edgerun_core::backend::ModelInfo;
+use std::sync::Mutex;
+
+use edgerun_core::backend::{output_slots, ModelInfo};
 use edgerun_core::{
-    Availability, Backend, DType, Data, Dim, Error, ModelFormat, ModelSource, OpTiming, Options,
-    Prepared, Quant, Result, Session, Tensor, TensorInfo,
+    Availability, Backend, DType, Data, DataRef, Descriptor, Dim, Error, ModelFormat, ModelSource,
+    OpTiming, Options, Prepared, Quant, Result, Session, Setting, Tensor, TensorInfo, TensorView,
 };
 use tract_linalg::multithread::{multithread_tract_scope, Executor};
 use tract_onnx::prelude::*;
@@ -28,21 +34,98 @@ use tract_onnx::WithOnnx;
 
 const NAME: &str = "tract";
 
-/// The tract backend. Cheap to create; holds no state.
+/// Name and formats of the tract backend.
+pub const DESCRIPTOR: Descriptor = Descriptor {
+    name: NAME,
+    formats: if cfg!(feature = "tflite") {
+        &[ModelFormat::Onnx, ModelFormat::Nnef, ModelFormat::TfLite]
+    } else {
+        &[ModelFormat::Onnx, ModelFormat::Nnef]
+    },
+};
+
+/// Plans kept per prepared model by default (one per set of input shapes).
+pub const DEFAULT_PLAN_CACHE: usize = 8;
+
+const SETTINGS: &[Setting] = &[Setting {
+    key: "tract_plan_cache",
+    value: "N",
+    help: "optimized plans tract keeps per model, one per set of input shapes (least recently used dropped first)",
+    default: Some("8"),
+}];
+
+/// The tract backend's own options.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TractOptions {
+    /// Optimized plans kept per prepared model, one per set of concrete input shapes (at
+    /// least 1).
+    pub plan_cache: usize,
+}
+
+impl Default for TractOptions {
+    fn default() -> TractOptions {
+        TractOptions {
+            plan_cache: DEFAULT_PLAN_CACHE,
+        }
+    }
+}
+
+/// The tract backend. Cheap to create.
 #[derive(Debug, Default, Clone, Copy)]
-pub struct TractBackend;
+pub struct TractBackend {
+    options: TractOptions,
+}
 
 impl TractBackend {
     pub fn new() -> TractBackend {
-        TractBackend
+        TractBackend::default()
+    }
+
+    /// All of the backend's options at once.
+    pub fn with_options(mut self, options: TractOptions) -> TractBackend {
+        self.options = options;
+        self
+    }
+
+    /// Keep at most `plans` optimized plans per model (at least 1).
+    pub fn with_plan_cache(mut self, plans: usize) -> TractBackend {
+        self.options.plan_cache = plans.max(1);
+        self
+    }
+
+    pub fn options(&self) -> &TractOptions {
+        &self.options
     }
 }
 
 type Plan = Arc<TypedRunnableModel>;
 
 impl Backend for TractBackend {
-    fn name(&self) -> &'static str {
-        NAME
+    fn descriptor(&self) -> &'static Descriptor {
+        &DESCRIPTOR
+    }
+
+    fn settings(&self) -> &'static [Setting] {
+        SETTINGS
+    }
+
+    fn set(&mut self, key: &str, value: &str) -> Result<()> {
+        match key {
+            "tract_plan_cache" => match value.parse::<usize>() {
+                Ok(n) if n >= 1 => {
+                    self.options.plan_cache = n;
+                    Ok(())
+                }
+                _ => Err(Error::InvalidOption {
+                    option: key.into(),
+                    reason: format!("{value:?} is not a number of plans of at least 1"),
+                }),
+            },
+            _ => Err(Error::InvalidOption {
+                option: key.into(),
+                reason: "backend tract has no such setting".into(),
+            }),
+        }
     }
 
     fn availability(&self) -> Availability {
@@ -53,13 +136,6 @@ impl Backend for TractBackend {
                 std::env::consts::ARCH
             ),
         }
-    }
-
-    fn formats(&self) -> &'static [ModelFormat] {
-        #[cfg(feature = "tflite")]
-        return &[ModelFormat::Onnx, ModelFormat::Nnef, ModelFormat::TfLite];
-        #[cfg(not(feature = "tflite"))]
-        return &[ModelFormat::Onnx, ModelFormat::Nnef];
     }
 
     fn version(&self) -> Option<String> {
@@ -74,23 +150,50 @@ impl Backend for TractBackend {
     }
 
     fn prepare(&self, model: &ModelSource, options: &Options) -> Result<Box<dyn Prepared>> {
-        let plan = guard(model.path(), "preparing the model", || {
-            prepare_plan(model, options)
+        let template = guard(model.path(), "preparing the model", || {
+            template(model, options)
         })?;
-        let typed = plan.model();
-        let inputs = infos(typed, true)?;
-        let outputs = infos(typed, false)?;
+        let inputs = template.inputs()?;
+        let outputs = template.outputs()?;
+        let input_symbols = match &template {
+            Template::Typed(m) => input_symbols(m)?,
+            Template::Onnx(_) => Vec::new(),
+        };
         let executor = match options.threads {
             Some(n) if n > 1 => guard(model.path(), "starting threads", || {
                 pool(n, options.affinity.clone())
             })?,
             _ => Executor::SingleThread,
         };
+        // the shapes to plan for now: fixed ones, else the hints given
+        let prepared_shapes: Vec<Option<Vec<usize>>> = inputs
+            .iter()
+            .map(|i| {
+                i.fixed_shape()
+                    .or_else(|| options.input_shape(&i.name).map(<[usize]>::to_vec))
+            })
+            .collect();
+        let shared = Arc::new(Shared {
+            template,
+            input_symbols,
+            plans: Mutex::new(Vec::new()),
+            capacity: self.options.plan_cache.max(1),
+            path: model.path().into(),
+        });
+        if prepared_shapes.iter().all(Option::is_some) {
+            let shapes: Vec<&[usize]> = prepared_shapes
+                .iter()
+                .flatten()
+                .map(Vec::as_slice)
+                .collect();
+            shared.plan_for(&shapes)?;
+        }
         Ok(Box::new(TractPrepared {
-            plan,
+            shared,
             inputs,
             outputs,
             executor,
+            prepared_shapes,
         }))
     }
 
@@ -126,18 +229,151 @@ impl Backend for TractBackend {
 }
 
 /// Why the dispatcher does not pick tract for `.tflite` models by itself.
-pub const TFLITE_NOT_AUTOMATIC: &str = "not chosen automatically for TensorFlow Lite models: tract 0.23.9's TensorFlow Lite reader computes a TensorFlow-converted MobileNetV2 (models/mobilenetv2_mini.tflite) wrongly, off by 0.66 on logits of magnitude 8; choose it by name (--backend tract) to use it anyway";
+pub const TFLITE_NOT_AUTOMATIC: &str = "not chosen automatically for TensorFlow Lite models: tract 0.23.9's TensorFlow Lite reader computes a TensorFlow-converted MobileNetV2 (models/mobilenetv2_mini.tflite) wrongly, off by 0.66 on logits of magnitude 8; choose the tract backend by name to use it anyway";
 
 /// tract's version, as compiled in.
 pub fn tract_version() -> &'static str {
     "0.23.9"
 }
 
-struct TractPrepared {
+/// One optimized plan for one set of concrete input shapes.
+struct PlanEntry {
+    /// Every input's dims, concatenated (ranks are the model's, so this is unambiguous).
+    key: Vec<usize>,
     plan: Plan,
+    input_types: Vec<DatumType>,
+}
+
+/// What every session of a prepared model shares: the analysed model with its dimension
+/// symbols, and the plans optimized so far.
+struct Shared {
+    template: Template,
+    /// For each input, the symbol of each dimension that has one.
+    input_symbols: Vec<Vec<Option<Symbol>>>,
+    /// Most recently used first.
+    plans: Mutex<Vec<Arc<PlanEntry>>>,
+    capacity: usize,
+    path: std::path::PathBuf,
+}
+
+fn same_key<'a>(key: &[usize], shapes: impl Iterator<Item = &'a [usize]>) -> bool {
+    key.iter().eq(shapes.flatten())
+}
+
+impl Shared {
+    /// The plan for these input shapes: from the cache, or optimized now and cached.
+    fn plan_for(&self, shapes: &[&[usize]]) -> Result<Arc<PlanEntry>> {
+        let mut plans = self.plans.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(i) = plans
+            .iter()
+            .position(|p| same_key(&p.key, shapes.iter().copied()))
+        {
+            let entry = plans.remove(i);
+            plans.insert(0, entry.clone());
+            return Ok(entry);
+        }
+        let entry = Arc::new(guard(
+            &self.path,
+            "optimizing the model for its input shapes",
+            || self.optimize(shapes),
+        )?);
+        plans.insert(0, entry.clone());
+        plans.truncate(self.capacity);
+        Ok(entry)
+    }
+
+    fn optimize(&self, shapes: &[&[usize]]) -> Result<PlanEntry> {
+        let typed = match &self.template {
+            Template::Typed(template) => {
+                let mut subs = HashMap::new();
+                for (syms, shape) in self.input_symbols.iter().zip(shapes) {
+                    for (sym, &v) in syms.iter().zip(shape.iter()) {
+                        if let Some(sym) = sym {
+                            subs.insert(sym.clone(), TDim::Val(v as i64));
+                        }
+                    }
+                }
+                if subs.is_empty() {
+                    template.clone()
+                } else {
+                    template
+                        .set_symbols(&subs)
+                        .map_err(|e| shape_error(&self.path, shapes, &e))?
+                }
+            }
+            Template::Onnx(template) => {
+                let mut model = template.clone();
+                for (ix, shape) in shapes.iter().enumerate() {
+                    let dt = model
+                        .input_fact(ix)
+                        .ok()
+                        .and_then(|f| f.datum_type.concretize());
+                    let fact = match dt {
+                        Some(dt) => InferenceFact::dt_shape(dt, *shape),
+                        None => InferenceFact::shape(*shape),
+                    };
+                    model
+                        .set_input_fact(ix, fact)
+                        .map_err(|e| shape_error(&self.path, shapes, &e))?;
+                }
+                model
+                    .into_typed()
+                    .map_err(|e| analysis_error(&self.path, &e))?
+            }
+        };
+        let plan = typed
+            .into_optimized()
+            .and_then(|m| m.into_runnable())
+            .map_err(|e| shape_error(&self.path, shapes, &e))?;
+        let input_types = plan.model().input_fact_types()?;
+        Ok(PlanEntry {
+            key: shapes.iter().flat_map(|s| s.iter().copied()).collect(),
+            plan,
+            input_types,
+        })
+    }
+}
+
+fn shape_error(path: &Path, shapes: &[&[usize]], e: &TractError) -> Error {
+    let given = shapes
+        .iter()
+        .map(|s| format!("[{}]", edgerun_core::error::shape_string(s)))
+        .collect::<Vec<_>>()
+        .join(", ");
+    Error::Backend {
+        backend: NAME.into(),
+        message: format!(
+            "cannot plan model {path:?} for input shapes {given}: {}; check that these shapes suit the model",
+            chain(e)
+        ),
+    }
+}
+
+/// The symbol of each input dimension that is a bare symbol.
+fn input_symbols(model: &TypedModel) -> Result<Vec<Vec<Option<Symbol>>>> {
+    (0..model.inputs.len())
+        .map(|i| {
+            let fact = model
+                .input_fact(i)
+                .map_err(|e| backend_error("cannot read input facts", &e))?;
+            Ok(fact
+                .shape
+                .iter()
+                .map(|d| match d {
+                    TDim::Sym(s) => Some(s.clone()),
+                    _ => None,
+                })
+                .collect())
+        })
+        .collect()
+}
+
+struct TractPrepared {
+    shared: Arc<Shared>,
     inputs: Vec<TensorInfo>,
     outputs: Vec<TensorInfo>,
     executor: Executor,
+    prepared_shapes: Vec<Option<Vec<usize>>>,
 }
 
 impl Prepared for TractPrepared {
@@ -153,38 +389,64 @@ impl Prepared for TractPrepared {
         &self.outputs
     }
 
+    fn prepared_shape(&self, index: usize) -> Option<Vec<usize>> {
+        self.prepared_shapes.get(index)?.clone()
+    }
+
     fn session(&self) -> Result<Box<dyn Session>> {
-        let state = TypedSimpleState::new(&self.plan)
-            .map_err(|e| backend_error("cannot create a session", &e))?;
         Ok(Box::new(TractSession {
-            state,
+            shared: self.shared.clone(),
+            current: None,
+            buffers: Vec::new(),
             executor: self.executor.clone(),
-            input_types: self.plan.model().input_fact_types()?,
         }))
     }
 }
 
 struct TractSession {
-    state: TypedSimpleState,
+    shared: Arc<Shared>,
+    /// The plan for the last run's shapes and its state.
+    current: Option<(Arc<PlanEntry>, TypedSimpleState)>,
+    /// Input tensors kept between runs and refilled in place when the shape is unchanged.
+    buffers: Vec<Option<Arc<tract_onnx::prelude::Tensor>>>,
     executor: Executor,
-    input_types: Vec<DatumType>,
 }
 
 impl TractSession {
+    /// The plan and state for these inputs' shapes, re-planning when they changed.
+    fn state_for(&mut self, inputs: &[TensorView<'_>]) -> Result<()> {
+        if let Some((entry, _)) = &self.current {
+            if same_key(&entry.key, inputs.iter().map(|t| t.shape())) {
+                return Ok(());
+            }
+        }
+        let shapes: Vec<&[usize]> = inputs.iter().map(|t| t.shape()).collect();
+        let entry = self.shared.plan_for(&shapes)?;
+        let state = TypedSimpleState::new(&entry.plan)
+            .map_err(|e| backend_error("cannot create a session", &e))?;
+        self.current = Some((entry, state));
+        Ok(())
+    }
+
     /// One run; with `timings`, each operator is timed (tract's `run_plan_with_eval`).
     fn execute(
         &mut self,
-        inputs: &[&Tensor],
+        inputs: &[TensorView<'_>],
+        outputs: &mut Vec<Tensor>,
         timings: Option<&mut Vec<OpTiming>>,
-    ) -> Result<Vec<Tensor>> {
-        let values = inputs
-            .iter()
-            .zip(&self.input_types)
-            .map(|(t, dt)| to_tract(t, *dt).map(TValue::from))
-            .collect::<Result<TVec<TValue>>>()?;
-        let state = &mut self.state;
-        let outputs = catch_unwind(AssertUnwindSafe(|| {
-            multithread_tract_scope(self.executor.clone(), || match timings {
+    ) -> Result<()> {
+        self.state_for(inputs)?;
+        let (entry, state) = self.current.as_mut().expect("state_for sets the plan");
+        if self.buffers.len() != inputs.len() {
+            self.buffers = vec![None; inputs.len()];
+        }
+        let mut values: TVec<TValue> = TVec::new();
+        for ((t, dt), slot) in inputs.iter().zip(&entry.input_types).zip(&mut self.buffers) {
+            values.push(TValue::from_const(input_value(slot, t, *dt)?));
+        }
+        let executor = self.executor.clone();
+        let results = catch_unwind(AssertUnwindSafe(|| {
+            multithread_tract_scope(executor, || match timings {
                 None => state.run(values),
                 Some(timings) => {
                     let first = timings.len();
@@ -208,26 +470,63 @@ impl TractSession {
             message: panic_message("running the model", p),
         })?
         .map_err(|e| backend_error("inference failed", &e))?;
-        outputs.iter().map(|t| from_tract(t)).collect()
+        output_slots(outputs, results.len());
+        for (t, out) in results.iter().zip(outputs.iter_mut()) {
+            write_output(t, out)?;
+        }
+        Ok(())
     }
 }
 
 impl Session for TractSession {
-    fn run(&mut self, inputs: &[&Tensor]) -> Result<Vec<Tensor>> {
-        self.execute(inputs, None)
+    fn run(
+        &mut self,
+        inputs: &[TensorView<'_>],
+        outputs: &mut Vec<Tensor>,
+        timings: Option<&mut Vec<OpTiming>>,
+    ) -> Result<()> {
+        self.execute(inputs, outputs, timings)
     }
 
     fn profiling(&self) -> std::result::Result<(), String> {
         Ok(())
     }
+}
 
-    fn run_profiled(
-        &mut self,
-        inputs: &[&Tensor],
-        timings: &mut Vec<OpTiming>,
-    ) -> Result<Vec<Tensor>> {
-        self.execute(inputs, Some(timings))
+/// The tract value for one input: the session's buffer refilled in place when tract has let
+/// go of it and it has the same type and shape, else a new tensor (the one copy either way).
+fn input_value(
+    slot: &mut Option<Arc<tract_onnx::prelude::Tensor>>,
+    t: &TensorView<'_>,
+    dt: DatumType,
+) -> Result<Arc<tract_onnx::prelude::Tensor>> {
+    if let Some(buf) = slot.as_mut() {
+        if buf.datum_type() == dt && buf.shape() == t.shape() {
+            if let Some(tensor) = Arc::get_mut(buf) {
+                fill(tensor, t.data()).map_err(|e| backend_error("cannot fill an input", &e))?;
+                return Ok(buf.clone());
+            }
+        }
     }
+    let fresh = Arc::new(to_tract(t, dt)?);
+    *slot = Some(fresh.clone());
+    Ok(fresh)
+}
+
+fn fill(dst: &mut tract_onnx::prelude::Tensor, src: DataRef<'_>) -> TractResult<()> {
+    let mut view = dst.try_as_plain_ram_mut()?;
+    match src {
+        DataRef::F32(v) => view.as_slice_mut::<f32>()?.copy_from_slice(v),
+        DataRef::F16(v) => view.as_slice_mut::<f16>()?.copy_from_slice(v),
+        DataRef::F64(v) => view.as_slice_mut::<f64>()?.copy_from_slice(v),
+        DataRef::I8(v) => view.as_slice_mut::<i8>()?.copy_from_slice(v),
+        DataRef::U8(v) => view.as_slice_mut::<u8>()?.copy_from_slice(v),
+        DataRef::I16(v) => view.as_slice_mut::<i16>()?.copy_from_slice(v),
+        DataRef::I32(v) => view.as_slice_mut::<i32>()?.copy_from_slice(v),
+        DataRef::I64(v) => view.as_slice_mut::<i64>()?.copy_from_slice(v),
+        DataRef::Bool(v) => view.as_slice_mut::<bool>()?.copy_from_slice(v),
+    }
+    Ok(())
 }
 
 trait InputTypes {
@@ -434,63 +733,53 @@ fn node_of(text: &str) -> Option<String> {
     Some(rest[start..start + len].to_string())
 }
 
-fn prepare_plan(source: &ModelSource, options: &Options) -> Result<Plan> {
-    let path = source.path();
-    let typed = match source.format() {
+/// What every plan of a model is made from.
+enum Template {
+    /// The analysed model; input dimensions the model leaves open are symbols, bound per plan.
+    Typed(TypedModel),
+    /// An ONNX model tract cannot analyse with open dimensions: analysed anew for each set
+    /// of concrete input shapes.
+    Onnx(InferenceModel),
+}
+
+impl Template {
+    fn inputs(&self) -> Result<Vec<TensorInfo>> {
+        match self {
+            Template::Typed(m) => infos(m, true),
+            Template::Onnx(m) => inference_infos(m, true),
+        }
+    }
+
+    fn outputs(&self) -> Result<Vec<TensorInfo>> {
+        match self {
+            Template::Typed(m) => infos(m, false),
+            Template::Onnx(m) => inference_infos(m, false),
+        }
+    }
+}
+
+fn template(source: &ModelSource, options: &Options) -> Result<Template> {
+    match source.format() {
         ModelFormat::Onnx => {
-            let mut model = load_onnx(source)?;
+            let model = load_onnx(source)?;
             let declared = inference_infos(&model, true)?;
             options.check_input_shapes(&declared)?;
-            for (ix, info) in declared.iter().enumerate() {
-                let shape = options.resolve_shape(info)?;
-                let dt = model
-                    .input_fact(ix)
-                    .ok()
-                    .and_then(|f| f.datum_type.concretize());
-                let fact = match dt {
-                    Some(dt) => InferenceFact::dt_shape(dt, shape),
-                    None => InferenceFact::shape(shape),
-                };
-                model
-                    .set_input_fact(ix, fact)
-                    .map_err(|e| invalid(path, &e))?;
-            }
-            model.into_typed().map_err(|e| analysis_error(path, &e))?
+            Ok(match symbolic(model.clone(), &declared) {
+                Ok(typed) => Template::Typed(typed),
+                Err(_) => Template::Onnx(model),
+            })
         }
         _ => {
             let model = load_typed(source)?;
-            let declared = infos(&model, true)?;
-            options.check_input_shapes(&declared)?;
-            let mut subs = HashMap::new();
-            for (ix, info) in declared.iter().enumerate() {
-                let shape = options.resolve_shape(info)?;
-                let fact = model.input_fact(ix).map_err(|e| invalid(path, &e))?;
-                for (d, &v) in fact.shape.iter().zip(&shape) {
-                    if let TDim::Sym(sym) = d {
-                        subs.insert(sym.clone(), TDim::Val(v as i64));
-                    }
-                }
-            }
-            if subs.is_empty() {
-                model
-            } else {
-                model
-                    .set_symbols(&subs)
-                    .map_err(|e| analysis_error(path, &e))?
-            }
+            options.check_input_shapes(&infos(&model, true)?)?;
+            Ok(Template::Typed(model))
         }
-    };
-    let optimized = typed
-        .into_optimized()
-        .map_err(|e| analysis_error(path, &e))?;
-    optimized
-        .into_runnable()
-        .map_err(|e| analysis_error(path, &e))
+    }
 }
 
-/// Analyse an ONNX model with every unknown input dimension made a symbol, and report its
-/// outputs. `None` when tract cannot analyse it that way.
-fn symbolic_outputs(mut model: InferenceModel, inputs: &[TensorInfo]) -> Option<Vec<TensorInfo>> {
+/// Analyse an ONNX model with every unknown input dimension made a symbol (the model's own
+/// name for it, else `<input>_<axis>`).
+fn symbolic(mut model: InferenceModel, inputs: &[TensorInfo]) -> TractResult<TypedModel> {
     for (ix, info) in inputs.iter().enumerate() {
         let dims: TVec<TDim> = info
             .shape
@@ -509,12 +798,20 @@ fn symbolic_outputs(mut model: InferenceModel, inputs: &[TensorInfo]) -> Option<
                 }
             })
             .collect();
-        let dt = model.input_fact(ix).ok()?.datum_type.concretize()?;
-        model
-            .set_input_fact(ix, InferenceFact::dt_shape(dt, dims))
-            .ok()?;
+        let dt = model
+            .input_fact(ix)?
+            .datum_type
+            .concretize()
+            .ok_or_else(|| TractError::msg(format!("input {} has no element type", info.name)))?;
+        model.set_input_fact(ix, InferenceFact::dt_shape(dt, dims))?;
     }
-    infos(&model.into_typed().ok()?, false).ok()
+    model.into_typed()
+}
+
+/// Analyse an ONNX model with symbolic inputs and report its outputs. `None` when tract cannot
+/// analyse it that way.
+fn symbolic_outputs(model: InferenceModel, inputs: &[TensorInfo]) -> Option<Vec<TensorInfo>> {
+    infos(&symbolic(model, inputs).ok()?, false).ok()
 }
 
 fn analysis_error(path: &Path, e: &TractError) -> Error {
@@ -648,18 +945,18 @@ fn inference_infos(model: &InferenceModel, inputs: bool) -> Result<Vec<TensorInf
         .collect()
 }
 
-fn to_tract(t: &Tensor, dt: DatumType) -> Result<tract_onnx::prelude::Tensor> {
+fn to_tract(t: &TensorView<'_>, dt: DatumType) -> Result<tract_onnx::prelude::Tensor> {
     let shape = t.shape();
     let built = match t.data() {
-        Data::F32(v) => tract_onnx::prelude::Tensor::from_shape(shape, v),
-        Data::F16(v) => tract_onnx::prelude::Tensor::from_shape(shape, v),
-        Data::F64(v) => tract_onnx::prelude::Tensor::from_shape(shape, v),
-        Data::I8(v) => tract_onnx::prelude::Tensor::from_shape(shape, v),
-        Data::U8(v) => tract_onnx::prelude::Tensor::from_shape(shape, v),
-        Data::I16(v) => tract_onnx::prelude::Tensor::from_shape(shape, v),
-        Data::I32(v) => tract_onnx::prelude::Tensor::from_shape(shape, v),
-        Data::I64(v) => tract_onnx::prelude::Tensor::from_shape(shape, v),
-        Data::Bool(v) => tract_onnx::prelude::Tensor::from_shape(shape, v),
+        DataRef::F32(v) => tract_onnx::prelude::Tensor::from_shape(shape, v),
+        DataRef::F16(v) => tract_onnx::prelude::Tensor::from_shape(shape, v),
+        DataRef::F64(v) => tract_onnx::prelude::Tensor::from_shape(shape, v),
+        DataRef::I8(v) => tract_onnx::prelude::Tensor::from_shape(shape, v),
+        DataRef::U8(v) => tract_onnx::prelude::Tensor::from_shape(shape, v),
+        DataRef::I16(v) => tract_onnx::prelude::Tensor::from_shape(shape, v),
+        DataRef::I32(v) => tract_onnx::prelude::Tensor::from_shape(shape, v),
+        DataRef::I64(v) => tract_onnx::prelude::Tensor::from_shape(shape, v),
+        DataRef::Bool(v) => tract_onnx::prelude::Tensor::from_shape(shape, v),
     };
     let mut tensor = built.map_err(|e| backend_error("cannot build the input tensor", &e))?;
     if dt.is_quantized() && dt.unquantized() == tensor.datum_type() {
@@ -671,23 +968,26 @@ fn to_tract(t: &Tensor, dt: DatumType) -> Result<tract_onnx::prelude::Tensor> {
     Ok(tensor)
 }
 
-fn from_tract(t: &tract_onnx::prelude::Tensor) -> Result<Tensor> {
+/// Copy a tract output into an edgerun tensor, reusing its buffer.
+fn write_output(t: &tract_onnx::prelude::Tensor, out: &mut Tensor) -> Result<()> {
     let (dtype, quant) =
         dtype_of(t.datum_type()).ok_or_else(|| unsupported_type("output", t.datum_type()))?;
     let view = t
         .try_as_plain_ram()
         .map_err(|e| backend_error("cannot read an output", &e))?;
     let read = |e: TractError| backend_error("cannot read an output", &e);
-    let data = match dtype {
-        DType::F32 => Data::F32(view.as_slice::<f32>().map_err(read)?.to_vec()),
-        DType::F16 => Data::F16(view.as_slice::<f16>().map_err(read)?.to_vec()),
-        DType::F64 => Data::F64(view.as_slice::<f64>().map_err(read)?.to_vec()),
-        DType::I8 => Data::I8(view.as_slice::<i8>().map_err(read)?.to_vec()),
-        DType::U8 => Data::U8(view.as_slice::<u8>().map_err(read)?.to_vec()),
-        DType::I16 => Data::I16(view.as_slice::<i16>().map_err(read)?.to_vec()),
-        DType::I32 => Data::I32(view.as_slice::<i32>().map_err(read)?.to_vec()),
-        DType::I64 => Data::I64(view.as_slice::<i64>().map_err(read)?.to_vec()),
-        DType::Bool => Data::Bool(view.as_slice::<bool>().map_err(read)?.to_vec()),
-    };
-    Ok(Tensor::from_data(t.shape().to_vec(), data)?.with_quant(quant))
+    let data = out.reuse_as(dtype, t.shape())?;
+    match data {
+        Data::F32(d) => d.copy_from_slice(view.as_slice::<f32>().map_err(read)?),
+        Data::F16(d) => d.copy_from_slice(view.as_slice::<f16>().map_err(read)?),
+        Data::F64(d) => d.copy_from_slice(view.as_slice::<f64>().map_err(read)?),
+        Data::I8(d) => d.copy_from_slice(view.as_slice::<i8>().map_err(read)?),
+        Data::U8(d) => d.copy_from_slice(view.as_slice::<u8>().map_err(read)?),
+        Data::I16(d) => d.copy_from_slice(view.as_slice::<i16>().map_err(read)?),
+        Data::I32(d) => d.copy_from_slice(view.as_slice::<i32>().map_err(read)?),
+        Data::I64(d) => d.copy_from_slice(view.as_slice::<i64>().map_err(read)?),
+        Data::Bool(d) => d.copy_from_slice(view.as_slice::<bool>().map_err(read)?),
+    }
+    out.set_quant(quant);
+    Ok(())
 }

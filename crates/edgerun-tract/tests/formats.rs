@@ -34,7 +34,9 @@ fn mobilenet_typed() -> TypedModel {
 fn check_against_reference(path: &std::path::Path, expect: ModelFormat, nhwc: bool) {
     let source = ModelSource::open(path).unwrap();
     assert_eq!(source.format(), expect);
-    let prepared = TractBackend.prepare(&source, &Options::new()).unwrap();
+    let prepared = TractBackend::new()
+        .prepare(&source, &Options::new())
+        .unwrap();
     let mut input = npy::read(models().join("reference/mobilenetv2_mini/input.0.npy")).unwrap();
     if nhwc {
         let a = input
@@ -43,7 +45,7 @@ fn check_against_reference(path: &std::path::Path, expect: ModelFormat, nhwc: bo
             .permuted_axes(vec![0, 2, 3, 1]);
         input = edgerun_core::Tensor::from(a.as_standard_layout().into_owned());
     }
-    let out = prepared.session().unwrap().run(&[&input]).unwrap();
+    let out = prepared.session().unwrap().run_tensors(&[&input]).unwrap();
     let expected = npy::read(models().join("reference/mobilenetv2_mini/output.0.npy")).unwrap();
     let got = out[0].clone();
     let got = if got.shape() == expected.shape() {
@@ -84,7 +86,7 @@ fn tflite_subset() {
     let mut bytes = vec![];
     tract_tflite::tflite().write(&typed, &mut bytes).unwrap();
     std::fs::write(&path, &bytes).unwrap();
-    let info = TractBackend
+    let info = TractBackend::new()
         .inspect(&ModelSource::open(&path).unwrap())
         .unwrap();
     let nhwc = info.inputs[0].shape_string() == "1,224,224,3";
@@ -103,7 +105,7 @@ fn corrupt_nnef_archive_is_an_error() {
     let bytes = std::fs::read(&tar).unwrap();
     std::fs::write(&tar, &bytes[..bytes.len() / 2]).unwrap();
     let source = ModelSource::open(&tar).unwrap();
-    let err = TractBackend
+    let err = TractBackend::new()
         .prepare(&source, &Options::new())
         .err()
         .expect("a half archive must not load");
@@ -117,14 +119,18 @@ fn corrupt_nnef_archive_is_an_error() {
 #[test]
 fn tract_tflite_reader_still_miscomputes_a_tf_converted_mobilenet() {
     let source = ModelSource::open(models().join("mobilenetv2_mini.tflite")).unwrap();
-    let prepared = TractBackend.prepare(&source, &Options::new()).unwrap();
+    let prepared = TractBackend::new()
+        .prepare(&source, &Options::new())
+        .unwrap();
     let input = npy::read(models().join("reference/mobilenetv2_mini_tflite/input.0.npy")).unwrap();
-    let out = prepared.session().unwrap().run(&[&input]).unwrap();
+    let out = prepared.session().unwrap().run_tensors(&[&input]).unwrap();
     let expected =
         npy::read(models().join("reference/mobilenetv2_mini_tflite/output.0.npy")).unwrap();
     let err = Tolerance::new(1e-2, 0.0)
         .check(&out[0], &expected)
         .unwrap_err();
     eprintln!("tract on mobilenetv2_mini.tflite: {err}");
-    assert!(TractBackend.auto_choice(ModelFormat::TfLite).is_err());
+    assert!(TractBackend::new()
+        .auto_choice(ModelFormat::TfLite)
+        .is_err());
 }

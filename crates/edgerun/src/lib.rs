@@ -44,10 +44,11 @@ pub use edgerun_core::f16;
 pub use edgerun_tract as tract;
 
 pub use edgerun_core::{
-    backend, check_inputs, dtype, error, format, npy, order_inputs, platform, tensor, Availability,
-    Backend, BackendReport, CpuAffinity, DType, Data, DelegateReport, Dim, Element, Error,
-    ModelFormat, ModelInfo, ModelSource, OpTiming, Options, Placement, Platform, Prepared, Quant,
-    Result, Session, Tensor, TensorInfo, Tolerance,
+    backend, check_inputs, dtype, error, format, library, npy, order_inputs, platform, tensor,
+    AsTensorView, Availability, Backend, BackendReport, CpuAffinity, DType, Data, DataRef,
+    DelegateReport, Descriptor, Dim, Element, Error, ErrorKind, ModelFormat, ModelInfo,
+    ModelSource, OpTiming, Options, Placement, Platform, Prepared, Quant, Result, Session, Setting,
+    Tensor, TensorInfo, TensorView, Tolerance,
 };
 
 mod report;
@@ -57,22 +58,25 @@ mod report;
 pub use edgerun_tflite as tflite;
 pub use report::{BuildReport, DeviceReport, PlacementReport, Report, REPORT_SCHEMA};
 
-/// Every backend edgerun knows, in order of preference: `(name, formats, constructor)`.
-/// A backend whose cargo feature is off is listed with no constructor and reports itself
-/// unavailable.
+/// Every backend edgerun knows, in order of preference: name, cargo feature, constructor.
+/// This list is the one place a backend is named; its formats come from the backend itself.
+/// A backend whose cargo feature is off is listed as a stand-in that reports itself
+/// unavailable and says which feature to enable.
 macro_rules! backends {
-    ($( $name:literal, $feature:literal, [$($fmt:ident),*], $ctor:expr; )*) => {
+    ($( $name:literal, $feature:literal, $ctor:expr; )*) => {
+        /// `(name, cargo feature)` of every backend, in order of preference.
+        pub const BACKENDS: &[(&str, &str)] = &[$(($name, $feature)),*];
+
         fn compiled_backends() -> Vec<Box<dyn Backend>> {
             vec![$(
                 {
                     #[cfg(feature = $feature)]
                     let b: Box<dyn Backend> = Box::new($ctor);
                     #[cfg(not(feature = $feature))]
-                    let b: Box<dyn Backend> = Box::new(Disabled {
-                        name: $name,
-                        feature: $feature,
-                        formats: &[$(ModelFormat::$fmt),*],
-                    });
+                    let b: Box<dyn Backend> = {
+                        static DESCRIPTOR: Descriptor = Descriptor { name: $name, formats: &[] };
+                        Box::new(Disabled { descriptor: &DESCRIPTOR, feature: $feature })
+                    };
                     b
                 },
             )*]
@@ -81,21 +85,20 @@ macro_rules! backends {
 }
 
 backends! {
-    "tflite", "tflite", [TfLite], edgerun_tflite::TfLiteBackend::new();
-    "tract", "tract", [Onnx, Nnef], edgerun_tract::TractBackend::new();
+    "tflite", "tflite", edgerun_tflite::TfLiteBackend::new();
+    "tract", "tract", edgerun_tract::TractBackend::new();
 }
 
 /// Stand-in for a backend that was compiled out.
 #[allow(dead_code)]
 struct Disabled {
-    name: &'static str,
+    descriptor: &'static Descriptor,
     feature: &'static str,
-    formats: &'static [ModelFormat],
 }
 
 impl Backend for Disabled {
-    fn name(&self) -> &'static str {
-        self.name
+    fn descriptor(&self) -> &'static Descriptor {
+        self.descriptor
     }
 
     fn availability(&self) -> Availability {
@@ -107,14 +110,10 @@ impl Backend for Disabled {
         }
     }
 
-    fn formats(&self) -> &'static [ModelFormat] {
-        self.formats
-    }
-
     fn prepare(&self, _: &ModelSource, _: &Options) -> Result<Box<dyn Prepared>> {
         match self.availability() {
             Availability::Unavailable { reason } => Err(Error::BackendUnavailable {
-                backend: self.name.into(),
+                backend: self.name().into(),
                 reason,
             }),
             Availability::Available { .. } => unreachable!("a disabled backend is never available"),
@@ -169,6 +168,36 @@ impl Runtime {
             None => self.backends.push(backend),
         }
         self
+    }
+
+    /// Every backend's own settings, with the backend's name.
+    pub fn settings(&self) -> Vec<(&'static str, &'static Setting)> {
+        self.backends
+            .iter()
+            .flat_map(|b| b.settings().iter().map(move |s| (b.name(), s)))
+            .collect()
+    }
+
+    /// Set a backend's setting by its key (see [`Runtime::settings`]), e.g.
+    /// `("tflite_lib", "/opt/lib/libtensorflowlite_c.so")`.
+    ///
+    /// # Errors
+    /// [`Error::InvalidOption`] when no backend has the setting or the value does not parse.
+    pub fn configure(mut self, key: &str, value: &str) -> Result<Runtime> {
+        match self
+            .backends
+            .iter_mut()
+            .find(|b| b.settings().iter().any(|s| s.key == key))
+        {
+            Some(b) => {
+                b.set(key, value)?;
+                Ok(self)
+            }
+            None => Err(Error::InvalidOption {
+                option: key.into(),
+                reason: "no backend of this build has such a setting".into(),
+            }),
+        }
     }
 
     /// Threads for one inference (default: [`Platform::default_placement`]).
@@ -251,7 +280,8 @@ impl Runtime {
         report::build(self)
     }
 
-    /// Fix the shape of an input that has dynamic dimensions.
+    /// The shape an input with dynamic dimensions is prepared for: its plan is made at load.
+    /// Runs may still give other shapes that fit the model (on backends that re-plan).
     pub fn with_input_shape(
         mut self,
         input: impl Into<String>,
@@ -366,6 +396,17 @@ impl Runtime {
         let mut errors = Vec::new();
         for b in self.candidates()? {
             if let Some(why) = skip_reason(b, source.format()) {
+                // a backend chosen by name that cannot run here says why in its own error
+                if self.only.is_some()
+                    && (b.formats().contains(&source.format()) || b.formats().is_empty())
+                {
+                    return Err(b.prepare(&source, &options).err().unwrap_or_else(|| {
+                        Error::BackendUnavailable {
+                            backend: b.name().into(),
+                            reason: why,
+                        }
+                    }));
+                }
                 considered.push((b.name(), why));
                 continue;
             }
@@ -381,8 +422,10 @@ impl Runtime {
                         b.name(),
                         "chosen: first available backend that prepared the model".into(),
                     ));
+                    let output_names = prepared.outputs().iter().map(|o| o.name.clone()).collect();
                     return Ok(Model {
                         prepared: Arc::from(prepared),
+                        output_names,
                         source,
                         choice: Choice {
                             chosen: b.name(),
@@ -394,7 +437,7 @@ impl Runtime {
                 }
                 // a mistake in what the user asked for (a delegate that fails, a shape that does
                 // not fit) is reported, not papered over by another backend
-                Err(e) if stops_dispatch(&e) => return Err(e),
+                Err(e) if e.stops_dispatch() => return Err(e),
                 Err(e) => {
                     considered.push((b.name(), format!("failed: {e}")));
                     errors.push(e);
@@ -417,19 +460,9 @@ impl Runtime {
     }
 }
 
-fn stops_dispatch(e: &Error) -> bool {
-    matches!(
-        e,
-        Error::Delegate { .. }
-            | Error::InvalidOption { .. }
-            | Error::InputShapeOption { .. }
-            | Error::UnknownShapeOption { .. }
-            | Error::MissingInputShape { .. }
-    )
-}
-
 fn skip_reason(b: &dyn Backend, format: ModelFormat) -> Option<String> {
-    if !b.formats().contains(&format) {
+    // a compiled-out backend cannot say what it reads, only why it is missing
+    if !b.formats().contains(&format) && !b.formats().is_empty() {
         return Some(format!("does not read {format} models"));
     }
     match b.availability() {
@@ -470,6 +503,7 @@ impl fmt::Display for Choice {
 #[derive(Clone)]
 pub struct Model {
     prepared: Arc<dyn Prepared>,
+    output_names: Arc<[String]>,
     source: ModelSource,
     choice: Choice,
     placement: Placement,
@@ -493,6 +527,13 @@ impl Model {
 
     pub fn outputs(&self) -> &[TensorInfo] {
         self.prepared.outputs()
+    }
+
+    /// The concrete shape input `index` is prepared for: its fixed shape, the shape given at
+    /// load, or the model's own default (a TensorFlow Lite model's); `None` when a dimension
+    /// is open and nothing fixes it (any shape that fits may then be given at run time).
+    pub fn prepared_shape(&self, index: usize) -> Option<Vec<usize>> {
+        self.prepared.prepared_shape(index)
     }
 
     /// Name of the backend running this model.
@@ -532,7 +573,9 @@ impl Model {
         Ok(ModelSession {
             session: self.prepared.session()?,
             prepared: self.prepared.clone(),
+            output_names: self.output_names.clone(),
             affinity: self.affinity.clone(),
+            views: Vec::new(),
         })
     }
 }
@@ -553,26 +596,67 @@ impl Model {
 pub struct ModelSession {
     session: Box<dyn Session>,
     prepared: Arc<dyn Prepared>,
+    output_names: Arc<[String]>,
     affinity: Option<Arc<[usize]>>,
+    /// Room for the input views of a run, kept between runs (empty between them).
+    views: Vec<TensorView<'static>>,
+}
+
+/// An empty vector of views of any lifetime that keeps the buffer of `v` (no allocation).
+fn recycle<'a, 'b>(mut v: Vec<TensorView<'a>>) -> Vec<TensorView<'b>> {
+    v.clear();
+    // collecting an emptied vector into one of a same-sized type reuses its buffer
+    v.into_iter()
+        .map(|_| unreachable!("the vector is empty"))
+        .collect()
 }
 
 impl ModelSession {
-    /// Run with inputs in the order of [`Model::inputs`].
+    /// Run with inputs in the order of [`Model::inputs`]: [`Tensor`]s, [`TensorView`]s or
+    /// references to them. Input shapes may change from run to run where the model's
+    /// dimensions are dynamic.
     ///
     /// # Errors
     /// Wrong number of inputs, wrong dtype or shape (named in the error), or a backend failure.
-    pub fn run(&mut self, inputs: &[Tensor]) -> Result<Outputs> {
-        let refs: Vec<&Tensor> = inputs.iter().collect();
-        self.run_refs(&refs)
+    pub fn run<T: AsTensorView>(&mut self, inputs: &[T]) -> Result<Outputs> {
+        let mut outputs = self.outputs();
+        self.run_into(inputs, &mut outputs)?;
+        Ok(outputs)
     }
 
     /// Run with inputs given by name, in any order.
     ///
     /// # Errors
     /// Unknown, missing or repeated input names, wrong dtype or shape, or a backend failure.
-    pub fn run_named(&mut self, inputs: &[(&str, &Tensor)]) -> Result<Outputs> {
-        let ordered = order_inputs(self.prepared.inputs(), inputs)?;
-        self.run_refs(&ordered)
+    pub fn run_named<T: AsTensorView>(&mut self, inputs: &[(&str, T)]) -> Result<Outputs> {
+        let mut outputs = self.outputs();
+        let mut views = recycle(std::mem::take(&mut self.views));
+        let r = order_inputs(self.prepared.inputs(), inputs, &mut views)
+            .and_then(|()| self.run_views(&views, &mut outputs, None));
+        self.views = recycle(views);
+        r.map(|()| outputs)
+    }
+
+    /// An empty [`Outputs`] for [`ModelSession::run_into`].
+    pub fn outputs(&self) -> Outputs {
+        Outputs {
+            names: self.output_names.clone(),
+            tensors: Vec::new(),
+        }
+    }
+
+    /// Run and write the results into `outputs`, reusing its tensors' buffers: a loop that
+    /// passes the same [`Outputs`] every time allocates nothing for its results after the
+    /// first run (as long as the shapes do not grow).
+    ///
+    /// # Errors
+    /// As [`ModelSession::run`].
+    pub fn run_into<T: AsTensorView>(&mut self, inputs: &[T], outputs: &mut Outputs) -> Result<()> {
+        let mut views = recycle(std::mem::take(&mut self.views));
+        views.extend(inputs.iter().map(|t| t.as_view()));
+        let r = self.run_views(&views, outputs, None);
+        self.views = recycle(views);
+        r
     }
 
     /// Whether [`ModelSession::run_profiled`] can time operators with this backend; the reason
@@ -589,51 +673,46 @@ impl ModelSession {
     /// # Errors
     /// [`Error::ProfilingUnavailable`] when the backend cannot time operators, else as
     /// [`ModelSession::run`].
-    pub fn run_profiled(
+    pub fn run_profiled<T: AsTensorView>(
         &mut self,
-        inputs: &[Tensor],
+        inputs: &[T],
         timings: &mut Vec<OpTiming>,
     ) -> Result<Outputs> {
-        let refs: Vec<&Tensor> = inputs.iter().collect();
-        self.run_inner(&refs, Some(timings))
+        let mut outputs = self.outputs();
+        let views: Vec<TensorView<'_>> = inputs.iter().map(|t| t.as_view()).collect();
+        self.run_views(&views, &mut outputs, Some(timings))?;
+        Ok(outputs)
     }
 
-    fn run_refs(&mut self, inputs: &[&Tensor]) -> Result<Outputs> {
-        self.run_inner(inputs, None)
-    }
-
-    fn run_inner(
+    fn run_views(
         &mut self,
-        inputs: &[&Tensor],
+        inputs: &[TensorView<'_>],
+        outputs: &mut Outputs,
         timings: Option<&mut Vec<OpTiming>>,
-    ) -> Result<Outputs> {
+    ) -> Result<()> {
         check_inputs(self.prepared.inputs(), inputs)?;
         // the calling thread computes too (TFLite, single-threaded tract): pin it for the run
         let _pin = PinGuard::new(self.affinity.as_deref())?;
-        let tensors = match timings {
-            Some(t) => self.session.run_profiled(inputs, t).map_err(|e| match e {
+        if !Arc::ptr_eq(&outputs.names, &self.output_names) {
+            outputs.names = self.output_names.clone();
+        }
+        self.session
+            .run(inputs, &mut outputs.tensors, timings)
+            .map_err(|e| match e {
                 Error::ProfilingUnavailable { reason, .. } => Error::ProfilingUnavailable {
                     backend: self.prepared.backend().into(),
                     reason,
                 },
                 e => e,
-            })?,
-            None => self.session.run(inputs)?,
-        };
-        let names = self
-            .prepared
-            .outputs()
-            .iter()
-            .map(|o| o.name.clone())
-            .collect();
-        Ok(Outputs { names, tensors })
+            })
     }
 }
 
-/// The outputs of one run, in the model's order, with their names.
+/// The outputs of one run, in the model's order, with their names (shared with the model,
+/// not copied per run).
 #[derive(Debug, Clone)]
 pub struct Outputs {
-    names: Vec<String>,
+    names: Arc<[String]>,
     tensors: Vec<Tensor>,
 }
 
@@ -643,7 +722,7 @@ impl Outputs {
         self.names
             .iter()
             .position(|n| n == name)
-            .map(|i| &self.tensors[i])
+            .and_then(|i| self.tensors.get(i))
     }
 
     pub fn len(&self) -> usize {
@@ -657,6 +736,11 @@ impl Outputs {
     /// `(name, tensor)` pairs in the model's order.
     pub fn iter(&self) -> impl Iterator<Item = (&str, &Tensor)> {
         self.names.iter().map(String::as_str).zip(&self.tensors)
+    }
+
+    /// The tensors, in the model's order.
+    pub fn tensors(&self) -> &[Tensor] {
+        &self.tensors
     }
 
     pub fn into_vec(self) -> Vec<Tensor> {

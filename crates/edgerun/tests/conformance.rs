@@ -44,12 +44,11 @@ fn compare(name: &str, got: &Tensor, expected: &Tensor) -> f32 {
         .unwrap_or_else(|e| panic!("{name}: {e}"))
 }
 
+/// Load the case's model without input shapes (dynamic dimensions are bound by the run) and
+/// compare its outputs with the reference.
 fn check_with(case: &Case, backend: &str, threads: usize, xnnpack: bool) {
-    let mut rt = runtime(backend, xnnpack).with_threads(threads);
-    for (name, shape) in &case.shapes {
-        rt = rt.with_input_shape(name.clone(), shape.clone());
-    }
-    let model = rt
+    let model = runtime(backend, xnnpack)
+        .with_threads(threads)
         .load(&case.model)
         .unwrap_or_else(|e| panic!("{}: {e}", case.name));
     assert_eq!(model.backend(), backend);
@@ -106,6 +105,7 @@ conformance! {
         dynamic_mlp_batch3 => "dynamic_mlp_batch3",
         ppocr_cls => "ppocr_cls",
         ppocr_det_64x96 => "ppocr_det_64x96",
+        ppocr_det_96x128 => "ppocr_det_96x128",
     ],
     tflite: [
         tflite_mobilenetv2_mini => "mobilenetv2_mini_tflite",
@@ -194,28 +194,91 @@ fn model_from_memory_and_named_inputs() {
     assert!(out.get("nope").is_none());
 }
 
-#[test]
-fn dynamic_batch_follows_the_given_shape() {
-    let c = case("dynamic_mlp_batch3");
-    // the same weights with batch 1: the first row of the batch-3 reference
-    let row = edgerun::Tensor::from_vec(
-        vec![1, 16],
-        c.inputs[0].as_slice::<f32>().unwrap()[..16].to_vec(),
+/// The first `rows` rows of a batch (rows of an MLP are computed independently).
+fn rows(t: &Tensor, rows: usize) -> Tensor {
+    let width = t.shape()[1];
+    Tensor::from_vec(
+        vec![rows, width],
+        t.as_slice::<f32>().unwrap()[..rows * width].to_vec(),
     )
-    .unwrap();
+    .unwrap()
+}
+
+#[test]
+fn one_detector_model_serves_two_image_sizes() {
+    let small = case("ppocr_det_64x96");
+    let large = case("ppocr_det_96x128");
+    // one plan kept at a time: alternating sizes must re-plan every run and stay right
+    for plans in [8, 1] {
+        let rt = Runtime::new().register(Box::new(
+            edgerun::tract::TractBackend::new().with_plan_cache(plans),
+        ));
+        let model = rt.load(&small.model).unwrap();
+        let declared = &model.inputs()[0].shape;
+        assert_eq!(declared[1], edgerun::Dim::Fixed(3));
+        assert!(declared[2].fixed().is_none() && declared[3].fixed().is_none());
+        assert_eq!(model.prepared_shape(0), None);
+        let mut session = model.session().unwrap();
+        for c in [&small, &large, &small] {
+            let out = session.run(&c.inputs).unwrap();
+            let diff = compare(&c.name, &out[0], &c.outputs[0]);
+            eprintln!(
+                "{} through one model ({plans} plans): max |diff| {diff:e}",
+                c.name
+            );
+        }
+    }
+}
+
+#[test]
+fn a_shape_given_at_load_prepares_it_and_others_still_run() {
+    let c = case("dynamic_mlp_batch3");
     let model = Runtime::new()
         .with_input_shape("x", vec![1, 16])
         .load(&c.model)
         .unwrap();
-    assert_eq!(model.inputs()[0].fixed_shape(), Some(vec![1, 16]));
-    assert_eq!(model.outputs()[0].fixed_shape(), Some(vec![1, 4]));
-    let out = model.session().unwrap().run(&[row]).unwrap();
-    let expected = edgerun::Tensor::from_vec(
-        vec![1, 4],
-        c.outputs[0].as_slice::<f32>().unwrap()[..4].to_vec(),
-    )
-    .unwrap();
-    TOLERANCE.check(&out[0], &expected).unwrap();
+    assert_eq!(model.inputs()[0].shape_string(), "N,16");
+    assert_eq!(model.prepared_shape(0), Some(vec![1, 16]));
+    let mut session = model.session().unwrap();
+    let one = session.run(&[rows(&c.inputs[0], 1)]).unwrap();
+    TOLERANCE.check(&one[0], &rows(&c.outputs[0], 1)).unwrap();
+    let three = session.run(&c.inputs).unwrap();
+    TOLERANCE.check(&three[0], &c.outputs[0]).unwrap();
+}
+
+#[test]
+fn tflite_keras_batch_defaults_to_the_declared_shape_and_resizes() {
+    let c = case("dynamic_batch_tflite");
+    let model = runtime("tflite", true).load(&c.model).unwrap();
+    // shape_signature [-1,16], shape [1,16]: dynamic, prepared for batch 1 as TFLite does
+    assert_eq!(model.inputs()[0].shape_string(), "?,16");
+    assert_eq!(model.prepared_shape(0), Some(vec![1, 16]));
+    let mut session = model.session().unwrap();
+    for n in [3, 1, 3] {
+        let out = session.run(&[rows(&c.inputs[0], n)]).unwrap();
+        assert_eq!(out[0].shape(), &[n, 4]);
+        TOLERANCE.check(&out[0], &rows(&c.outputs[0], n)).unwrap();
+    }
+}
+
+#[test]
+fn run_into_reuses_the_output_buffers() {
+    let c = case("mobilenetv2_mini");
+    let model = edgerun::load(&c.model).unwrap();
+    let mut session = model.session().unwrap();
+    let mut outputs = session.outputs();
+    session.run_into(&c.inputs, &mut outputs).unwrap();
+    let first = outputs.tensors()[0].as_slice::<f32>().unwrap().as_ptr();
+    let view = c.inputs[0].view();
+    session.run_into(&[view], &mut outputs).unwrap();
+    assert_eq!(
+        outputs.tensors()[0].as_slice::<f32>().unwrap().as_ptr(),
+        first,
+        "the second run writes into the first run's buffer"
+    );
+    TOLERANCE
+        .check(outputs.get("logits").unwrap(), &c.outputs[0])
+        .unwrap();
 }
 
 #[test]

@@ -311,15 +311,16 @@ fn validate(p: &mut Params, log: &mut Log<'_>) -> Result<()> {
 
 /// The runtime the flags describe: backends and their options, threads, CPUs, input shapes.
 fn runtime(p: &Params, graph: &Path) -> Result<Runtime> {
-    let tflite = crate::TfLiteConfig {
-        lib: p.opt_str("tflite_lib").map(PathBuf::from),
-        // benchmark_model applies XNNPACK unless --use_xnnpack=false is given
-        xnnpack: !p.is_set("use_xnnpack") || p.bool("use_xnnpack"),
-        fallback: p.bool("delegate_fallback"),
-        delegate: p.opt_str("external_delegate_path").map(PathBuf::from),
-        delegate_options: p.str("external_delegate_options").to_string(),
-    };
-    let mut rt = tflite.register(Runtime::new())?;
+    // the backends' own settings, given as flags, go to their backends
+    let mut rt = Runtime::new();
+    let given = p.given();
+    for (_, s) in rt.settings() {
+        if let Some(value) = given.get(s.key) {
+            rt = rt
+                .configure(s.key, value)
+                .with_context(|| format!("--{}={value}", s.key))?;
+        }
+    }
     match p.str("backend") {
         "auto" | "" => {}
         b => rt = rt.with_backend(b),
@@ -429,9 +430,14 @@ fn prepare_inputs(p: &Params, model: &Model, log: &mut Log<'_>) -> Result<Vec<Te
     }
     let mut inputs = Vec::new();
     for (ix, info) in model.inputs().iter().enumerate() {
-        let shape = info
-            .fixed_shape()
-            .ok_or_else(|| anyhow!("input {:?} has no fixed shape", info.name))?;
+        let shape = model.prepared_shape(ix).ok_or_else(|| {
+            anyhow!(
+                "input {:?} [{}] has dimensions the model leaves open; give its shape with --input_layer={} --input_layer_shape=...",
+                info.name,
+                info.shape_string(),
+                info.name
+            )
+        })?;
         let range = ranges.iter().find(|r| r.0 == info.name);
         if let Some((_, path)) = files.iter().find(|f| f.0 == info.name) {
             if range.is_some() {
