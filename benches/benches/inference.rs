@@ -119,6 +119,28 @@ fn inference(c: &mut Criterion) {
                 };
                 let inputs: Vec<Tensor> = vec![input.clone()];
                 let mut session = model.session().unwrap();
+                // a wrong answer's speed is no figure: check it first
+                let expected = npy::read(
+                    models()
+                        .join("reference")
+                        .join(case.name)
+                        .join("output.0.npy"),
+                )
+                .unwrap();
+                let got = session.run(&inputs).unwrap();
+                let tolerance = if got[0].dtype().is_float() {
+                    edgerun::Tolerance::new(1e-4, 1e-3)
+                } else {
+                    edgerun::Tolerance::new(8.0, 0.0)
+                };
+                let (a, e) = (got[0].clone().with_quant(None), expected.with_quant(None));
+                if let Err(why) = tolerance.check(&a, &e) {
+                    panic!(
+                        "{}/{}: wrong output, not timed: {why}",
+                        backend.name(),
+                        case.name
+                    );
+                }
                 c.bench_function(
                     &format!("{}/{}/{threads}", backend.name(), case.name),
                     |b| b.iter(|| session.run(&inputs).unwrap()),

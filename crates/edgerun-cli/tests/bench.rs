@@ -47,6 +47,11 @@ fn quick(extra: &[&str]) -> Vec<String> {
 }
 
 fn run_ok(args: &[String]) -> String {
+    run_ok_both(args).0
+}
+
+/// stdout and stderr of a successful run.
+fn run_ok_both(args: &[String]) -> (String, String) {
     let refs: Vec<&str> = args.iter().map(String::as_str).collect();
     let out = bench(&refs);
     assert!(
@@ -55,8 +60,11 @@ fn run_ok(args: &[String]) -> String {
         text(&out.stdout),
         text(&out.stderr)
     );
-    text(&out.stdout)
+    (text(&out.stdout), text(&out.stderr))
 }
+
+/// What TensorFlow Lite itself logs (on stderr) when it creates its XNNPACK delegate.
+const TFLITE_XNNPACK_LINE: &str = "Created TensorFlow Lite XNNPACK delegate for CPU.";
 
 const NUM: &str = r"-?[0-9]+(?:\.[0-9]+)?(?:e[+-][0-9]+)?";
 
@@ -555,12 +563,14 @@ fn bench_tflite_runs_on_the_tflite_backend() {
         "--graph={}",
         kit::model("mobilenetv2_mini.tflite").display()
     );
-    let out = run_ok(&quick(&[
+    let (out, err) = run_ok_both(&quick(&[
         &graph,
         &tflite_lib_flag(),
         "--enable_op_profiling=true",
     ]));
     check_lines(&out, 3);
+    // TFLite's own word that it made the delegate, besides edgerun's note
+    assert!(err.contains(TFLITE_XNNPACK_LINE), "{err}");
     assert!(
         out.lines()
             .any(|l| l == "INFO: edgerun: backend tflite 2.6.0"),
@@ -577,8 +587,9 @@ fn bench_tflite_runs_on_the_tflite_backend() {
         .collect();
     assert_eq!(warn.len(), 1, "{out}");
     // --use_xnnpack=false turns the delegate off, as in benchmark_model
-    let out = run_ok(&quick(&[&graph, &tflite_lib_flag(), "--use_xnnpack=false"]));
+    let (out, err) = run_ok_both(&quick(&[&graph, &tflite_lib_flag(), "--use_xnnpack=false"]));
     assert!(!out.contains("XNNPACK"), "{out}");
+    assert!(!err.contains(TFLITE_XNNPACK_LINE), "{err}");
     // the TFLite model also runs on tract when asked for
     let out = run_ok(&quick(&[&graph, "--backend=tract"]));
     assert!(

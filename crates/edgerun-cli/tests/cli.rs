@@ -82,6 +82,7 @@ fn run_without_inputs_says_what_it_feeds() {
         "--input_fill",
         "zeros",
     ]);
+    assert!(zeros.status.success(), "{}", text(&zeros.stderr));
     assert!(text(&zeros.stderr).contains("using zeros"));
     assert_ne!(
         out.stdout, zeros.stdout,
@@ -274,6 +275,11 @@ fn tflite_model_runs_on_the_tflite_backend() {
     assert!(
         err.contains("on backend tflite")
             && err.contains(&format!("delegates: XNNPACK ({threads} threads)")),
+        "{err}"
+    );
+    // and TFLite's own word that it created the delegate
+    assert!(
+        err.contains("Created TensorFlow Lite XNNPACK delegate for CPU."),
         "{err}"
     );
     let written = npy::read(dir.join("StatefulPartitionedCall_1_0.npy")).unwrap();

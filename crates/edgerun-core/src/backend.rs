@@ -478,7 +478,7 @@ impl dyn Session + '_ {
 pub fn output_slots(outputs: &mut Vec<Tensor>, count: usize) {
     outputs.truncate(count);
     while outputs.len() < count {
-        outputs.push(Tensor::scalar(0f32));
+        outputs.push(Tensor::slot());
     }
 }
 

@@ -503,6 +503,16 @@ impl Tensor {
         &self.data
     }
 
+    /// A tensor with no shape and no elements, allocating nothing: a slot for a backend to
+    /// fill with [`Tensor::reuse_as`] (it is not a valid tensor until then).
+    pub(crate) fn slot() -> Tensor {
+        Tensor {
+            shape: Vec::new(),
+            data: Data::F32(Vec::new()),
+            quant: None,
+        }
+    }
+
     /// A borrowed view of this tensor; costs nothing (no copy, no allocation).
     pub fn view(&self) -> TensorView<'_> {
         TensorView {

@@ -84,6 +84,11 @@ fn hundreds_of_bit_flipped_files_never_crash() {
     let anywhere = mutants("mobilenetv2_mini_int8.tflite", 100, 4, 4, false);
     let face = mutants("fetched/face_detection_front.tflite", 150, 2, 5, false);
     assert!(tables > 0, "some flips in the tables must break the file");
+    // and the others load and run: mutants reach the interpreter, not only the checker
+    assert!(
+        tables < 300 && anywhere < 100 && face < 150,
+        "every mutant of a set refused"
+    );
     eprintln!("refused mutants: mobilenet tables {tables}/300, mobilenet anywhere {anywhere}/100, blazeface {face}/150");
 }
 

@@ -32,6 +32,10 @@ use tract_onnx::prelude::*;
 use tract_onnx::tract_hir::infer::{Factoid, InferenceFact};
 use tract_onnx::WithOnnx;
 
+/// The tract crates this backend runs on, for callers that want to drive tract directly
+/// (benchmarks comparing with it, for one).
+pub use tract_onnx;
+
 const NAME: &str = "tract";
 
 /// Name and formats of the tract backend.
@@ -990,4 +994,24 @@ fn write_output(t: &tract_onnx::prelude::Tensor, out: &mut Tensor) -> Result<()>
     }
     out.set_quant(quant);
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_version_is_the_one_built_in() {
+        // the tract-onnx this workspace locks, read from Cargo.lock
+        let lock =
+            std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../../Cargo.lock"))
+                .unwrap();
+        let locked = lock
+            .split("[[package]]")
+            .find(|p| p.contains("name = \"tract-onnx\"\n"))
+            .and_then(|p| p.split("version = \"").nth(1))
+            .and_then(|v| v.split('"').next())
+            .unwrap();
+        assert_eq!(tract_version(), locked);
+    }
 }

@@ -754,3 +754,55 @@ impl std::ops::Index<usize> for Outputs {
         &self.tensors[i]
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_list_and_the_backends_agree() {
+        let built = compiled_backends();
+        assert_eq!(built.len(), BACKENDS.len());
+        for (b, (name, feature)) in built.iter().zip(BACKENDS) {
+            assert_eq!(b.name(), *name, "the backend's own descriptor names it");
+            // only a compiled-out stand-in reads no format; it names the feature to enable
+            if b.formats().is_empty() {
+                assert!(
+                    matches!(b.availability(), Availability::Unavailable { reason } if reason.contains(feature)),
+                    "a compiled-out {name} names its feature"
+                );
+            }
+        }
+        let names: Vec<_> = BACKENDS.iter().map(|b| b.0).collect();
+        let mut unique = names.clone();
+        unique.dedup();
+        assert_eq!(names, unique, "each backend once");
+    }
+
+    #[test]
+    fn settings_reach_their_backend() {
+        #[cfg(feature = "tract")]
+        {
+            assert!(Runtime::new().configure("tract_plan_cache", "2").is_ok());
+            let e = Runtime::new()
+                .configure("tract_plan_cache", "0")
+                .err()
+                .unwrap();
+            assert!(e.to_string().contains("tract_plan_cache"), "{e}");
+        }
+        let e = Runtime::new()
+            .configure("no_such_setting", "1")
+            .err()
+            .unwrap();
+        assert_eq!(e.kind(), ErrorKind::InvalidRequest);
+        let keys: Vec<_> = Runtime::new().settings().iter().map(|s| s.1.key).collect();
+        let mut unique = keys.clone();
+        unique.sort_unstable();
+        unique.dedup();
+        assert_eq!(
+            keys.len(),
+            unique.len(),
+            "setting keys are unique: {keys:?}"
+        );
+    }
+}

@@ -7,7 +7,7 @@ use std::collections::BTreeSet;
 use std::sync::Mutex;
 
 use edgerun::platform::{thread_affinity, threads_of_this_process};
-use edgerun::{CpuAffinity, Platform, Runtime, Tensor};
+use edgerun::{CpuAffinity, Platform, Runtime};
 use edgerun_testkit as kit;
 
 static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
@@ -50,9 +50,13 @@ fn tract_pool_threads_are_pinned() {
     for tid in &pool {
         assert_eq!(thread_affinity(*tid).unwrap(), vec![cpu], "thread {tid}");
     }
-    let input = Tensor::from_vec(vec![1, 3, 224, 224], vec![0.5f32; 3 * 224 * 224]).unwrap();
+    let case = kit::case("mobilenetv2_mini");
     let mut session = model.session().unwrap();
-    session.run(&[input]).unwrap();
+    let out = session.run(&case.inputs).unwrap();
+    // pinned threads compute the same result
+    edgerun::Tolerance::new(1e-4, 1e-3)
+        .check(&out[0], &case.outputs[0])
+        .unwrap();
     // preparing, creating a session and running pinned the calling thread only meanwhile
     assert_eq!(thread_affinity(0).unwrap(), before);
     drop(session);
@@ -91,12 +95,11 @@ fn tflite_xnnpack_threads_are_pinned() {
         .load(kit::models_dir().join("mobilenetv2_mini.tflite"))
         .unwrap();
     let mut session = model.session().unwrap();
-    let input = Tensor::zeros(
-        model.inputs()[0].dtype,
-        model.inputs()[0].fixed_shape().unwrap(),
-    )
-    .unwrap();
-    session.run(&[input]).unwrap();
+    let case = kit::case("mobilenetv2_mini_tflite");
+    let out = session.run(&case.inputs).unwrap();
+    edgerun::Tolerance::new(1e-4, 1e-3)
+        .check(&out[0], &case.outputs[0])
+        .unwrap();
     let started: Vec<i32> = threads_of_this_process()
         .into_iter()
         .filter(|t| !before.contains(t))

@@ -246,7 +246,7 @@ pub mod tests {
     #[test]
     fn handling_a_result_is_not_timed() {
         let clock = FakeClock::new();
-        let (stats, _) = run(
+        let (stats, status) = run(
             &clock,
             &params(5, 0.0, 150.0),
             |_| {
@@ -255,6 +255,7 @@ pub mod tests {
             },
             |()| clock.advance(7),
         );
+        assert_eq!(status, Ok(()));
         assert_eq!(stats.samples(), [100; 5]);
         assert_eq!(clock.now.get() - 1_000_000, 5 * 107);
     }
