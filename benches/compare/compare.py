@@ -202,11 +202,14 @@ def svg_chart(groups, path):
             out.append(f'<text x="20" y="{y + 12}">{r["runtime"]}</text>')
             if r.get("ratio"):
                 w = x_of(r["ratio"]) - left
-                fill = colors.get(r["runtime"], "#888") if r.get("ok", True) else "#bbbbbb"
+                ok = r.get("ok")
+                fill = colors.get(r["runtime"], "#888") if ok else "#bbbbbb"
                 out.append(f'<rect x="{left}" y="{y + 2}" width="{w:.1f}" height="{bar_h - 4}" fill="{fill}"/>')
                 label = f'{r["median_ms"]:.2f} ms  \u00d7{r["ratio"]:.2f}'
-                if not r.get("ok", True):
+                if ok is False:
                     label += "  (wrong output)"
+                elif ok is None:
+                    label += "  (output unchecked)"
                 out.append(f'<text x="{left + w + 6:.1f}" y="{y + 12}">{label}</text>')
             else:
                 out.append(f'<text x="{left}" y="{y + 12}" fill="#a00">did not run</text>')
@@ -303,7 +306,9 @@ def main():
                     row.update({"max_diff": d, "tolerance": tol,
                                 "ok": d is not None and tol is not None and d <= tol})
                 else:
-                    row["ok"] = True
+                    # the reference itself; anything else without a reference is unchecked, and
+                    # an unchecked result is never the best
+                    row["ok"] = True if rt == peer else None
             rows.append(row)
         ok_medians = [r["median_us"] for r in rows if r.get("median_us") and r.get("ok")]
         best = min(ok_medians) if ok_medians else None

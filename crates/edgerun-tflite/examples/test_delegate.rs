@@ -7,6 +7,10 @@
 //! `edgerun_test_delegate_stats` and the option keys it received, in order, through
 //! `edgerun_test_delegate_keys`.
 //!
+//! When the environment variable `EDGERUN_TEST_DELEGATE_REPORT` names a file, each destroyed
+//! delegate appends a line `claimed=N invoked=M` (the process's totals so far) to it: how a
+//! test of a separate process (the CLI) learns what the delegate did.
+//!
 //! Options: `num_threads` (an integer, recorded), `claim` (`add`, the default, or `none`),
 //! `fail` (`true` makes creation fail). Any other key is refused: creation reports
 //! `unknown option KEY` and returns NULL.
@@ -266,7 +270,25 @@ pub unsafe extern "C" fn tflite_plugin_destroy_delegate(d: *mut Delegate) {
         let d = Box::from_raw(d);
         drop(Box::from_raw(d.data.cast::<Settings>()));
     }
-    state().stats.destroyed += 1;
+    let stats = {
+        let mut st = state();
+        st.stats.destroyed += 1;
+        st.stats
+    };
+    if let Some(path) = std::env::var_os("EDGERUN_TEST_DELEGATE_REPORT") {
+        use std::io::Write;
+        if let Ok(mut f) = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(path)
+        {
+            let _ = writeln!(
+                f,
+                "claimed={} invoked={}",
+                stats.claimed_nodes, stats.invoked_nodes
+            );
+        }
+    }
 }
 
 /// # Safety
