@@ -15,7 +15,8 @@ fn no_library_on_the_device_is_reported_with_the_places_searched() {
     assert!(matches!(err, Error::LibraryNotFound { .. }), "{err:?}");
     let text = err.to_string();
     assert!(
-        text.contains("libtensorflowlite_c.so on the loader path") && text.contains("--tflite_lib"),
+        text.contains("libtensorflowlite_c.so on the loader path")
+            && text.contains("EDGERUN_TFLITE_LIB"),
         "{text}"
     );
     assert!(matches!(b.availability(), Availability::Unavailable { .. }));

@@ -25,6 +25,8 @@
 //! NNEF and part of TensorFlow Lite. A backend compiled out still appears in
 //! [`Runtime::backends`], reporting itself unavailable and why.
 
+#![forbid(unsafe_code)]
+
 /// The README's examples, compiled and run as doctests (from this crate's directory, where
 /// `models` links to the workspace's models).
 #[cfg(doctest)]
