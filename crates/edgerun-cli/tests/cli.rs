@@ -519,7 +519,13 @@ fn info_json_reports_the_tflite_library_and_delegate() {
     assert_eq!(delegate["usable"], true, "{delegate}");
     // a configured delegate that is not there is reported, not fatal
     let report = info_json(&[&lib_arg(), "--external_delegate_path=/nonexistent/libx.so"]);
-    let d = &report["backends"][0]["delegates"][0];
+    let tflite = report["backends"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|b| b["name"] == "tflite")
+        .unwrap();
+    let d = &tflite["delegates"][0];
     assert_eq!(
         (d["usable"].clone(), d["status"].clone()),
         (false.into(), "the file does not exist".into())

@@ -347,6 +347,13 @@ pub trait Backend: Send + Sync {
         Ok(())
     }
 
+    /// Why this backend comes before others that read `format`, when it does, for
+    /// `Model::choice` to say.
+    fn preference(&self, format: ModelFormat) -> Option<&'static str> {
+        let _ = format;
+        None
+    }
+
     /// Parse, check and optimize a model once, for any number of sessions.
     ///
     /// # Errors

@@ -12,6 +12,7 @@ pub mod library;
 pub mod npy;
 pub mod platform;
 pub mod tensor;
+pub mod tflite;
 
 pub use backend::{
     check_inputs, order_inputs, Availability, Backend, BackendReport, DelegateReport, Descriptor,

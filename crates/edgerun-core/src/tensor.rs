@@ -202,6 +202,25 @@ impl<'a> DataRef<'a> {
         self.len() == 0
     }
 
+    /// Address and size in bytes of the elements (little-endian numbers, bools as one byte 0
+    /// or 1), for a backend that copies them into C memory.
+    pub fn raw_parts(&self) -> (*const u8, usize) {
+        fn parts<T>(v: &[T]) -> (*const u8, usize) {
+            (v.as_ptr().cast(), std::mem::size_of_val(v))
+        }
+        match *self {
+            DataRef::F32(v) => parts(v),
+            DataRef::F16(v) => parts(v),
+            DataRef::F64(v) => parts(v),
+            DataRef::I8(v) => parts(v),
+            DataRef::U8(v) => parts(v),
+            DataRef::I16(v) => parts(v),
+            DataRef::I32(v) => parts(v),
+            DataRef::I64(v) => parts(v),
+            DataRef::Bool(v) => parts(v),
+        }
+    }
+
     /// Copy into owned [`Data`].
     pub fn to_owned(&self) -> Data {
         match *self {
@@ -219,6 +238,25 @@ impl<'a> DataRef<'a> {
 }
 
 impl Data {
+    /// Address and size in bytes of the elements, for a backend that copies them into C
+    /// memory; `None` for bool, whose bytes must be checked to be 0 or 1 when written from C.
+    pub fn raw_parts_mut(&mut self) -> Option<(*mut u8, usize)> {
+        fn parts<T>(v: &mut [T]) -> Option<(*mut u8, usize)> {
+            Some((v.as_mut_ptr().cast(), std::mem::size_of_val(v)))
+        }
+        match self {
+            Data::F32(v) => parts(v),
+            Data::F16(v) => parts(v),
+            Data::F64(v) => parts(v),
+            Data::I8(v) => parts(v),
+            Data::U8(v) => parts(v),
+            Data::I16(v) => parts(v),
+            Data::I32(v) => parts(v),
+            Data::I64(v) => parts(v),
+            Data::Bool(_) => None,
+        }
+    }
+
     /// A borrowed view of the elements; costs nothing.
     pub fn as_ref(&self) -> DataRef<'_> {
         match self {

@@ -28,6 +28,23 @@ pub fn tflite_lib() -> PathBuf {
     p
 }
 
+/// LiteRT's C library for this machine's architecture, from
+/// `crates/edgerun-litert/fetch-test-lib`; a test that needs it fails when it is missing.
+pub fn litert_lib() -> PathBuf {
+    litert_lib_for(std::env::consts::ARCH)
+}
+
+/// LiteRT's C library built for `arch` (`x86_64`, `aarch64`).
+pub fn litert_lib_for(arch: &str) -> PathBuf {
+    let p = workspace().join(format!("target/litert-test-lib/{arch}/libLiteRt.so"));
+    assert!(
+        p.exists(),
+        "{} is missing: run crates/edgerun-litert/fetch-test-lib",
+        p.display()
+    );
+    p
+}
+
 /// The test delegate plugin, built by `cargo test` as an example of edgerun-tflite, next to
 /// the running test binary (`target/<profile>/deps/..` -> `target/<profile>/examples/`).
 pub fn test_delegate() -> PathBuf {

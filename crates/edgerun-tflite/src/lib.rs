@@ -23,11 +23,11 @@
 
 mod delegates;
 mod errors;
-pub mod flatbuf;
 mod library;
 mod session;
 mod sys;
-pub mod types;
+
+pub use edgerun_core::tflite::{flatbuf, types};
 
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex, OnceLock};

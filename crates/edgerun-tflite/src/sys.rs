@@ -611,12 +611,13 @@ impl Interpreter {
             what: "finding an input",
             reports: vec![],
         })?;
-        let (ptr, len) = raw_parts(src);
+        let (ptr, len) = src.raw_parts();
         // SAFETY: `t` is a live input tensor; `ptr` is valid for `len` bytes (the elements of
         // `src`, whose types are plain little-endian values or bools, which TFLite stores as
         // one byte 0/1 like Rust); TfLiteTensorCopyFromBuffer checks `len` against the tensor's
         // byte size before copying.
-        let s = unsafe { (self.api().fns.TfLiteTensorCopyFromBuffer)(t.cast_mut(), ptr, len) };
+        let s =
+            unsafe { (self.api().fns.TfLiteTensorCopyFromBuffer)(t.cast_mut(), ptr.cast(), len) };
         self.status(s, "copying an input")
     }
 
@@ -633,8 +634,17 @@ impl Interpreter {
             reports: vec![],
         })?;
         let copy = self.api().fns.TfLiteTensorCopyToBuffer;
-        let s = match dst {
-            Data::Bool(v) => {
+        let s = match dst.raw_parts_mut() {
+            Some((ptr, len)) => {
+                // SAFETY: `ptr` is writable for `len` bytes (the elements of `dst`, of types
+                // for which every bit pattern is valid); the call checks `len` against the
+                // tensor's byte size before copying.
+                unsafe { copy(t, ptr.cast(), len) }
+            }
+            None => {
+                let Data::Bool(v) = dst else {
+                    unreachable!("only bool has no raw parts")
+                };
                 scratch.clear();
                 scratch.resize(v.len(), 0);
                 // SAFETY: `scratch` is writable for its length, which the call checks against
@@ -653,52 +663,8 @@ impl Interpreter {
                 }
                 s
             }
-            other => {
-                let (ptr, len) = raw_parts_mut(other);
-                // SAFETY: `ptr` is writable for `len` bytes (the elements of `dst`, of types
-                // for which every bit pattern is valid); the call checks `len` against the
-                // tensor's byte size before copying.
-                unsafe { copy(t, ptr, len) }
-            }
         };
         self.status(s, "copying an output")
-    }
-}
-
-/// Pointer and byte length of borrowed elements.
-fn raw_parts(d: DataRef<'_>) -> (*const c_void, usize) {
-    fn parts<T>(v: &[T]) -> (*const c_void, usize) {
-        (v.as_ptr().cast(), std::mem::size_of_val(v))
-    }
-    match d {
-        DataRef::F32(v) => parts(v),
-        DataRef::F16(v) => parts(v),
-        DataRef::F64(v) => parts(v),
-        DataRef::I8(v) => parts(v),
-        DataRef::U8(v) => parts(v),
-        DataRef::I16(v) => parts(v),
-        DataRef::I32(v) => parts(v),
-        DataRef::I64(v) => parts(v),
-        DataRef::Bool(v) => parts(v),
-    }
-}
-
-/// Pointer and byte length of owned elements, for types where any bit pattern is valid (not
-/// bool, which `read_output` handles apart).
-fn raw_parts_mut(d: &mut Data) -> (*mut c_void, usize) {
-    fn parts<T>(v: &mut [T]) -> (*mut c_void, usize) {
-        (v.as_mut_ptr().cast(), std::mem::size_of_val(v))
-    }
-    match d {
-        Data::F32(v) => parts(v),
-        Data::F16(v) => parts(v),
-        Data::F64(v) => parts(v),
-        Data::I8(v) => parts(v),
-        Data::U8(v) => parts(v),
-        Data::I16(v) => parts(v),
-        Data::I32(v) => parts(v),
-        Data::I64(v) => parts(v),
-        Data::Bool(_) => (std::ptr::null_mut(), 0),
     }
 }
 

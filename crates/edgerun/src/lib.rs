@@ -54,6 +54,9 @@ pub use edgerun_core::{
 };
 
 mod report;
+/// The LiteRT backend, to configure (library path) and [`Runtime::register`].
+#[cfg(feature = "litert")]
+pub use edgerun_litert as litert;
 /// The TensorFlow Lite backend, to configure (library path, XNNPACK, external delegates) and
 /// [`Runtime::register`].
 #[cfg(feature = "tflite")]
@@ -68,6 +71,17 @@ macro_rules! backends {
     ($( $name:literal, $feature:literal, $ctor:expr; )*) => {
         /// `(name, cargo feature)` of every backend, in order of preference.
         pub const BACKENDS: &[(&str, &str)] = &[$(($name, $feature)),*];
+
+        /// Names of the backends compiled into this build.
+        fn compiled_in() -> Vec<&'static str> {
+            let mut v = Vec::new();
+            $(
+                if cfg!(feature = $feature) {
+                    v.push($name);
+                }
+            )*
+            v
+        }
 
         fn compiled_backends() -> Vec<Box<dyn Backend>> {
             vec![$(
@@ -87,6 +101,7 @@ macro_rules! backends {
 }
 
 backends! {
+    "litert", "litert", edgerun_litert::LiteRtBackend::new();
     "tflite", "tflite", edgerun_tflite::TfLiteBackend::new();
     "tract", "tract", edgerun_tract::TractBackend::new();
 }
@@ -420,10 +435,13 @@ impl Runtime {
             }
             match b.prepare(&source, &options) {
                 Ok(prepared) => {
-                    considered.push((
-                        b.name(),
-                        "chosen: first available backend that prepared the model".into(),
-                    ));
+                    let why = match b.preference(source.format()) {
+                        Some(p) => {
+                            format!("chosen: first available backend that prepared the model ({p})")
+                        }
+                        None => "chosen: first available backend that prepared the model".into(),
+                    };
+                    considered.push((b.name(), why));
                     let output_names = prepared.outputs().iter().map(|o| o.name.clone()).collect();
                     return Ok(Model {
                         prepared: Arc::from(prepared),

@@ -73,13 +73,8 @@ pub(crate) fn build(rt: &Runtime) -> Report {
             }
         }
     };
-    let mut compiled = Vec::new();
-    if cfg!(feature = "tflite") {
-        compiled.push("tflite");
-    }
-    if cfg!(feature = "tract") {
-        compiled.push("tract");
-    }
+    let mut compiled = crate::compiled_in();
+    compiled.sort_unstable();
     if cfg!(feature = "tract-tflite") {
         compiled.push("tract-tflite");
     }

@@ -272,7 +272,14 @@ fn unknown_backend_name() {
         .load(model("mobilenetv2_mini.onnx"))
         .unwrap_err();
     assert!(
-        e.to_string().contains("known backends: tflite, tract"),
+        e.to_string().contains(&format!(
+            "known backends: {}",
+            edgerun::BACKENDS
+                .iter()
+                .map(|b| b.0)
+                .collect::<Vec<_>>()
+                .join(", ")
+        )),
         "{e}"
     );
 }

@@ -306,3 +306,29 @@ fn choice_explains_the_backend() {
     assert!(text.contains("tflite: does not read ONNX models"), "{text}");
     assert!(text.contains("tract: chosen"), "{text}");
 }
+
+#[test]
+fn litert_takes_tflite_models_when_present_and_says_why() {
+    let c = case("mobilenetv2_mini_tflite");
+    let model = Runtime::new()
+        .register(Box::new(
+            edgerun::litert::LiteRtBackend::new().with_library(common::litert_lib()),
+        ))
+        .register(Box::new(
+            TfLiteBackend::new().with_library(common::tflite_lib()),
+        ))
+        .load(&c.model)
+        .unwrap();
+    assert_eq!(model.backend(), "litert");
+    let choice = model.choice().to_string();
+    assert!(
+        choice.contains("litert: chosen") && choice.contains("preferred"),
+        "{choice}"
+    );
+    let out = model.session().unwrap().run(&c.inputs).unwrap();
+    TOLERANCE.check(&out[0], &c.outputs[0]).unwrap();
+    // and it agrees with the tflite backend on the same input
+    let tflite = runtime("tflite", true).load(&c.model).unwrap();
+    let other = tflite.session().unwrap().run(&c.inputs).unwrap();
+    TOLERANCE.check(&out[0], &other[0]).unwrap();
+}

@@ -197,7 +197,7 @@ impl<'a> Table<'a> {
 
 /// Element size of the TFLite `TensorType` values edgerun exchanges.
 pub fn tensor_type_size(t: u8) -> Option<usize> {
-    crate::types::from_schema(t).map(|d| d.size_of())
+    super::types::from_schema(t).map(|d| d.size_of())
 }
 
 /// An operator as the model file declares it.

@@ -1,0 +1,329 @@
+//! The LiteRT backend of edgerun: TensorFlow Lite's successor, through its C API.
+//!
+//! LiteRT's C library (`libLiteRt.so`, shipped in the `ai-edge-litert` wheels for x86_64 and
+//! aarch64) is loaded at run time, never linked. Every function edgerun calls is checked to be
+//! present before the first call ([`REQUIRED_SYMBOLS`]), and a file's architecture before it
+//! is loaded. Where the library comes from, in order: an explicit path
+//! ([`LiteRtBackend::with_library`], setting `litert_lib`), the `EDGERUN_LITERT_LIB`
+//! environment variable, then `libLiteRt.so` on the loader path.
+//!
+//! A model runs as a LiteRT *compiled model* on the CPU accelerator (XNNPACK), with the
+//! session's thread count given as the CPU options' TOML payload (`num_threads = N`), which is
+//! what LiteRT's own header-only `LrtSetCpuOptionsNumThread` builds. Inputs and outputs go
+//! through tensor buffers over 64-byte-aligned host memory that each session owns: one copy
+//! in, one copy out. A dynamic input dimension is resized per run
+//! (`LiteRtCompiledModelResizeInputTensor`) when its shape changes.
+//!
+//! Model files are untrusted: edgerun's TensorFlow Lite format checker reads every offset of
+//! the file before LiteRT does.
+
+mod session;
+mod sys;
+
+use std::path::PathBuf;
+use std::sync::{Arc, OnceLock};
+
+use edgerun_core::backend::ModelInfo;
+use edgerun_core::library::{discover, LibrarySpec};
+use edgerun_core::tflite::{flatbuf, types};
+use edgerun_core::{
+    Availability, Backend, Descriptor, Dim, Error, ModelFormat, ModelSource, Options, Prepared,
+    Quant, Result, Setting, TensorInfo,
+};
+
+pub use sys::REQUIRED_SYMBOLS;
+
+const NAME: &str = "litert";
+
+/// Name and formats of the LiteRT backend.
+pub const DESCRIPTOR: Descriptor = Descriptor {
+    name: NAME,
+    formats: &[ModelFormat::TfLite],
+};
+
+/// Environment variable naming the LiteRT C library to load.
+pub const ENV_VAR: &str = "EDGERUN_LITERT_LIB";
+
+/// Library names tried on the loader path when no path is given.
+pub const LIBRARY_NAMES: &[&str] = &["libLiteRt.so"];
+
+const SPEC: LibrarySpec = LibrarySpec {
+    backend: NAME,
+    library: "LiteRT C library (libLiteRt.so)",
+    env: ENV_VAR,
+    names: LIBRARY_NAMES,
+};
+
+const SETTINGS: &[Setting] = &[Setting {
+    key: "litert_lib",
+    value: "PATH",
+    help: "the LiteRT C library to load (default: $EDGERUN_LITERT_LIB, then libLiteRt.so on the loader path)",
+    default: None,
+}];
+
+/// The LiteRT backend's own options.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct LiteRtOptions {
+    /// The C library to load; `None`: discovery ([`ENV_VAR`], then [`LIBRARY_NAMES`]).
+    pub library: Option<PathBuf>,
+}
+
+/// The LiteRT backend.
+#[derive(Default)]
+pub struct LiteRtBackend {
+    options: LiteRtOptions,
+    api: OnceLock<Arc<sys::Api>>,
+}
+
+impl LiteRtBackend {
+    /// Library found by discovery.
+    pub fn new() -> LiteRtBackend {
+        LiteRtBackend::default()
+    }
+
+    /// A backend with all its options given at once.
+    pub fn with_options(options: LiteRtOptions) -> LiteRtBackend {
+        LiteRtBackend {
+            options,
+            api: OnceLock::new(),
+        }
+    }
+
+    /// Load the LiteRT C library from this path instead of searching.
+    pub fn with_library(mut self, path: impl Into<PathBuf>) -> LiteRtBackend {
+        self.options.library = Some(path.into());
+        self.api = OnceLock::new();
+        self
+    }
+
+    pub fn options(&self) -> &LiteRtOptions {
+        &self.options
+    }
+
+    /// Load (once) and return the path of the library in use.
+    ///
+    /// # Errors
+    /// [`Error::LibraryNotFound`] (with the places searched), [`Error::LibraryLoad`] (wrong
+    /// architecture, not a shared library) or [`Error::MissingSymbol`].
+    pub fn library(&self) -> Result<PathBuf> {
+        Ok(self.api()?.path().to_path_buf())
+    }
+
+    fn api(&self) -> Result<Arc<sys::Api>> {
+        if let Some(api) = self.api.get() {
+            return Ok(api.clone());
+        }
+        let api = Arc::new(discover(
+            &SPEC,
+            self.options.library.as_deref(),
+            sys::Api::load,
+        )?);
+        Ok(self.api.get_or_init(|| api).clone())
+    }
+}
+
+/// What LiteRT can say of its version: the library exports no version function, only its
+/// symbols' version.
+const VERSION: &str = "C API VERS_1.0";
+
+impl Backend for LiteRtBackend {
+    fn descriptor(&self) -> &'static Descriptor {
+        &DESCRIPTOR
+    }
+
+    fn settings(&self) -> &'static [Setting] {
+        SETTINGS
+    }
+
+    fn set(&mut self, key: &str, value: &str) -> Result<()> {
+        match key {
+            "litert_lib" => {
+                self.options.library = Some(value.into());
+                self.api = OnceLock::new();
+                Ok(())
+            }
+            _ => Err(Error::InvalidOption {
+                option: key.into(),
+                reason: "backend litert has no such setting".into(),
+            }),
+        }
+    }
+
+    fn availability(&self) -> Availability {
+        match self.api() {
+            Ok(api) => Availability::Available {
+                detail: format!(
+                    "LiteRT ({VERSION}; the library reports no release number) from {}, CPU accelerator (XNNPACK)",
+                    api.path().display()
+                ),
+            },
+            Err(e) => Availability::Unavailable {
+                reason: e.to_string(),
+            },
+        }
+    }
+
+    fn version(&self) -> Option<String> {
+        self.api().ok().map(|_| VERSION.to_string())
+    }
+
+    fn preference(&self, format: ModelFormat) -> Option<&'static str> {
+        (format == ModelFormat::TfLite).then_some(
+            "preferred for TensorFlow Lite models while its library is present: current LiteRT runs them faster than older TensorFlow Lite C libraries; the tflite backend stays the one for external delegates",
+        )
+    }
+
+    fn library_path(&self) -> Option<PathBuf> {
+        self.api().ok().map(|a| a.path().to_path_buf())
+    }
+
+    fn prepare(&self, source: &ModelSource, options: &Options) -> Result<Box<dyn Prepared>> {
+        if source.format() != ModelFormat::TfLite {
+            return Err(Error::UnsupportedFormat {
+                backend: NAME.into(),
+                format: source.format(),
+            });
+        }
+        let api = self.api()?;
+        let (bytes, decl) = read_checked(source)?;
+        let fail = |f: sys::Failure| failure(source, f);
+        let env = Arc::new(sys::Environment::new(api).map_err(fail)?);
+        let model = sys::Model::new(env, bytes).map_err(|f| Error::InvalidModel {
+            backend: NAME.into(),
+            path: source.path().into(),
+            reason: format!("LiteRT refused the file: {f}"),
+        })?;
+        let model = Arc::new(model);
+        let sig_inputs = model.tensors(true).map_err(fail)?;
+        let sig_outputs = model.tensors(false).map_err(fail)?;
+        // the order of the model's subgraph (what TFLite and the references use), by name
+        let in_order = order(&decl.inputs, &sig_inputs);
+        let out_order = order(&decl.outputs, &sig_outputs);
+        let inputs = infos(&in_order, &sig_inputs, &decl.inputs)?;
+        let outputs = infos(&out_order, &sig_outputs, &decl.outputs)?;
+        options.check_input_shapes(&inputs)?;
+        let threads = options.threads.unwrap_or(1).max(1);
+        session::prepared(session::Recipe {
+            model,
+            threads,
+            in_order,
+            out_order,
+            inputs,
+            outputs,
+            element_types: (
+                sig_inputs.iter().map(|t| t.element_type).collect(),
+                sig_outputs.iter().map(|t| t.element_type).collect(),
+            ),
+            hints: options.input_shapes.clone(),
+            path: source.path().into(),
+        })
+    }
+
+    fn inspect(&self, source: &ModelSource) -> Result<ModelInfo> {
+        let (_, decl) = read_checked(source)?;
+        let plain: Vec<usize> = (0..decl.inputs.len()).collect();
+        let outs: Vec<usize> = (0..decl.outputs.len()).collect();
+        let as_sig = |d: &[flatbuf::TensorDecl]| -> Vec<sys::TensorDecl> {
+            d.iter()
+                .map(|t| sys::TensorDecl {
+                    name: t.name.clone(),
+                    element_type: types::from_schema(t.tensor_type).map_or(0, c_code),
+                    dims: Some(t.signature.clone().unwrap_or_else(|| t.shape.clone())),
+                    quant: match (t.scales.as_slice(), t.zero_points.as_slice()) {
+                        ([s], [z]) if *s != 0.0 => Some((*s, *z)),
+                        _ => None,
+                    },
+                })
+                .collect()
+        };
+        Ok(ModelInfo {
+            inputs: infos(&plain, &as_sig(&decl.inputs), &decl.inputs)?,
+            outputs: infos(&outs, &as_sig(&decl.outputs), &decl.outputs)?,
+            output_shapes_known: true,
+        })
+    }
+}
+
+/// The C element type code of an edgerun type (LiteRT numbers them as TFLite's C API does).
+fn c_code(d: edgerun_core::DType) -> i32 {
+    (0..=11u32)
+        .find(|&c| types::from_c(c) == Some(d))
+        .map_or(0, |c| c as i32)
+}
+
+/// The model's bytes, checked by the TensorFlow Lite format checker before LiteRT reads them.
+fn read_checked(source: &ModelSource) -> Result<(Arc<[u8]>, flatbuf::ModelDecl)> {
+    let bytes = source.read_bytes()?;
+    let decl = flatbuf::parse(&bytes).map_err(|e| Error::InvalidModel {
+        backend: NAME.into(),
+        path: source.path().into(),
+        reason: e.0,
+    })?;
+    Ok((bytes, decl))
+}
+
+/// For each tensor of the subgraph, in its order, the index of the signature tensor of the
+/// same name; the signature's own order when the names do not all match.
+fn order(subgraph: &[flatbuf::TensorDecl], signature: &[sys::TensorDecl]) -> Vec<usize> {
+    let found: Option<Vec<usize>> = subgraph
+        .iter()
+        .map(|d| signature.iter().position(|s| s.name == d.name))
+        .collect();
+    match found {
+        Some(v) if v.len() == signature.len() => v,
+        _ => (0..signature.len()).collect(),
+    }
+}
+
+fn infos(
+    order: &[usize],
+    signature: &[sys::TensorDecl],
+    subgraph: &[flatbuf::TensorDecl],
+) -> Result<Vec<TensorInfo>> {
+    order
+        .iter()
+        .map(|&i| {
+            let t = &signature[i];
+            let dtype = types::from_c(t.element_type as u32).ok_or_else(|| Error::Backend {
+                backend: NAME.into(),
+                message: format!(
+                    "tensor {:?} has LiteRT element type {}, which edgerun does not exchange (strings, complex, 4-bit and resource tensors)",
+                    t.name, t.element_type
+                ),
+            })?;
+            // dynamic where the file's shape_signature says -1 (LiteRT may report its default)
+            let declared = subgraph.iter().find(|d| d.name == t.name);
+            let dynamic = declared.map(|d| d.dynamic_dims()).unwrap_or_default();
+            let shape = match &t.dims {
+                Some(dims) => dims
+                    .iter()
+                    .enumerate()
+                    .map(|(k, &n)| {
+                        if n < 0 || dynamic.contains(&k) {
+                            Dim::Dynamic(None)
+                        } else {
+                            Dim::Fixed(n as usize)
+                        }
+                    })
+                    .collect(),
+                None => Vec::new(),
+            };
+            Ok(TensorInfo {
+                name: t.name.clone(),
+                dtype,
+                shape,
+                quant: t
+                    .quant
+                    .filter(|q| q.0 != 0.0)
+                    .map(|(s, z)| Quant::new(s, z as i32)),
+            })
+        })
+        .collect()
+}
+
+fn failure(source: &ModelSource, f: sys::Failure) -> Error {
+    Error::Backend {
+        backend: NAME.into(),
+        message: format!("{f} for {:?}", source.path()),
+    }
+}

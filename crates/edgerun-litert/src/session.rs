@@ -1,0 +1,250 @@
+//! Prepared models and sessions: one compiled model per session, with its tensor buffers.
+
+use std::os::raw::c_int;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+
+use edgerun_core::backend::{output_slots, profiling_unavailable};
+use edgerun_core::{
+    DType, Error, OpTiming, Prepared, Quant, Result, Session, Tensor, TensorInfo, TensorView,
+};
+
+use crate::sys::{self, CompiledModel, Layout, TensorBuffer};
+use crate::NAME;
+
+/// Everything a session is built from.
+pub(crate) struct Recipe {
+    pub model: Arc<sys::Model>,
+    pub threads: usize,
+    /// For each edgerun input (output), its index in the signature.
+    pub in_order: Vec<usize>,
+    pub out_order: Vec<usize>,
+    pub inputs: Vec<TensorInfo>,
+    pub outputs: Vec<TensorInfo>,
+    /// LiteRT element types of the signature's inputs and outputs, in signature order.
+    pub element_types: (Vec<c_int>, Vec<c_int>),
+    pub hints: Vec<(String, Vec<usize>)>,
+    pub path: PathBuf,
+}
+
+fn backend_error(recipe: &Recipe, f: sys::Failure) -> Error {
+    Error::Backend {
+        backend: NAME.into(),
+        message: format!("{f} for {:?}", recipe.path),
+    }
+}
+
+/// A compiled model and buffers for the shapes it is allocated for.
+struct Engine {
+    cm: CompiledModel,
+    /// Buffers in signature order.
+    inputs: Vec<TensorBuffer>,
+    outputs: Vec<TensorBuffer>,
+    /// Current input shapes, edgerun order.
+    shapes: Vec<Vec<usize>>,
+    /// Output layouts, signature order.
+    out_layouts: Vec<Layout>,
+}
+
+impl Engine {
+    fn new(recipe: &Recipe) -> Result<Engine> {
+        let err = |f| backend_error(recipe, f);
+        let mut cm = CompiledModel::new(recipe.model.clone(), recipe.threads).map_err(err)?;
+        // the shapes given at load, applied now
+        for (name, shape) in &recipe.hints {
+            if let Some(ix) = recipe.inputs.iter().position(|i| &i.name == name) {
+                let dims: Vec<i32> = shape
+                    .iter()
+                    .map(|&d| d.min(i32::MAX as usize) as i32)
+                    .collect();
+                cm.resize_input(recipe.in_order[ix], &dims).map_err(err)?;
+            }
+        }
+        let mut shapes = Vec::with_capacity(recipe.inputs.len());
+        for &sig in &recipe.in_order {
+            let l = cm.input_layout(sig).map_err(err)?;
+            shapes.push(l.dims().iter().map(|&d| d.max(0) as usize).collect());
+        }
+        let mut engine = Engine {
+            cm,
+            inputs: Vec::new(),
+            outputs: Vec::new(),
+            shapes,
+            out_layouts: Vec::new(),
+        };
+        engine.allocate(recipe)?;
+        Ok(engine)
+    }
+
+    /// (Re)create every buffer for the current shapes.
+    fn allocate(&mut self, recipe: &Recipe) -> Result<()> {
+        let err = |f| backend_error(recipe, f);
+        let api = self.cm.api().clone();
+        let n_in = recipe.element_types.0.len();
+        let n_out = recipe.element_types.1.len();
+        let mut inputs = Vec::with_capacity(n_in);
+        for sig in 0..n_in {
+            let layout = self.cm.input_layout(sig).map_err(err)?;
+            let size = self.cm.buffer_size(true, sig).map_err(err)?;
+            inputs.push(
+                TensorBuffer::new(api.clone(), recipe.element_types.0[sig], layout, size)
+                    .map_err(err)?,
+            );
+        }
+        let mut layouts = vec![Layout::of(&[]).expect("rank 0 fits"); n_out];
+        self.cm.output_layouts(&mut layouts).map_err(err)?;
+        let mut outputs = Vec::with_capacity(n_out);
+        for (sig, layout) in layouts.iter().enumerate() {
+            let size = self.cm.buffer_size(false, sig).map_err(err)?;
+            outputs.push(
+                TensorBuffer::new(api.clone(), recipe.element_types.1[sig], *layout, size)
+                    .map_err(err)?,
+            );
+        }
+        self.inputs = inputs;
+        self.outputs = outputs;
+        self.out_layouts = layouts;
+        Ok(())
+    }
+
+    /// Resize the inputs whose shape changed and reallocate; nothing when none did.
+    fn fit(&mut self, recipe: &Recipe, inputs: &[TensorView<'_>]) -> Result<()> {
+        let mut changed = false;
+        for (ix, t) in inputs.iter().enumerate() {
+            if self.shapes[ix] != t.shape() {
+                let dims: Vec<i32> = t
+                    .shape()
+                    .iter()
+                    .map(|&d| d.min(i32::MAX as usize) as i32)
+                    .collect();
+                self.cm
+                    .resize_input(recipe.in_order[ix], &dims)
+                    .map_err(|f| Error::Backend {
+                        backend: NAME.into(),
+                        message: format!(
+                            "input {:?} cannot take shape [{}]: {f}",
+                            recipe.inputs[ix].name,
+                            edgerun_core::error::shape_string(t.shape())
+                        ),
+                    })?;
+                self.shapes[ix].clear();
+                self.shapes[ix].extend_from_slice(t.shape());
+                changed = true;
+            }
+        }
+        if changed {
+            self.allocate(recipe)?;
+        }
+        Ok(())
+    }
+}
+
+pub(crate) struct LiteRtPrepared {
+    recipe: Arc<Recipe>,
+    prepared_shapes: Vec<Vec<usize>>,
+    spare: Mutex<Option<Engine>>,
+}
+
+/// Prepare: compile once now, so errors surface here and the first session gets it.
+pub(crate) fn prepared(recipe: Recipe) -> Result<Box<dyn Prepared>> {
+    let engine = Engine::new(&recipe)?;
+    Ok(Box::new(LiteRtPrepared {
+        prepared_shapes: engine.shapes.clone(),
+        recipe: Arc::new(recipe),
+        spare: Mutex::new(Some(engine)),
+    }))
+}
+
+impl Prepared for LiteRtPrepared {
+    fn backend(&self) -> &'static str {
+        NAME
+    }
+
+    fn inputs(&self) -> &[TensorInfo] {
+        &self.recipe.inputs
+    }
+
+    fn outputs(&self) -> &[TensorInfo] {
+        &self.recipe.outputs
+    }
+
+    fn notes(&self) -> Vec<String> {
+        vec![format!(
+            "CPU accelerator (XNNPACK), {} thread{}",
+            self.recipe.threads,
+            if self.recipe.threads == 1 { "" } else { "s" }
+        )]
+    }
+
+    fn prepared_shape(&self, index: usize) -> Option<Vec<usize>> {
+        self.prepared_shapes.get(index).cloned()
+    }
+
+    fn session(&self) -> Result<Box<dyn Session>> {
+        let spare = self.spare.lock().unwrap_or_else(|e| e.into_inner()).take();
+        let engine = match spare {
+            Some(e) => e,
+            None => Engine::new(&self.recipe)?,
+        };
+        Ok(Box::new(LiteRtSession {
+            outputs: self
+                .recipe
+                .outputs
+                .iter()
+                .map(|o| (o.dtype, o.quant))
+                .collect(),
+            engine,
+            recipe: self.recipe.clone(),
+            dims: Vec::new(),
+        }))
+    }
+}
+
+/// One compiled model. `Send`, not `Sync`.
+struct LiteRtSession {
+    engine: Engine,
+    outputs: Vec<(DType, Option<Quant>)>,
+    recipe: Arc<Recipe>,
+    dims: Vec<usize>,
+}
+
+impl Session for LiteRtSession {
+    fn profiling(&self) -> std::result::Result<(), String> {
+        Err("edgerun does not read LiteRT's profiler yet; profile with the tract backend, or with LiteRT's own benchmark_model".into())
+    }
+
+    fn run(
+        &mut self,
+        inputs: &[TensorView<'_>],
+        outputs: &mut Vec<Tensor>,
+        timings: Option<&mut Vec<OpTiming>>,
+    ) -> Result<()> {
+        if timings.is_some() {
+            return Err(profiling_unavailable(
+                NAME,
+                self.profiling().err().unwrap_or_default(),
+            ));
+        }
+        let recipe = &*self.recipe;
+        self.engine.fit(recipe, inputs)?;
+        let err = |f| backend_error(recipe, f);
+        for (ix, t) in inputs.iter().enumerate() {
+            self.engine.inputs[recipe.in_order[ix]]
+                .write(t.data())
+                .map_err(err)?;
+        }
+        let e = &mut self.engine;
+        e.cm.run(&e.inputs, &e.outputs).map_err(err)?;
+        output_slots(outputs, self.outputs.len());
+        for (ix, (out, &(dtype, quant))) in outputs.iter_mut().zip(&self.outputs).enumerate() {
+            let sig = recipe.out_order[ix];
+            self.dims.clear();
+            self.dims
+                .extend(e.out_layouts[sig].dims().iter().map(|&d| d.max(0) as usize));
+            let data = out.reuse_as(dtype, &self.dims)?;
+            e.outputs[sig].read(data).map_err(err)?;
+            out.set_quant(quant);
+        }
+        Ok(())
+    }
+}
