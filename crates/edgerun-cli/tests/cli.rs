@@ -254,6 +254,46 @@ fn lib_arg() -> String {
 }
 
 #[test]
+fn litert_runs_a_tflite_model_given_its_library() {
+    let graph = models().join("mobilenetv2_mini.tflite");
+    let input = models().join("reference/mobilenetv2_mini_tflite/input.0.npy");
+    let dir = scratch("litert");
+    let out = edgerun(&[
+        "run",
+        "--graph",
+        graph.to_str().unwrap(),
+        &format!("--litert_lib={}", kit::litert_lib().display()),
+        &lib_arg(),
+        "--input",
+        &format!("serving_default_input:0={}", input.display()),
+        "--output_dir",
+        dir.to_str().unwrap(),
+    ]);
+    let err = text(&out.stderr);
+    assert!(out.status.success(), "{err}");
+    assert!(err.contains("on backend litert"), "{err}");
+    let written = npy::read(dir.join("StatefulPartitionedCall_1_0.npy")).unwrap();
+    let expected =
+        npy::read(models().join("reference/mobilenetv2_mini_tflite/output.0.npy")).unwrap();
+    Tolerance::new(1e-4, 1e-3)
+        .check(&written, &expected)
+        .unwrap();
+    // a library that is not LiteRT: the missing function named, the flag hinted nowhere needed
+    let line = assert_one_line_error(&edgerun(&[
+        "run",
+        "--graph",
+        graph.to_str().unwrap(),
+        "--backend",
+        "litert",
+        &format!("--litert_lib={}", kit::tflite_lib().display()),
+    ]));
+    assert!(
+        line.contains("lacks the function LiteRtCreateEnvironment"),
+        "{line}"
+    );
+}
+
+#[test]
 fn tflite_model_runs_on_the_tflite_backend() {
     let graph = models().join("mobilenetv2_mini_int8.tflite");
     let dir = scratch("tflite");
