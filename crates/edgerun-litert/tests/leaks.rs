@@ -6,11 +6,7 @@ use edgerun_core::{Backend, ModelSource, Options, Tensor};
 use edgerun_litert::LiteRtBackend;
 use edgerun_testkit as kit;
 
-fn rss_kib() -> u64 {
-    let status = std::fs::read_to_string("/proc/self/status").unwrap();
-    let line = status.lines().find(|l| l.starts_with("VmRSS:")).unwrap();
-    line.split_whitespace().nth(1).unwrap().parse().unwrap()
-}
+use edgerun_testkit::rss_kib;
 
 #[test]
 fn create_run_destroy_cycles_do_not_leak() {

@@ -151,3 +151,36 @@ pub fn case(name: &str) -> Case {
         .find(|c| c.name == name)
         .unwrap_or_else(|| panic!("no case {name} in cases.tsv"))
 }
+
+/// Resident memory of this process in KiB (`VmRSS` of /proc/self/status).
+pub fn rss_kib() -> u64 {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap();
+    let line = status.lines().find(|l| l.starts_with("VmRSS:")).unwrap();
+    line.split_whitespace().nth(1).unwrap().parse().unwrap()
+}
+
+/// The next number of a xorshift64 sequence: seeded, reproducible mutations for fuzz-like tests.
+pub fn xorshift(state: &mut u64) -> u64 {
+    *state ^= *state << 13;
+    *state ^= *state >> 7;
+    *state ^= *state << 17;
+    *state
+}
+
+/// Run a prepared model once on zeros of the shapes it is prepared for (1 where a dimension is
+/// left open). Ok when the run succeeds.
+pub fn run_on_zeros(p: &dyn edgerun_core::Prepared) -> edgerun_core::Result<()> {
+    let inputs: Vec<Tensor> = p
+        .inputs()
+        .iter()
+        .enumerate()
+        .map(|(k, i)| {
+            let shape = p
+                .prepared_shape(k)
+                .unwrap_or_else(|| i.shape.iter().map(|d| d.fixed().unwrap_or(1)).collect());
+            Tensor::zeros(i.dtype, shape)
+        })
+        .collect::<edgerun_core::Result<_>>()?;
+    let refs: Vec<&Tensor> = inputs.iter().collect();
+    p.session()?.run_tensors(&refs).map(|_| ())
+}

@@ -1,7 +1,7 @@
 //! Untrusted `.tflite` files: corrupt, truncated and bit-flipped files give errors (the process
 //! survives hundreds of them), and models this TFLite cannot run correctly are refused.
 
-use edgerun_core::{Backend, Error, ModelSource, Options, Tensor};
+use edgerun_core::{Backend, Error, ModelSource, Options};
 use edgerun_testkit as kit;
 use edgerun_tflite::TfLiteBackend;
 
@@ -33,12 +33,7 @@ fn truncated_files() {
     }
 }
 
-fn xorshift(state: &mut u64) -> u64 {
-    *state ^= *state << 13;
-    *state ^= *state >> 7;
-    *state ^= *state << 17;
-    *state
-}
+use edgerun_testkit::xorshift;
 
 /// Flip bits in a model, prepare it and run it when it prepares. Any outcome but a crash is
 /// acceptable; returns how many mutants were refused.
@@ -60,14 +55,7 @@ fn mutants(rel: &str, rounds: usize, flips: usize, seed: u64, header_only: bool)
         match prepare_bytes("mutant", bytes) {
             Err(_) => refused += 1,
             Ok(p) => {
-                let inputs: Vec<Tensor> = p
-                    .inputs()
-                    .iter()
-                    .enumerate()
-                    .map(|(k, i)| Tensor::zeros(i.dtype, p.prepared_shape(k).unwrap()).unwrap())
-                    .collect();
-                let refs: Vec<&Tensor> = inputs.iter().collect();
-                if p.session().and_then(|mut s| s.run_tensors(&refs)).is_err() {
+                if kit::run_on_zeros(p.as_ref()).is_err() {
                     refused += 1;
                 }
             }

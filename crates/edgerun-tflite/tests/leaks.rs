@@ -14,11 +14,7 @@ use edgerun_tflite::TfLiteBackend;
 mod plugin_probe;
 use plugin_probe::Probe;
 
-fn rss_kib() -> u64 {
-    let status = std::fs::read_to_string("/proc/self/status").unwrap();
-    let line = status.lines().find(|l| l.starts_with("VmRSS:")).unwrap();
-    line.split_whitespace().nth(1).unwrap().parse().unwrap()
-}
+use edgerun_testkit::rss_kib;
 
 #[test]
 fn a_thousand_create_run_destroy_cycles_do_not_leak() {

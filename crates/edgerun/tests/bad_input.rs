@@ -64,12 +64,7 @@ fn truncated_onnx() {
 }
 
 /// Deterministic xorshift, so a failure names a reproducible mutation.
-fn xorshift(state: &mut u64) -> u64 {
-    *state ^= *state << 13;
-    *state ^= *state >> 7;
-    *state ^= *state << 17;
-    *state
-}
+use edgerun_testkit::xorshift;
 
 /// Load (and, when it loads, run) hundreds of bit-flipped copies of a model. Each must give an
 /// error or a result; a panic or an abort fails the test. Returns how many were refused.
