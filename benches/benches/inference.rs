@@ -1,8 +1,10 @@
 //! Inference latency per backend, model and thread count: `backend/model/threads`.
 //!
 //! `cargo bench -p edgerun-benches` (add `-- tract/mobilenetv2_mini` to filter). Every backend
-//! compiled in runs every model it can: tract and TensorFlow Lite (the library of
-//! `$EDGERUN_TFLITE_LIB`, else the test library of `crates/edgerun-tflite/fetch-test-lib`).
+//! compiled in runs every model it can: tract, TensorFlow Lite (the library of
+//! `$EDGERUN_TFLITE_LIB`, else the test library of `crates/edgerun-tflite/fetch-test-lib`) and
+//! LiteRT (`$EDGERUN_LITERT_LIB`, else the test library of `crates/edgerun-litert/fetch-test-lib`
+//! for this architecture).
 //! Models that need `models/fetch`, and backends that cannot run here or cannot run a model,
 //! are skipped with a note: a benchmark measures, it does not test. Preparation is outside the
 //! timed loop; one iteration is one `Session::run`. tract does not time `.tflite` models: its
@@ -14,6 +16,7 @@
 use std::path::PathBuf;
 
 use criterion::{criterion_group, criterion_main, Criterion};
+use edgerun::litert::LiteRtBackend;
 use edgerun::tflite::TfLiteBackend;
 use edgerun::{npy, CpuAffinity, Runtime, Tensor};
 
@@ -60,12 +63,30 @@ fn models() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../models")
 }
 
-/// Every backend compiled in, TensorFlow Lite with its library found as described above.
-fn runtime() -> Runtime {
-    let lib = std::env::var_os("EDGERUN_TFLITE_LIB")
+/// `$var`, else the test library at `fallback` (relative to the workspace).
+fn library(var: &str, fallback: &str) -> PathBuf {
+    std::env::var_os(var)
         .map(PathBuf::from)
-        .unwrap_or_else(|| models().join("../target/tflite-test-lib/libtensorflowlite_c.so"));
-    Runtime::new().register(Box::new(TfLiteBackend::new().with_library(lib)))
+        .unwrap_or_else(|| models().join("..").join(fallback))
+}
+
+/// Every backend compiled in, TensorFlow Lite and LiteRT with their libraries found as
+/// described above.
+fn runtime() -> Runtime {
+    let tflite = library(
+        "EDGERUN_TFLITE_LIB",
+        "target/tflite-test-lib/libtensorflowlite_c.so",
+    );
+    let litert = library(
+        "EDGERUN_LITERT_LIB",
+        &format!(
+            "target/litert-test-lib/{}/libLiteRt.so",
+            std::env::consts::ARCH
+        ),
+    );
+    Runtime::new()
+        .register(Box::new(TfLiteBackend::new().with_library(tflite)))
+        .register(Box::new(LiteRtBackend::new().with_library(litert)))
 }
 
 fn inference(c: &mut Criterion) {

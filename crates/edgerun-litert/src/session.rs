@@ -9,6 +9,9 @@ use edgerun_core::{
     DType, Error, OpTiming, Prepared, Quant, Result, Session, Tensor, TensorInfo, TensorView,
 };
 
+use edgerun_core::tflite::flatbuf::{OpDecl, CUSTOM};
+use edgerun_core::tflite::types;
+
 use crate::sys::{self, CompiledModel, Layout, TensorBuffer};
 use crate::NAME;
 
@@ -25,12 +28,43 @@ pub(crate) struct Recipe {
     pub element_types: (Vec<c_int>, Vec<c_int>),
     pub hints: Vec<(String, Vec<usize>)>,
     pub path: PathBuf,
+    /// The model's operators, to name the one LiteRT cannot run when compiling fails.
+    pub ops: Vec<OpDecl>,
 }
 
 fn backend_error(recipe: &Recipe, f: sys::Failure) -> Error {
     Error::Backend {
         backend: NAME.into(),
         message: format!("{f} for {:?}", recipe.path),
+    }
+}
+
+/// Custom ops that LiteRT's built-in op resolver registers (`tflite/core/kernels/register.cc`).
+const BUILTIN_CUSTOM_OPS: &[&str] = &[
+    "NumericVerify",
+    "Mfcc",
+    "AudioSpectrogram",
+    "TFLite_Detection_PostProcess",
+    "aeq.hadamard_rotation",
+];
+
+/// Compiling failed. LiteRT says why only in its log, so when the model has an op that LiteRT's
+/// built-in op set cannot hold (a builtin code newer than the schema, or a custom op it does not
+/// register), that op is named; anything else stays a backend error.
+fn compile_error(recipe: &Recipe, f: sys::Failure) -> Error {
+    let foreign = recipe.ops.iter().find(|o| match (o.code, &o.custom) {
+        (CUSTOM, Some(name)) => !BUILTIN_CUSTOM_OPS.contains(&name.as_str()),
+        (CUSTOM, None) => true,
+        (code, _) => !types::known_builtin(code),
+    });
+    match foreign {
+        Some(op) => Error::UnsupportedOp {
+            backend: NAME.into(),
+            op: op.name(),
+            node: op.place(),
+            detail: format!("{f}; LiteRT has no kernel for it (its log above names the cause)"),
+        },
+        None => backend_error(recipe, f),
     }
 }
 
@@ -47,8 +81,10 @@ struct Engine {
 }
 
 impl Engine {
+    /// Compile and allocate. LiteRT resolves some kernels (custom ops) only when it first
+    /// allocates, so a failure anywhere here may be an op it cannot run.
     fn new(recipe: &Recipe) -> Result<Engine> {
-        let err = |f| backend_error(recipe, f);
+        let err = |f| compile_error(recipe, f);
         let mut cm = CompiledModel::new(recipe.model.clone(), recipe.threads).map_err(err)?;
         // the shapes given at load, applied now
         for (name, shape) in &recipe.hints {
@@ -72,34 +108,37 @@ impl Engine {
             shapes,
             out_layouts: Vec::new(),
         };
-        engine.allocate(recipe)?;
+        engine.allocate(recipe).map_err(err)?;
         Ok(engine)
     }
 
     /// (Re)create every buffer for the current shapes.
-    fn allocate(&mut self, recipe: &Recipe) -> Result<()> {
-        let err = |f| backend_error(recipe, f);
+    fn allocate(&mut self, recipe: &Recipe) -> std::result::Result<(), sys::Failure> {
         let api = self.cm.api().clone();
         let n_in = recipe.element_types.0.len();
         let n_out = recipe.element_types.1.len();
         let mut inputs = Vec::with_capacity(n_in);
         for sig in 0..n_in {
-            let layout = self.cm.input_layout(sig).map_err(err)?;
-            let size = self.cm.buffer_size(true, sig).map_err(err)?;
-            inputs.push(
-                TensorBuffer::new(api.clone(), recipe.element_types.0[sig], layout, size)
-                    .map_err(err)?,
-            );
+            let layout = self.cm.input_layout(sig)?;
+            let size = self.cm.buffer_size(true, sig)?;
+            inputs.push(TensorBuffer::new(
+                api.clone(),
+                recipe.element_types.0[sig],
+                layout,
+                size,
+            )?);
         }
         let mut layouts = vec![Layout::of(&[]).expect("rank 0 fits"); n_out];
-        self.cm.output_layouts(&mut layouts).map_err(err)?;
+        self.cm.output_layouts(&mut layouts)?;
         let mut outputs = Vec::with_capacity(n_out);
         for (sig, layout) in layouts.iter().enumerate() {
-            let size = self.cm.buffer_size(false, sig).map_err(err)?;
-            outputs.push(
-                TensorBuffer::new(api.clone(), recipe.element_types.1[sig], *layout, size)
-                    .map_err(err)?,
-            );
+            let size = self.cm.buffer_size(false, sig)?;
+            outputs.push(TensorBuffer::new(
+                api.clone(),
+                recipe.element_types.1[sig],
+                *layout,
+                size,
+            )?);
         }
         self.inputs = inputs;
         self.outputs = outputs;
@@ -133,7 +172,8 @@ impl Engine {
             }
         }
         if changed {
-            self.allocate(recipe)?;
+            self.allocate(recipe)
+                .map_err(|f| backend_error(recipe, f))?;
         }
         Ok(())
     }

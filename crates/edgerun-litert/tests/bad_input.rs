@@ -32,9 +32,9 @@ fn a_library_for_another_architecture_is_refused_before_loading() {
 
 #[test]
 fn a_library_that_is_not_litert_names_the_missing_function() {
-    // TensorFlow Lite's classic C library exports no LiteRt* function
+    // a library of the right architecture that exports no LiteRt* function
     let e = LiteRtBackend::new()
-        .with_library(kit::tflite_lib())
+        .with_library(kit::system_math_library())
         .library()
         .unwrap_err();
     match &e {
@@ -93,4 +93,22 @@ fn wrong_input_dtype_is_refused_by_the_facade_check() {
         p.inputs()[0].quant.is_some(),
         "int8 input carries its quantization"
     );
+}
+
+#[test]
+fn an_op_litert_lacks_is_named_with_its_place() {
+    // a custom op no runtime registers; LiteRT finds out when it first allocates
+    let b = LiteRtBackend::new().with_library(kit::litert_lib());
+    let source = ModelSource::open(kit::model("custom_op.tflite")).unwrap();
+    let e = b.prepare(&source, &Options::new()).err().unwrap();
+    match &e {
+        Error::UnsupportedOp {
+            backend, op, node, ..
+        } => {
+            assert_eq!(backend, "litert");
+            assert_eq!(op, "custom EdgerunMysteryOp");
+            assert_eq!(node, "operator #0, writing tensor \"y\"");
+        }
+        other => panic!("expected UnsupportedOp, got {other:?}"),
+    }
 }

@@ -45,6 +45,23 @@ pub fn litert_lib_for(arch: &str) -> PathBuf {
     p
 }
 
+/// A shared library of this machine's architecture that is neither TensorFlow Lite nor LiteRT:
+/// the C math library, from the system's library directory or, under qemu, from the cross
+/// sysroot (`/usr/<arch>-linux-gnu/lib`).
+pub fn system_math_library() -> PathBuf {
+    let arch = std::env::consts::ARCH;
+    let candidates = [
+        format!("/lib/{arch}-linux-gnu/libm.so.6"),
+        format!("/usr/lib/{arch}-linux-gnu/libm.so.6"),
+        format!("/usr/{arch}-linux-gnu/lib/libm.so.6"),
+    ];
+    candidates
+        .iter()
+        .map(PathBuf::from)
+        .find(|p| p.exists())
+        .unwrap_or_else(|| panic!("no libm.so.6 for {arch} in {candidates:?}"))
+}
+
 /// The test delegate plugin, built by `cargo test` as an example of edgerun-tflite, next to
 /// the running test binary (`target/<profile>/deps/..` -> `target/<profile>/examples/`).
 pub fn test_delegate() -> PathBuf {

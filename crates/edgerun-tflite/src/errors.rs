@@ -4,28 +4,15 @@ use std::path::Path;
 
 use edgerun_core::Error;
 
-use crate::flatbuf::OpDecl;
+use crate::flatbuf::{OpDecl, CUSTOM};
 use crate::{sys, types, NAME};
-
-/// Builtin code of CUSTOM ops in the TFLite schema.
-const CUSTOM: i32 = 32;
 
 /// Where in the model an op is: `operator #k (subgraph g), writing tensor "name"`, for the
 /// first operator matching `pick`.
 fn node_of(ops: &[OpDecl], pick: impl Fn(&OpDecl) -> bool) -> String {
-    match ops.iter().find(|o| pick(o)) {
-        Some(o) => {
-            let mut s = format!("operator #{}", o.index);
-            if o.subgraph > 0 {
-                s.push_str(&format!(" of subgraph {}", o.subgraph));
-            }
-            if let Some(out) = &o.output {
-                s.push_str(&format!(", writing tensor {out:?}"));
-            }
-            s
-        }
-        None => "?".into(),
-    }
+    ops.iter()
+        .find(|o| pick(o))
+        .map_or("?".into(), OpDecl::place)
 }
 
 /// The text after `marker` in `text`, up to the first of `ends`.

@@ -81,6 +81,19 @@ fn hundreds_of_bit_flipped_files_never_crash() {
 }
 
 #[test]
+fn an_unresolved_custom_op_is_named_with_its_place() {
+    let source = ModelSource::open(kit::model("custom_op.tflite")).unwrap();
+    let err = backend().prepare(&source, &Options::new()).err().unwrap();
+    match &err {
+        Error::UnsupportedOp { op, node, .. } => {
+            assert_eq!(op, "custom EdgerunMysteryOp");
+            assert_eq!(node, "operator #0, writing tensor \"y\"");
+        }
+        other => panic!("expected UnsupportedOp, got {other:?}"),
+    }
+}
+
+#[test]
 fn an_op_this_tflite_build_lacks() {
     // GELU (builtin 150) arrived after TFLite 2.6
     let source = ModelSource::open(kit::model("gelu.tflite")).unwrap();

@@ -214,6 +214,31 @@ pub struct OpDecl {
     pub output: Option<String>,
 }
 
+impl OpDecl {
+    /// Where the op is, for messages: `operator #3 of subgraph 1, writing tensor "y"`.
+    pub fn place(&self) -> String {
+        let mut s = format!("operator #{}", self.index);
+        if self.subgraph > 0 {
+            s.push_str(&format!(" of subgraph {}", self.subgraph));
+        }
+        if let Some(out) = &self.output {
+            s.push_str(&format!(", writing tensor {out:?}"));
+        }
+        s
+    }
+
+    /// The op's name: the schema's for builtins (`CONV_2D`), `custom NAME` for custom ops.
+    pub fn name(&self) -> String {
+        match (&self.custom, self.code) {
+            (Some(c), CUSTOM) => format!("custom {c}"),
+            _ => super::types::builtin_name(self.code),
+        }
+    }
+}
+
+/// Builtin op code of CUSTOM in the TFLite schema.
+pub const CUSTOM: i32 = 32;
+
 /// Builtin op code of FULLY_CONNECTED in the TFLite schema.
 pub const FULLY_CONNECTED: i32 = 9;
 

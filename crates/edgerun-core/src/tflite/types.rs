@@ -190,6 +190,54 @@ const BUILTIN_NAMES: &[&str] = &[
     "BITCAST",
     "BITWISE_XOR",
     "RIGHT_SHIFT",
+    "STABLEHLO_LOGISTIC",
+    "STABLEHLO_ADD",
+    "STABLEHLO_DIVIDE",
+    "STABLEHLO_MULTIPLY",
+    "STABLEHLO_MAXIMUM",
+    "STABLEHLO_RESHAPE",
+    "STABLEHLO_CLAMP",
+    "STABLEHLO_CONCATENATE",
+    "STABLEHLO_BROADCAST_IN_DIM",
+    "STABLEHLO_CONVOLUTION",
+    "STABLEHLO_SLICE",
+    "STABLEHLO_CUSTOM_CALL",
+    "STABLEHLO_REDUCE",
+    "STABLEHLO_ABS",
+    "STABLEHLO_AND",
+    "STABLEHLO_COSINE",
+    "STABLEHLO_EXPONENTIAL",
+    "STABLEHLO_FLOOR",
+    "STABLEHLO_LOG",
+    "STABLEHLO_MINIMUM",
+    "STABLEHLO_NEGATE",
+    "STABLEHLO_OR",
+    "STABLEHLO_POWER",
+    "STABLEHLO_REMAINDER",
+    "STABLEHLO_RSQRT",
+    "STABLEHLO_SELECT",
+    "STABLEHLO_SUBTRACT",
+    "STABLEHLO_TANH",
+    "STABLEHLO_SCATTER",
+    "STABLEHLO_COMPARE",
+    "STABLEHLO_CONVERT",
+    "STABLEHLO_DYNAMIC_SLICE",
+    "STABLEHLO_DYNAMIC_UPDATE_SLICE",
+    "STABLEHLO_PAD",
+    "STABLEHLO_IOTA",
+    "STABLEHLO_DOT_GENERAL",
+    "STABLEHLO_REDUCE_WINDOW",
+    "STABLEHLO_SORT",
+    "STABLEHLO_WHILE",
+    "STABLEHLO_GATHER",
+    "STABLEHLO_TRANSPOSE",
+    "DILATE",
+    "STABLEHLO_RNG_BIT_GENERATOR",
+    "REDUCE_WINDOW",
+    "STABLEHLO_COMPOSITE",
+    "STABLEHLO_SHIFT_LEFT",
+    "STABLEHLO_CBRT",
+    "STABLEHLO_CASE",
 ];
 
 /// The schema's name of a builtin op code (`CONV_2D`), or `builtin #N` for one newer than
@@ -199,6 +247,11 @@ pub fn builtin_name(code: i32) -> String {
         .ok()
         .and_then(|c| BUILTIN_NAMES.get(c))
         .map_or_else(|| format!("builtin #{code}"), |n| n.to_string())
+}
+
+/// Whether the schema this table follows has a builtin op with this code.
+pub fn known_builtin(code: i32) -> bool {
+    usize::try_from(code).is_ok_and(|c| c < BUILTIN_NAMES.len())
 }
 
 /// The code of a builtin op name.
@@ -234,6 +287,9 @@ mod tests {
         assert_eq!(builtin_name(9), "FULLY_CONNECTED");
         assert_eq!(builtin_name(150), "GELU");
         assert_eq!(builtin_code("DEPTHWISE_CONV_2D"), Some(4));
+        assert_eq!(builtin_name(161), "RIGHT_SHIFT");
+        assert_eq!(builtin_name(205), "REDUCE_WINDOW");
+        assert_eq!(builtin_name(209), "STABLEHLO_CASE");
         assert_eq!(builtin_name(9999), "builtin #9999");
     }
 }

@@ -1,0 +1,84 @@
+"""Write custom_op.tflite: x f32 [1,8] -> custom op "EdgerunMysteryOp" -> y f32 [1,8].
+
+No TensorFlow Lite runtime has a kernel for the op, so loading the model must fail with an
+error that names it. The file is built field by field with the flatbuffers package
+(`pip install flatbuffers`), following TensorFlow Lite's schema (schema.fbs): table fields are
+numbered in schema order.
+"""
+import os
+
+import flatbuffers
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+CUSTOM = 32
+FLOAT32 = 0
+
+
+def vector(b, items, prepend):
+    b.StartVector(4 if prepend != b.PrependUint8 else 1, len(items), 4)
+    for item in reversed(items):
+        prepend(item)
+    return b.EndVector()
+
+
+def table(b, fields):
+    """fields: (slot, kind, value) with kind 'offset', 'uint32', 'int32' or 'uint8'."""
+    b.StartObject(max(slot for slot, _, _ in fields) + 1)
+    for slot, kind, value in fields:
+        if kind == "offset":
+            b.PrependUOffsetTRelativeSlot(slot, value, 0)
+        elif kind == "uint32":
+            b.PrependUint32Slot(slot, value, 0xFFFFFFFF)
+        elif kind == "int32":
+            b.PrependInt32Slot(slot, value, -1)
+        elif kind == "uint8":
+            b.PrependUint8Slot(slot, value, 0xFF)
+    return b.EndObject()
+
+
+def main():
+    b = flatbuffers.Builder(1024)
+    # strings first: a table cannot be open while they are written
+    custom_name = b.CreateString("EdgerunMysteryOp")
+    names = [b.CreateString("x"), b.CreateString("y")]
+
+    # Buffer 0: the empty buffer every model starts with
+    empty = table(b, [(0, "offset", vector(b, [], b.PrependUint8))])
+
+    # OperatorCode: deprecated_builtin_code (0), custom_code (1), version (2), builtin_code (3)
+    opcode = table(b, [(0, "uint8", CUSTOM), (1, "offset", custom_name),
+                       (2, "int32", 1), (3, "int32", CUSTOM)])
+
+    # Tensor: shape (0), type (1), buffer (2), name (3)
+    tensors = []
+    for name in names:
+        shape = vector(b, [1, 8], b.PrependInt32)
+        tensors.append(table(b, [(0, "offset", shape), (1, "uint8", FLOAT32),
+                                 (2, "uint32", 0), (3, "offset", name)]))
+
+    # Operator: opcode_index (0), inputs (1), outputs (2)
+    op = table(b, [(0, "uint32", 0), (1, "offset", vector(b, [0], b.PrependInt32)),
+                   (2, "offset", vector(b, [1], b.PrependInt32))])
+
+    # SubGraph: tensors (0), inputs (1), outputs (2), operators (3), name (4)
+    subgraph = table(b, [(0, "offset", vector(b, tensors, b.PrependUOffsetTRelative)),
+                         (1, "offset", vector(b, [0], b.PrependInt32)),
+                         (2, "offset", vector(b, [1], b.PrependInt32)),
+                         (3, "offset", vector(b, [op], b.PrependUOffsetTRelative)),
+                         (4, "offset", b.CreateString("main"))])
+
+    # Model: version (0), operator_codes (1), subgraphs (2), description (3), buffers (4)
+    model = table(b, [(0, "uint32", 3),
+                      (1, "offset", vector(b, [opcode], b.PrependUOffsetTRelative)),
+                      (2, "offset", vector(b, [subgraph], b.PrependUOffsetTRelative)),
+                      (3, "offset", b.CreateString("edgerun test: a custom op no runtime has")),
+                      (4, "offset", vector(b, [empty], b.PrependUOffsetTRelative))])
+    b.Finish(model, file_identifier=b"TFL3")
+    path = os.path.join(HERE, "custom_op.tflite")
+    with open(path, "wb") as f:
+        f.write(b.Output())
+    print(f"wrote custom_op.tflite ({os.path.getsize(path)} bytes)")
+
+
+if __name__ == "__main__":
+    main()
