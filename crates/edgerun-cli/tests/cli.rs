@@ -285,7 +285,7 @@ fn litert_runs_a_tflite_model_given_its_library() {
         graph.to_str().unwrap(),
         "--backend",
         "litert",
-        &format!("--litert_lib={}", kit::tflite_lib().display()),
+        &format!("--litert_lib={}", kit::system_math_library().display()),
     ]));
     assert!(
         line.contains("lacks the function LiteRtCreateEnvironment"),
