@@ -4,7 +4,8 @@
 //! compiled in runs every model it can: tract, TensorFlow Lite (the library of
 //! `$EDGERUN_TFLITE_LIB`, else the test library of `crates/edgerun-tflite/fetch-test-lib`) and
 //! LiteRT (`$EDGERUN_LITERT_LIB`, else the test library of `crates/edgerun-litert/fetch-test-lib`
-//! for this architecture).
+//! for this architecture) and ONNX Runtime (`$EDGERUN_ORT_LIB`, else the test library of
+//! `crates/edgerun-ort/fetch-test-lib` for this architecture).
 //! Models that need `models/fetch`, and backends that cannot run here or cannot run a model,
 //! are skipped with a note: a benchmark measures, it does not test. Preparation is outside the
 //! timed loop; one iteration is one `Session::run`. tract does not time `.tflite` models: its
@@ -17,6 +18,7 @@ use std::path::PathBuf;
 
 use criterion::{criterion_group, criterion_main, Criterion};
 use edgerun::litert::LiteRtBackend;
+use edgerun::ort::OrtBackend;
 use edgerun::tflite::TfLiteBackend;
 use edgerun::{npy, CpuAffinity, Runtime, Tensor};
 
@@ -70,8 +72,8 @@ fn library(var: &str, fallback: &str) -> PathBuf {
         .unwrap_or_else(|| models().join("..").join(fallback))
 }
 
-/// Every backend compiled in, TensorFlow Lite and LiteRT with their libraries found as
-/// described above.
+/// Every backend compiled in, TensorFlow Lite, LiteRT and ONNX Runtime with their libraries
+/// found as described above.
 fn runtime() -> Runtime {
     let tflite = library(
         "EDGERUN_TFLITE_LIB",
@@ -84,9 +86,17 @@ fn runtime() -> Runtime {
             std::env::consts::ARCH
         ),
     );
+    let ort = library(
+        "EDGERUN_ORT_LIB",
+        &format!(
+            "target/ort-test-lib/{}/libonnxruntime.so.1.31.1",
+            std::env::consts::ARCH
+        ),
+    );
     Runtime::new()
         .register(Box::new(TfLiteBackend::new().with_library(tflite)))
         .register(Box::new(LiteRtBackend::new().with_library(litert)))
+        .register(Box::new(OrtBackend::new().with_library(ort)))
 }
 
 fn inference(c: &mut Criterion) {

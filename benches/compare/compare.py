@@ -42,7 +42,7 @@ DEFAULT_MODELS = [
 
 def runtimes_for(model, with_tract_tflite):
     if model.endswith(".onnx"):
-        return ["edgerun:tract", "onnxruntime"]
+        return ["edgerun:ort", "edgerun:tract", "onnxruntime"]
     rts = ["edgerun:litert", "edgerun:tflite", "litert"]
     if with_tract_tflite:
         rts.insert(1, "edgerun:tract")
@@ -107,6 +107,8 @@ def edgerun_cmd(args, model, backend, threads, inputs, inputs_dir, out_json, out
         cmd.append(f"--tflite_lib={args.tflite_lib}")
     if args.litert_lib:
         cmd.append(f"--litert_lib={args.litert_lib}")
+    if args.ort_lib and backend == "ort":
+        cmd.append(f"--ort_lib={args.ort_lib}")
     return cmd
 
 
@@ -181,7 +183,7 @@ def svg_chart(groups, path):
     count, on a log2 axis (1 = fastest; each grid line doubles)."""
     bar_h, gap, left, width, base = 16, 14, 330, 420, 24
     rows = sum(len(g["rows"]) for g in groups) * bar_h + len(groups) * (gap + 18) + 70
-    colors = {"edgerun:tract": "#1b7f5f", "edgerun:tflite": "#2a9d8f", "edgerun:litert": "#e07a1f", "onnxruntime": "#5a6fd6",
+    colors = {"edgerun:tract": "#1b7f5f", "edgerun:tflite": "#2a9d8f", "edgerun:litert": "#e07a1f", "edgerun:ort": "#8e44ad", "onnxruntime": "#5a6fd6",
               "litert": "#e07b39"}
     worst = max([r["ratio"] for g in groups for r in g["rows"] if r.get("ratio")] + [2.0])
     octaves = max(1, math.ceil(math.log2(worst)))
@@ -232,6 +234,7 @@ def main():
     ap.add_argument("--edgerun", default=os.path.join(ROOT, "target/release/edgerun"))
     ap.add_argument("--tflite-lib", default=os.environ.get("EDGERUN_TFLITE_LIB", ""))
     ap.add_argument("--litert-lib", default=os.environ.get("EDGERUN_LITERT_LIB", ""))
+    ap.add_argument("--ort-lib", default=os.environ.get("EDGERUN_ORT_LIB", ""))
     ap.add_argument("--models", nargs="*", help="MODEL or MODEL@name=1,3,64,96;name2=... "
                     "(default: the bundled and fetched models)")
     ap.add_argument("--threads", default="1,2")

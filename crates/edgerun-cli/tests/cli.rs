@@ -691,3 +691,44 @@ fn run_reports_and_applies_the_affinity() {
         "{err}"
     );
 }
+
+#[test]
+fn ort_runs_an_onnx_model_given_its_library() {
+    let graph = models().join("mobilenetv2_mini.onnx");
+    let input = models().join("reference/mobilenetv2_mini/input.0.npy");
+    let dir = scratch("ort");
+    let out = edgerun(&[
+        "run",
+        "--graph",
+        graph.to_str().unwrap(),
+        &format!("--ort_lib={}", kit::ort_lib().display()),
+        "--num_threads",
+        "2",
+        "--input",
+        &format!("input={}", input.display()),
+        "--output_dir",
+        dir.to_str().unwrap(),
+    ]);
+    let err = text(&out.stderr);
+    assert!(out.status.success(), "{err}");
+    assert!(err.contains("on backend ort"), "{err}");
+    let written = npy::read(dir.join("logits.npy")).unwrap();
+    let expected = npy::read(models().join("reference/mobilenetv2_mini/output.0.npy")).unwrap();
+    Tolerance::new(1e-4, 1e-3)
+        .check(&written, &expected)
+        .unwrap();
+    // an optimization level that does not exist: one line naming the accepted ones
+    let line = assert_one_line_error(&edgerun(&[
+        "run",
+        "--graph",
+        graph.to_str().unwrap(),
+        "--backend",
+        "ort",
+        &format!("--ort_lib={}", kit::ort_lib().display()),
+        "--ort_optimization=max",
+    ]));
+    assert!(
+        line.contains("disable, basic, extended, layout or all"),
+        "{line}"
+    );
+}

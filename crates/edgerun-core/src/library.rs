@@ -15,6 +15,9 @@ pub struct LibrarySpec {
     pub library: &'static str,
     /// Environment variable naming the library's path.
     pub env: &'static str,
+    /// Further variables tried, in order, when `env` is unset (another tool's own, such as
+    /// ONNX Runtime's `ORT_DYLIB_PATH`).
+    pub more_env: &'static [&'static str],
     /// Names tried on the loader path, in order.
     pub names: &'static [&'static str],
 }
@@ -26,6 +29,15 @@ pub enum LoadFailure {
     Open(String),
     /// A function the backend needs is absent.
     MissingSymbol(&'static str),
+}
+
+/// What the system loader said: the message under a loading error (libloading's own says only
+/// "dlopen failed" and keeps the loader's text as its source).
+pub fn loader_message(e: &dyn std::error::Error) -> String {
+    match e.source() {
+        Some(src) => src.to_string(),
+        None => e.to_string(),
+    }
 }
 
 /// The ELF machine this program is built for.
@@ -121,18 +133,22 @@ pub fn discover<T>(
         check_elf(p)?;
         return loaded(spec, p, load(p));
     }
-    if let Some(p) = std::env::var_os(spec.env).filter(|v| !v.is_empty()) {
+    let mut searched = Vec::new();
+    for var in std::iter::once(&spec.env).chain(spec.more_env) {
+        let Some(p) = std::env::var_os(var).filter(|v| !v.is_empty()) else {
+            searched.push(format!("{var} (unset)"));
+            continue;
+        };
         let p = PathBuf::from(p);
         check_elf(&p).map_err(|e| match e {
             Error::LibraryLoad { path, reason } => Error::LibraryLoad {
                 path,
-                reason: format!("{reason} (named by {})", spec.env),
+                reason: format!("{reason} (named by {var})"),
             },
             other => other,
         })?;
         return loaded(spec, &p, load(&p));
     }
-    let mut searched = vec![format!("{} (unset)", spec.env)];
     for name in spec.names {
         let path = Path::new(name);
         match load(path) {
@@ -196,6 +212,7 @@ mod tests {
             backend: "demo",
             library: "demo library",
             env: "EDGERUN_TEST_NO_SUCH_VAR",
+            more_env: &[],
             names: &["libedgerun_absent_a.so", "libedgerun_absent_b.so"],
         };
         let e = discover(&spec, None, |p| -> std::result::Result<(), _> {

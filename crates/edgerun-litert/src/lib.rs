@@ -51,6 +51,7 @@ const SPEC: LibrarySpec = LibrarySpec {
     backend: NAME,
     library: "LiteRT C library (libLiteRt.so)",
     env: ENV_VAR,
+    more_env: &[],
     names: LIBRARY_NAMES,
 };
 

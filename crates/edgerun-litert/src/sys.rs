@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 use std::ptr::{null, null_mut, NonNull};
 use std::sync::Arc;
 
-use edgerun_core::library::LoadFailure;
+use edgerun_core::library::{loader_message, LoadFailure};
 use edgerun_core::{Data, DataRef};
 
 pub type Status = c_int;
@@ -236,12 +236,7 @@ impl Api {
             )
         }
         .map(libloading::Library::from)
-        .map_err(|e| {
-            LoadFailure::Open(match std::error::Error::source(&e) {
-                Some(src) => src.to_string(),
-                None => e.to_string(),
-            })
-        })?;
+        .map_err(|e| LoadFailure::Open(loader_message(&e)))?;
         let fns = Fns::resolve(&lib).map_err(LoadFailure::MissingSymbol)?;
         Ok(Api {
             fns,

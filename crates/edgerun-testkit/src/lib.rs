@@ -45,6 +45,25 @@ pub fn litert_lib_for(arch: &str) -> PathBuf {
     p
 }
 
+/// ONNX Runtime's library for this machine's architecture, from
+/// `crates/edgerun-ort/fetch-test-lib`; a test that needs it fails when it is missing.
+pub fn ort_lib() -> PathBuf {
+    ort_lib_for(std::env::consts::ARCH)
+}
+
+/// ONNX Runtime's library built for `arch` (`x86_64`, `aarch64`).
+pub fn ort_lib_for(arch: &str) -> PathBuf {
+    let p = workspace().join(format!(
+        "target/ort-test-lib/{arch}/libonnxruntime.so.1.31.1"
+    ));
+    assert!(
+        p.exists(),
+        "{} is missing: run crates/edgerun-ort/fetch-test-lib",
+        p.display()
+    );
+    p
+}
+
 /// A shared library of this machine's architecture that is neither TensorFlow Lite nor LiteRT:
 /// the C math library, from the system's library directory or, under qemu, from the cross
 /// sysroot (`/usr/<arch>-linux-gnu/lib`).
@@ -62,21 +81,31 @@ pub fn system_math_library() -> PathBuf {
         .unwrap_or_else(|| panic!("no libm.so.6 for {arch} in {candidates:?}"))
 }
 
-/// The test delegate plugin, built by `cargo test` as an example of edgerun-tflite, next to
-/// the running test binary (`target/<profile>/deps/..` -> `target/<profile>/examples/`).
-pub fn test_delegate() -> PathBuf {
+/// A library that `cargo test` builds as a cdylib example of one of the workspace's crates,
+/// next to the running test binary (`target/<profile>/deps/..` -> `target/<profile>/examples/`).
+fn example_library(name: &str, crate_name: &str) -> PathBuf {
     let exe = std::env::current_exe().expect("test binary path");
     let profile_dir = exe
         .parent()
         .and_then(Path::parent)
         .expect("target/<profile>");
-    let p = profile_dir.join("examples/libtest_delegate.so");
+    let p = profile_dir.join(format!("examples/lib{name}.so"));
     assert!(
         p.exists(),
-        "{} is missing: `cargo test --workspace` builds it (example test_delegate of edgerun-tflite)",
+        "{} is missing: `cargo test --workspace` builds it (example {name} of {crate_name})",
         p.display()
     );
     p
+}
+
+/// The test delegate plugin (example `test_delegate` of edgerun-tflite).
+pub fn test_delegate() -> PathBuf {
+    example_library("test_delegate", "edgerun-tflite")
+}
+
+/// A library that claims to be ONNX Runtime 1.10 (example `old_ort` of edgerun-ort).
+pub fn old_ort_library() -> PathBuf {
+    example_library("old_ort", "edgerun-ort")
 }
 
 /// A command that runs `program`. When the tests run under emulation (`cross/test-arm` sets

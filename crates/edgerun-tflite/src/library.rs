@@ -21,6 +21,7 @@ pub(crate) const SPEC: LibrarySpec = LibrarySpec {
     backend: crate::NAME,
     library: "TensorFlow Lite C library",
     env: ENV_VAR,
+    more_env: &[],
     names: LIBRARY_NAMES,
 };
 

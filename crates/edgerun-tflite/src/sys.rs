@@ -16,7 +16,7 @@ use edgefirst_tflite_sys::{
     TfLiteDelegate, TfLiteInterpreter, TfLiteInterpreterOptions, TfLiteModel,
     TfLiteQuantizationParams, TfLiteStatus, TfLiteTensor, TfLiteType,
 };
-use edgerun_core::library::LoadFailure;
+use edgerun_core::library::{loader_message, LoadFailure};
 use edgerun_core::{Data, DataRef};
 
 /// The C functions edgerun calls on the normal path. All must be present.
@@ -166,13 +166,6 @@ impl Api {
 }
 
 /// The loader's own words (dlerror), which libloading keeps as the error's source.
-fn loader_message(e: &libloading::Error) -> String {
-    match std::error::Error::source(e) {
-        Some(src) => src.to_string(),
-        None => e.to_string(),
-    }
-}
-
 /// Messages TFLite reports while building or running an interpreter.
 #[derive(Default)]
 pub struct Reports(Mutex<Vec<String>>);

@@ -57,6 +57,8 @@ mod report;
 /// The LiteRT backend, to configure (library path) and [`Runtime::register`].
 #[cfg(feature = "litert")]
 pub use edgerun_litert as litert;
+#[cfg(feature = "ort")]
+pub use edgerun_ort as ort;
 /// The TensorFlow Lite backend, to configure (library path, XNNPACK, external delegates) and
 /// [`Runtime::register`].
 #[cfg(feature = "tflite")]
@@ -102,6 +104,7 @@ macro_rules! backends {
 
 backends! {
     "litert", "litert", edgerun_litert::LiteRtBackend::new();
+    "ort", "ort", edgerun_ort::OrtBackend::new();
     "tflite", "tflite", edgerun_tflite::TfLiteBackend::new();
     "tract", "tract", edgerun_tract::TractBackend::new();
 }

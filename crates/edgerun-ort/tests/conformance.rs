@@ -1,0 +1,82 @@
+//! Every ONNX reference case through ONNX Runtime's library, against the references made by
+//! onnxruntime 1.31.1 from Python (the same library): |diff| <= 1e-4 + 1e-3 |ref|, the
+//! conformance suite's tolerance, at 1 and 2 threads.
+
+use edgerun_core::{Backend, Options, Tensor, Tolerance};
+use edgerun_ort::OrtBackend;
+use edgerun_testkit as kit;
+
+fn backend() -> OrtBackend {
+    OrtBackend::new().with_library(kit::ort_lib())
+}
+
+fn check(case: &str, threads: usize) {
+    let c = kit::case(case);
+    let source = edgerun_core::ModelSource::open(&c.model).unwrap();
+    // no shapes given: dynamic dimensions are bound by the run
+    let prepared = backend()
+        .prepare(&source, &Options::new().with_threads(threads))
+        .unwrap_or_else(|e| panic!("{case}: {e}"));
+    let mut session = prepared.session().unwrap();
+    let inputs: Vec<&Tensor> = c.inputs.iter().collect();
+    let out = session.run_tensors(&inputs).unwrap();
+    assert_eq!(out.len(), c.outputs.len());
+    for (k, (got, expected)) in out.iter().zip(&c.outputs).enumerate() {
+        let diff = Tolerance::new(1e-4, 1e-3)
+            .check(got, expected)
+            .unwrap_or_else(|err| panic!("{case} output {k} ({threads} threads): {err}"));
+        eprintln!("{case} output {k}, {threads} threads: max |diff| {diff:e}");
+    }
+}
+
+#[test]
+fn mobilenetv2_mini() {
+    check("mobilenetv2_mini", 1);
+    check("mobilenetv2_mini", 2);
+}
+
+#[test]
+fn dynamic_mlp_batch3() {
+    check("dynamic_mlp_batch3", 1);
+    check("dynamic_mlp_batch3", 2);
+}
+
+#[test]
+fn ppocr_cls() {
+    check("ppocr_cls", 1);
+    check("ppocr_cls", 2);
+}
+
+#[test]
+fn ppocr_det() {
+    check("ppocr_det_64x96", 1);
+    check("ppocr_det_96x128", 2);
+}
+
+#[test]
+fn one_detector_model_serves_two_image_sizes() {
+    let small = kit::case("ppocr_det_64x96");
+    let large = kit::case("ppocr_det_96x128");
+    let source = edgerun_core::ModelSource::open(&small.model).unwrap();
+    let prepared = backend().prepare(&source, &Options::new()).unwrap();
+    let mut session = prepared.session().unwrap();
+    for c in [&small, &large, &small] {
+        let out = session.run_tensors(&[&c.inputs[0]]).unwrap();
+        Tolerance::new(1e-4, 1e-3)
+            .check(&out[0], &c.outputs[0])
+            .unwrap_or_else(|e| panic!("{}: {e}", c.name));
+        assert_eq!(out[0].shape(), c.outputs[0].shape());
+    }
+}
+
+#[test]
+fn declared_dynamic_dimensions_are_reported() {
+    let c = kit::case("ppocr_det_64x96");
+    let source = edgerun_core::ModelSource::open(&c.model).unwrap();
+    let info = backend().inspect(&source).unwrap();
+    let x = &info.inputs[0];
+    assert_eq!(x.name, "x");
+    assert_eq!(x.shape.len(), 4);
+    assert_eq!(x.shape[1], edgerun_core::Dim::Fixed(3));
+    assert!(x.shape[2].fixed().is_none() && x.shape[3].fixed().is_none());
+}
