@@ -108,6 +108,55 @@ pub fn old_ort_library() -> PathBuf {
     example_library("old_ort", "edgerun-ort")
 }
 
+/// A leak check: `cycle()` creates, runs and destroys something; the proof cycles also leak
+/// `leak_kib` KiB each, written to so that they are resident. After a tenth of the cycles as
+/// warm-up, the rest must leave resident memory within a third of what that leak would add,
+/// and the same cycles leaking must break that bound (proof that the bound catches such a
+/// leak). Resident memory after a phase is the lowest of its last 10 cycles, as allocators'
+/// arenas make it swing briefly. `EDGERUN_LEAK_CYCLES` overrides `cycles`;
+/// `EDGERUN_LEAK_RSS=off` runs the cycles without the bound (for valgrind, which keeps memory
+/// of its own).
+pub fn assert_flat_rss(cycles: usize, leak_kib: usize, cycle: impl Fn()) {
+    let cycles: usize = std::env::var("EDGERUN_LEAK_CYCLES")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(cycles)
+        .max(20);
+    let warmup = cycles / 10;
+    let check = std::env::var("EDGERUN_LEAK_RSS").map_or(true, |v| v != "off");
+    let phase = |n: usize, leak: Option<usize>| {
+        let mut low = u64::MAX;
+        for i in 0..n {
+            if let Some(kib) = leak {
+                std::mem::forget(std::hint::black_box(vec![0xa5u8; kib * 1024]));
+            }
+            cycle();
+            if i + 10 >= n {
+                low = low.min(rss_kib());
+            }
+        }
+        low
+    };
+    let before = phase(warmup, None);
+    let measured = cycles - warmup;
+    let after = phase(measured, None);
+    eprintln!("RSS after {warmup} warm-up cycles: {before} KiB; after {cycles}: {after} KiB");
+    if !check {
+        return;
+    }
+    let bound = (measured * leak_kib / 3) as u64;
+    assert!(
+        after <= before + bound,
+        "RSS grew from {before} KiB to {after} KiB over {measured} cycles (bound {bound} KiB)"
+    );
+    let leaked = phase(measured, Some(leak_kib));
+    eprintln!("RSS after {measured} cycles leaking {leak_kib} KiB each: {leaked} KiB");
+    assert!(
+        leaked > after + bound,
+        "a {leak_kib} KiB-per-cycle leak grew RSS only from {after} KiB to {leaked} KiB"
+    );
+}
+
 /// A command that runs `program`. When the tests run under emulation (`cross/test-arm` sets
 /// `EDGERUN_TEST_RUNNER`, e.g. `qemu-aarch64 -L /usr/aarch64-linux-gnu`), the program is
 /// started through that runner: an emulated process cannot exec a foreign binary by itself.
