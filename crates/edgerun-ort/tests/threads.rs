@@ -5,12 +5,16 @@ use edgerun_core::{Backend, ModelSource, Options};
 use edgerun_ort::OrtBackend;
 use edgerun_testkit as kit;
 
+/// The tests count this process's threads: one at a time.
+static ONE_AT_A_TIME: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
 fn task_count() -> usize {
     std::fs::read_dir("/proc/self/task").unwrap().count()
 }
 
 #[test]
 fn the_thread_count_starts_that_many_workers() {
+    let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
     let backend = OrtBackend::new().with_library(kit::ort_lib());
     let source = ModelSource::open(kit::model("mobilenetv2_mini.onnx")).unwrap();
     // load the library and make its environment first: they may start threads of their own
@@ -29,4 +33,38 @@ fn the_thread_count_starts_that_many_workers() {
         drop(prepared);
     }
     assert_eq!(started, vec![0, 3], "workers started for 1 and 4 threads");
+}
+
+#[test]
+fn pinned_workers_run_only_on_the_given_cpus() {
+    use edgerun_core::platform::{thread_affinity, threads_of_this_process};
+    let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    let backend = OrtBackend::new().with_library(kit::ort_lib());
+    let source = ModelSource::open(kit::model("mobilenetv2_mini.onnx")).unwrap();
+    drop(backend.prepare(&source, &Options::new()).unwrap());
+    // the last CPU this thread may use; this thread stays unpinned, so a worker pinned there
+    // got it from ONNX Runtime's session.intra_op_thread_affinities
+    let mine = thread_affinity(0).unwrap();
+    let last = *mine.last().unwrap();
+    let before = threads_of_this_process();
+    let prepared = backend
+        .prepare(
+            &source,
+            &Options::new()
+                .with_threads(2)
+                .with_affinity(Some(vec![last])),
+        )
+        .unwrap();
+    let new: Vec<i32> = threads_of_this_process()
+        .into_iter()
+        .filter(|t| !before.contains(t))
+        .collect();
+    assert_eq!(new.len(), 1, "one worker for 2 threads");
+    assert_eq!(thread_affinity(new[0]).unwrap(), vec![last]);
+    assert_eq!(
+        thread_affinity(0).unwrap(),
+        mine,
+        "the caller is left as it was"
+    );
+    drop(prepared);
 }
