@@ -6,6 +6,8 @@ Needs `onnx` and `numpy` (pip install onnx numpy). Writes into the folder of thi
   mobilenetv2_mini.onnx  MobileNetV2-shaped CNN, 1x3x224x224 -> 1x100 logits
   dynamic_mlp.onnx       two-layer MLP with a dynamic batch dimension N: Nx16 -> Nx4
   unsupported_op.onnx    a graph with an op no runtime implements (for error tests)
+  typed_io.onnx          one input and output per tensor type edgerun passes (f32, f16, f64,
+                         i8, u8, i16, i32, i64, bool), each of a dynamic length N
 
 Weights come from numpy's PCG64 generator with fixed seeds, so running the script again gives
 byte-identical files.
@@ -139,7 +141,26 @@ def unsupported_op():
     print("wrote unsupported_op.onnx")
 
 
+def typed_io():
+    # (name, type, op): Add doubles, Not negates, Identity passes the values through
+    kinds = [("f32", TensorProto.FLOAT, "Add"), ("f16", TensorProto.FLOAT16, "Identity"),
+             ("f64", TensorProto.DOUBLE, "Add"), ("i8", TensorProto.INT8, "Identity"),
+             ("u8", TensorProto.UINT8, "Identity"), ("i16", TensorProto.INT16, "Identity"),
+             ("i32", TensorProto.INT32, "Add"), ("i64", TensorProto.INT64, "Add"),
+             ("bool", TensorProto.BOOL, "Not")]
+    nodes, inputs, outputs = [], [], []
+    for name, ty, op in kinds:
+        args = [name, name] if op == "Add" else [name]
+        nodes.append(helper.make_node(op, args, [f"{name}_out"], name=f"{op.lower()}_{name}"))
+        inputs.append(helper.make_tensor_value_info(name, ty, ["N"]))
+        outputs.append(helper.make_tensor_value_info(f"{name}_out", ty, ["N"]))
+    graph = helper.make_graph(nodes, "typed_io", inputs, outputs)
+    save(helper.make_model(graph, producer_name="edgerun-models",
+                           opset_imports=[helper.make_opsetid("", OPSET)]), "typed_io.onnx")
+
+
 if __name__ == "__main__":
     mobilenetv2_mini()
     dynamic_mlp()
     unsupported_op()
+    typed_io()

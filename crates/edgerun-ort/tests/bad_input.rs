@@ -111,3 +111,35 @@ fn one_process_holds_one_library() {
     // a backend without a path uses the one loaded
     assert_eq!(OrtBackend::new().library().unwrap(), kit_lib);
 }
+
+#[test]
+fn a_provider_this_build_lacks_fails_or_is_noted() {
+    let source = ModelSource::open(kit::model("dynamic_mlp.onnx")).unwrap();
+    let wanted = edgerun_ort::parse_providers("EdgerunNoSuchProvider:opt=1").unwrap();
+    let e = backend()
+        .with_providers(wanted.clone(), false)
+        .prepare(&source, &Options::new())
+        .err()
+        .unwrap();
+    let text = e.to_string();
+    assert!(matches!(e, Error::Delegate { .. }), "{e:?}");
+    assert!(text.contains("EdgerunNoSuchProvider"), "{text}");
+    // the providers the build has are listed (every build has the CPU one)
+    assert!(text.contains("CPUExecutionProvider"), "{text}");
+    assert!(text.contains("ort_provider_fallback"), "{text}");
+    // allowed to fall back: it loads, runs, and says what it left out
+    let p = backend()
+        .with_providers(wanted, true)
+        .prepare(&source, &Options::new())
+        .unwrap();
+    let notes = p.notes().join("\n");
+    assert!(
+        notes.contains("execution provider EdgerunNoSuchProvider left out"),
+        "{notes}"
+    );
+    let x = Tensor::zeros(edgerun_core::DType::F32, vec![2, 16]).unwrap();
+    assert_eq!(
+        p.session().unwrap().run_tensors(&[&x]).unwrap()[0].shape(),
+        &[2, 4]
+    );
+}

@@ -80,3 +80,60 @@ fn declared_dynamic_dimensions_are_reported() {
     assert_eq!(x.shape[1], edgerun_core::Dim::Fixed(3));
     assert!(x.shape[2].fixed().is_none() && x.shape[3].fixed().is_none());
 }
+
+#[test]
+fn every_tensor_type_goes_in_and_out() {
+    use edgerun_core::{DType, Data};
+    use half::f16;
+    let source = edgerun_core::ModelSource::open(kit::model("typed_io.onnx")).unwrap();
+    let prepared = backend().prepare(&source, &Options::new()).unwrap();
+    let types: Vec<DType> = prepared.inputs().iter().map(|i| i.dtype).collect();
+    assert_eq!(
+        types,
+        [
+            DType::F32,
+            DType::F16,
+            DType::F64,
+            DType::I8,
+            DType::U8,
+            DType::I16,
+            DType::I32,
+            DType::I64,
+            DType::Bool
+        ]
+    );
+    let n = 5;
+    let k = |i: usize| i as i64 - 2; // -2..=2
+    let inputs = vec![
+        Data::F32((0..n).map(|i| k(i) as f32 * 0.5).collect()),
+        Data::F16((0..n).map(|i| f16::from_f32(k(i) as f32 * 0.25)).collect()),
+        Data::F64((0..n).map(|i| k(i) as f64 * 1e10).collect()),
+        Data::I8((0..n).map(|i| (k(i) * 60) as i8).collect()),
+        Data::U8((0..n).map(|i| (i * 60) as u8).collect()),
+        Data::I16((0..n).map(|i| (k(i) * 16000) as i16).collect()),
+        Data::I32((0..n).map(|i| (k(i) * 1_000_000_000) as i32 / 2).collect()),
+        Data::I64((0..n).map(|i| k(i) << 40).collect()),
+        Data::Bool((0..n).map(|i| i % 2 == 0).collect()),
+    ];
+    let tensors: Vec<Tensor> = inputs
+        .iter()
+        .map(|d| Tensor::from_data(vec![n], d.clone()).unwrap())
+        .collect();
+    let refs: Vec<&Tensor> = tensors.iter().collect();
+    let out = prepared.session().unwrap().run_tensors(&refs).unwrap();
+    let expected = vec![
+        Data::F32((0..n).map(|i| k(i) as f32).collect()),
+        inputs[1].clone(),
+        Data::F64((0..n).map(|i| k(i) as f64 * 2e10).collect()),
+        inputs[3].clone(),
+        inputs[4].clone(),
+        inputs[5].clone(),
+        Data::I32((0..n).map(|i| (k(i) * 1_000_000_000) as i32).collect()),
+        Data::I64((0..n).map(|i| k(i) << 41).collect()),
+        Data::Bool((0..n).map(|i| i % 2 == 1).collect()),
+    ];
+    for (got, want) in out.iter().zip(&expected) {
+        assert_eq!(got.shape(), &[n]);
+        assert_eq!(got.data(), want, "{:?}", got.dtype());
+    }
+}
