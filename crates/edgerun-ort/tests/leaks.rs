@@ -1,9 +1,9 @@
 //! ONNX Runtime session + input views + outputs, created, run and destroyed many times:
-//! resident memory stays flat. ONNX Runtime's per-session allocations (its thread pool's
-//! malloc arenas) make resident memory swing by about 0.5 MiB from cycle to cycle with no
-//! growth over 800 cycles, so the bound is a third of what a 16 KiB-per-cycle leak adds
-//! (`edgerun_testkit::assert_flat_rss`, which proves the bound catches that leak). A smaller
-//! leak shows with more cycles (`EDGERUN_LEAK_CYCLES`, 400 by default).
+//! resident memory stays flat. Even with one malloc arena (`edgerun_testkit::assert_flat_rss`
+//! runs the check that way) ONNX Runtime's per-session allocations make resident memory
+//! settle only after some cycles and then swing by about 0.5 MiB, so the bound is a third of
+//! what a 16 KiB-per-cycle leak adds (and the helper proves the bound catches that leak). A
+//! smaller leak shows with more cycles (`EDGERUN_LEAK_CYCLES`, 400 by default).
 
 use edgerun_core::{Backend, ModelSource, Options, Tensor};
 use edgerun_ort::OrtBackend;
@@ -17,7 +17,7 @@ fn create_run_destroy_cycles_do_not_leak() {
             .into();
     let input = Tensor::zeros(edgerun_core::DType::F32, vec![1, 3, 48, 192]).unwrap();
     let b = OrtBackend::new().with_library(kit::ort_lib());
-    kit::assert_flat_rss(400, 16, || {
+    kit::assert_flat_rss("create_run_destroy_cycles_do_not_leak", 400, 16, || {
         let source = ModelSource::from_bytes("ppocr_cls.onnx", bytes.clone()).unwrap();
         let prepared = b.prepare(&source, &Options::new()).unwrap();
         let out = prepared.session().unwrap().run_tensors(&[&input]).unwrap();

@@ -109,21 +109,57 @@ pub fn old_ort_library() -> PathBuf {
 }
 
 /// A leak check: `cycle()` creates, runs and destroys something; the proof cycles also leak
-/// `leak_kib` KiB each, written to so that they are resident. After a tenth of the cycles as
+/// `leak_kib` KiB each, written to so that they are resident. After a fifth of the cycles as
 /// warm-up, the rest must leave resident memory within a third of what that leak would add,
 /// and the same cycles leaking must break that bound (proof that the bound catches such a
-/// leak). Resident memory after a phase is the lowest of its last 10 cycles, as allocators'
-/// arenas make it swing briefly. `EDGERUN_LEAK_CYCLES` overrides `cycles`;
-/// `EDGERUN_LEAK_RSS=off` runs the cycles without the bound (for valgrind, which keeps memory
-/// of its own).
-pub fn assert_flat_rss(cycles: usize, leak_kib: usize, cycle: impl Fn()) {
+/// leak). Resident memory after a phase is the lowest of its last 10 cycles.
+///
+/// glibc's allocator keeps freed memory in per-thread arenas and returns it to the system
+/// only past a threshold, so resident memory swings by megabytes when libraries start and
+/// stop threads. The check therefore runs in a child process of the same test with one arena
+/// and immediate trimming (`GLIBC_TUNABLES=glibc.malloc.arena_max=1:
+/// glibc.malloc.trim_threshold=0`), where what stays resident is what is still allocated.
+/// `test` is the test's name, for the child to run only it. `EDGERUN_LEAK_CYCLES` overrides
+/// `cycles`; `EDGERUN_LEAK_RSS=off` runs the cycles in this process without the bound (for
+/// valgrind, which keeps memory of its own).
+pub fn assert_flat_rss(test: &str, cycles: usize, leak_kib: usize, cycle: impl Fn()) {
+    const CHILD: &str = "EDGERUN_LEAK_CHILD";
+    let check = std::env::var("EDGERUN_LEAK_RSS").map_or(true, |v| v != "off");
+    if check && std::env::var_os(CHILD).is_none() {
+        let exe = std::env::current_exe().unwrap();
+        let out = Command::new(&exe)
+            .args([test, "--exact", "--nocapture", "--test-threads=1"])
+            .env(CHILD, "1")
+            .env(
+                "GLIBC_TUNABLES",
+                "glibc.malloc.arena_max=1:glibc.malloc.trim_threshold=0",
+            )
+            .output()
+            .unwrap();
+        let text = format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let summary: String = text
+            .lines()
+            .filter(|l| l.starts_with("RSS") || l.contains("panicked") || l.starts_with("test "))
+            .map(|l| format!("{l}\n"))
+            .collect();
+        eprint!("{summary}");
+        assert!(
+            out.status.success() && text.contains("1 passed"),
+            "the leak check in a child process ({} {test}) failed:\n{text}",
+            exe.display()
+        );
+        return;
+    }
     let cycles: usize = std::env::var("EDGERUN_LEAK_CYCLES")
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(cycles)
         .max(20);
-    let warmup = cycles / 10;
-    let check = std::env::var("EDGERUN_LEAK_RSS").map_or(true, |v| v != "off");
+    let warmup = cycles / 5;
     let phase = |n: usize, leak: Option<usize>| {
         let mut low = u64::MAX;
         for i in 0..n {
