@@ -6,7 +6,6 @@
 #![forbid(unsafe_code)]
 
 mod bench;
-mod fill;
 mod info;
 mod summary;
 
@@ -15,7 +14,7 @@ use std::process::ExitCode;
 
 use anyhow::{anyhow, bail, Context, Result};
 use clap::{Parser, Subcommand, ValueEnum};
-use edgerun::{npy, CpuAffinity, Model, Options, Platform, Runtime, Tensor};
+use edgerun::{fill, npy, CpuAffinity, Model, Options, Platform, Runtime, Tensor};
 
 /// `println!` that ends the program quietly when stdout is closed (`edgerun ... | head`).
 macro_rules! out {
@@ -45,9 +44,24 @@ struct ModelArgs {
     /// Model file: .onnx, .tflite, or an NNEF directory or .tar/.tgz archive
     #[arg(long)]
     graph: PathBuf,
-    /// Use only this backend instead of choosing (see `edgerun info`)
+    /// The backend or variant to run on (see `edgerun info`); auto (default): measure the
+    /// candidates and take the fastest whose outputs agree; first: the first in order
     #[arg(long)]
     backend: Option<String>,
+    /// List every candidate backend with its skip reason or measured median, and the winner
+    #[arg(long)]
+    explain: bool,
+    /// A policy file (TOML) pinning backends, threads and delegates per model
+    #[arg(long)]
+    policy: Option<PathBuf>,
+    /// File of measured backend choices, or `off` (default: $EDGERUN_CACHE, else
+    /// $XDG_CACHE_HOME/edgerun/decisions.json)
+    #[arg(long = "decision_cache")]
+    decision_cache: Option<String>,
+    /// Milliseconds auto may spend timing candidates at load (default 500); 0 takes the first
+    /// candidate in order
+    #[arg(long = "measure_ms")]
+    measure_ms: Option<u64>,
     #[command(flatten)]
     placement: PlacementArgs,
     /// Input names the shapes of --input_layer_shape belong to, comma-separated
@@ -361,6 +375,32 @@ fn runtime(args: &ModelArgs, extra_shapes: &[(String, Vec<usize>)]) -> Result<Ru
     if let Some(b) = &args.backend {
         rt = rt.with_backend(b.clone());
     }
+    dispatch_args(
+        rt,
+        args.policy.as_deref(),
+        args.decision_cache.as_deref(),
+        args.measure_ms,
+    )
+}
+
+/// The dispatcher's flags: policy file, decision cache, measuring budget.
+pub(crate) fn dispatch_args(
+    mut rt: Runtime,
+    policy: Option<&Path>,
+    cache: Option<&str>,
+    measure_ms: Option<u64>,
+) -> Result<Runtime> {
+    if let Some(p) = policy {
+        rt = rt.with_policy(edgerun::Policy::from_file(p)?)?;
+    }
+    match cache {
+        None | Some("") => {}
+        Some("off") => rt = rt.with_cache(edgerun::CacheSetting::Off),
+        Some(path) => rt = rt.with_cache(edgerun::CacheSetting::File(path.into())),
+    }
+    if let Some(ms) = measure_ms {
+        rt = rt.with_measure_budget(std::time::Duration::from_millis(ms));
+    }
     Ok(rt)
 }
 
@@ -391,6 +431,20 @@ fn run(
         model.format(),
         model.backend()
     );
+    if args.explain {
+        for line in model.decision().to_string().lines() {
+            eprintln!("  {line}");
+        }
+    } else {
+        let d = model.decision();
+        eprintln!(
+            "  {}: {} (--explain lists every candidate)",
+            d.chosen, d.source
+        );
+        for w in d.warnings() {
+            eprintln!("  warning: {w}");
+        }
+    }
     for note in model.notes() {
         eprintln!("  {note}");
     }

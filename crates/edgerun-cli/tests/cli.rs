@@ -262,6 +262,7 @@ fn litert_runs_a_tflite_model_given_its_library() {
         "run",
         "--graph",
         graph.to_str().unwrap(),
+        "--backend=litert",
         &format!("--litert_lib={}", kit::litert_lib().display()),
         &lib_arg(),
         "--input",

@@ -312,6 +312,19 @@ pub trait Backend: Send + Sync {
         Vec::new()
     }
 
+    /// What, besides its name and the load options, decides how this backend runs a model:
+    /// engine version, library, and the backend's own settings. A change re-measures the
+    /// dispatcher's cached choices. The default gives version and library; backends with
+    /// settings add them.
+    fn fingerprint(&self) -> String {
+        format!(
+            "version {}; library {}",
+            self.version().as_deref().unwrap_or("?"),
+            self.library_path()
+                .map_or_else(|| "-".into(), |p| p.display().to_string())
+        )
+    }
+
     /// Everything `edgerun info` says about this backend.
     fn report(&self) -> BackendReport {
         let availability = self.availability();

@@ -273,6 +273,16 @@ impl Backend for TfLiteBackend {
         }
     }
 
+    fn fingerprint(&self) -> String {
+        format!(
+            "version {}; library {}; {:?}",
+            self.version().as_deref().unwrap_or("?"),
+            self.library_path()
+                .map_or_else(|| "-".into(), |p| p.display().to_string()),
+            self.options
+        )
+    }
+
     fn version(&self) -> Option<String> {
         self.api().ok().map(|a| a.version().to_string())
     }

@@ -36,6 +36,7 @@ pub struct ReadmeDoctests;
 use std::fmt;
 use std::path::Path;
 use std::sync::{Arc, OnceLock};
+use std::time::{Duration, Instant};
 
 use edgerun_core::platform::{cpulist, PinGuard};
 
@@ -53,7 +54,14 @@ pub use edgerun_core::{
     Tensor, TensorInfo, TensorView, Tolerance,
 };
 
+mod cache;
+mod decision;
+pub mod fill;
+mod measure;
+mod policy;
 mod report;
+pub use cache::CacheSetting;
+pub use decision::{CandidateReport, Decision, Outcome, Source};
 /// The LiteRT backend, to configure (library path) and [`Runtime::register`].
 #[cfg(feature = "litert")]
 pub use edgerun_litert as litert;
@@ -63,6 +71,7 @@ pub use edgerun_ort as ort;
 /// [`Runtime::register`].
 #[cfg(feature = "tflite")]
 pub use edgerun_tflite as tflite;
+pub use policy::{Policy, Rule};
 pub use report::{BuildReport, DeviceReport, PlacementReport, Report, REPORT_SCHEMA};
 
 /// Every backend edgerun knows, in order of preference: name, cargo feature, constructor.
@@ -83,6 +92,11 @@ macro_rules! backends {
                 }
             )*
             v
+        }
+
+        /// A new instance of the backend of that name, with default settings.
+        fn fresh_backend(name: &str) -> Option<Box<dyn Backend>> {
+            compiled_backends().into_iter().find(|b| b.name() == name)
         }
 
         fn compiled_backends() -> Vec<Box<dyn Backend>> {
@@ -107,6 +121,85 @@ backends! {
     "ort", "ort", edgerun_ort::OrtBackend::new();
     "tflite", "tflite", edgerun_tflite::TfLiteBackend::new();
     "tract", "tract", edgerun_tract::TractBackend::new();
+}
+
+/// The reference backends of each format, most trusted first: when two candidates' outputs
+/// disagree, the one ranked here first is kept. ONNX Runtime is ONNX's reference
+/// implementation; LiteRT and TensorFlow Lite are the TensorFlow Lite format's own runtimes.
+const REFERENCE: &[(ModelFormat, &[&str])] = &[
+    (ModelFormat::Onnx, &["ort", "tract"]),
+    (ModelFormat::TfLite, &["litert", "tflite", "tract"]),
+    (ModelFormat::Nnef, &["tract"]),
+];
+
+fn reference_rank(format: ModelFormat, backend: &str) -> usize {
+    REFERENCE
+        .iter()
+        .find(|(f, _)| *f == format)
+        .and_then(|(_, names)| names.iter().position(|n| *n == backend))
+        .unwrap_or(usize::MAX)
+}
+
+/// The default measuring budget of `auto`: half a second of timed runs, paid at the first
+/// load of a model on a device (later loads hit the decision cache). It bounds the timed runs
+/// only; preparing each candidate comes on top. Most models are decided well before it runs
+/// out (a clear winner ends measuring after three rounds).
+pub const DEFAULT_MEASURE_BUDGET: Duration = Duration::from_millis(500);
+
+/// How a runtime chooses a model's backend.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Selection {
+    /// Measure the candidates that can run the model and take the fastest whose outputs agree
+    /// (the default).
+    Auto,
+    /// The first candidate in order of preference that prepares the model; no measuring.
+    First,
+    /// This backend or variant only; an error if it cannot run the model.
+    Named(String),
+}
+
+impl Selection {
+    /// `auto`, `first`, or a backend or variant name.
+    pub fn parse(text: &str) -> Selection {
+        match text {
+            "auto" => Selection::Auto,
+            "first" => Selection::First,
+            name => Selection::Named(name.to_string()),
+        }
+    }
+}
+
+/// A second configuration of a backend, competing with the others under its own label:
+/// TensorFlow Lite without XNNPACK, with an external delegate and its options, a backend with
+/// another thread count.
+pub struct Variant {
+    pub label: String,
+    pub backend: Box<dyn Backend>,
+    /// Threads for this variant (default: the runtime's).
+    pub threads: Option<usize>,
+}
+
+impl Variant {
+    pub fn new(label: impl Into<String>, backend: Box<dyn Backend>) -> Variant {
+        Variant {
+            label: label.into(),
+            backend,
+            threads: None,
+        }
+    }
+
+    pub fn with_threads(mut self, threads: usize) -> Variant {
+        self.threads = Some(threads.max(1));
+        self
+    }
+}
+
+/// One candidate of a load: a backend or a variant.
+#[derive(Clone, Copy)]
+struct Cand<'a> {
+    label: &'a str,
+    backend: &'a dyn Backend,
+    threads: Option<usize>,
 }
 
 /// Stand-in for a backend that was compiled out.
@@ -147,10 +240,14 @@ impl Backend for Disabled {
 /// use, pinned to the big cores on a big.LITTLE CPU ([`Platform::default_placement`]).
 pub struct Runtime {
     backends: Vec<Box<dyn Backend>>,
+    variants: Vec<Variant>,
     options: Options,
-    only: Option<String>,
+    selection: Selection,
     affinity: CpuAffinity,
     platform: OnceLock<Platform>,
+    budget: Duration,
+    cache: CacheSetting,
+    policy: Option<Arc<Policy>>,
 }
 
 impl Default for Runtime {
@@ -165,14 +262,18 @@ impl Runtime {
         Runtime::with_backends(compiled_backends())
     }
 
-    /// A runtime over the given backends, tried in this order.
+    /// A runtime over the given backends, in this order of preference.
     pub fn with_backends(backends: Vec<Box<dyn Backend>>) -> Runtime {
         Runtime {
             backends,
+            variants: Vec::new(),
             options: Options::default(),
-            only: None,
+            selection: Selection::Auto,
             affinity: CpuAffinity::Default,
             platform: OnceLock::new(),
+            budget: DEFAULT_MEASURE_BUDGET,
+            cache: CacheSetting::Default,
+            policy: None,
         }
     }
 
@@ -256,15 +357,23 @@ impl Runtime {
     /// [`Error::InvalidOption`] when the affinity names no usable CPU (the error lists the
     /// CPUs that exist).
     pub fn placement(&self) -> Result<Placement> {
+        self.placement_with(self.options.threads, &self.affinity)
+    }
+
+    fn placement_with(
+        &self,
+        threads: Option<usize>,
+        affinity_asked: &CpuAffinity,
+    ) -> Result<Placement> {
         let platform = self.platform();
         let default = platform.default_placement();
-        let affinity = self.affinity.resolve(platform)?;
-        let (threads, mut why) = match self.options.threads {
+        let affinity = affinity_asked.resolve(platform)?;
+        let (count, mut why) = match threads {
             Some(t) => (
                 t,
                 format!("{t} thread{} as asked", if t == 1 { "" } else { "s" }),
             ),
-            None if self.affinity == CpuAffinity::Default => (default.threads, default.why),
+            None if *affinity_asked == CpuAffinity::Default => (default.threads, default.why),
             None => {
                 // one thread per CPU of the chosen set, within the cgroup's quota
                 let n = affinity.as_ref().map_or(default.threads, Vec::len);
@@ -272,24 +381,21 @@ impl Runtime {
                     Some(q) => n.min((q.ceil() as usize).max(1)),
                     None => n,
                 };
-                (
-                    n,
-                    format!("one thread per CPU of the {} set", self.affinity),
-                )
+                (n, format!("one thread per CPU of the {affinity_asked} set"))
             }
         };
-        if self.affinity != CpuAffinity::Default || self.options.threads.is_some() {
+        if *affinity_asked != CpuAffinity::Default || threads.is_some() {
             match &affinity {
                 Some(cpus) => why.push_str(&format!(
                     "; pinned to CPUs {} ({})",
                     cpulist::format(cpus),
-                    self.affinity
+                    affinity_asked
                 )),
                 None => why.push_str("; not pinned"),
             }
         }
         Ok(Placement {
-            threads,
+            threads: count,
             affinity,
             why,
         })
@@ -317,10 +423,88 @@ impl Runtime {
         self
     }
 
-    /// Use only the named backend (`tract`...), instead of choosing.
+    /// How to choose a model's backend: `auto` (the default: measure), `first` (first in order
+    /// of preference, no measuring), or a backend or variant name (that one only: an error
+    /// saying why when it cannot run the model, never another backend in its place).
     pub fn with_backend(mut self, name: impl Into<String>) -> Runtime {
-        self.only = Some(name.into());
+        self.selection = Selection::parse(&name.into());
         self
+    }
+
+    /// As [`Runtime::with_backend`].
+    pub fn with_selection(mut self, selection: Selection) -> Runtime {
+        self.selection = selection;
+        self
+    }
+
+    /// How long `auto` may spend on timed runs per load (default
+    /// [`DEFAULT_MEASURE_BUDGET`]); zero takes the first candidate in order without measuring.
+    pub fn with_measure_budget(mut self, budget: Duration) -> Runtime {
+        self.budget = budget;
+        self
+    }
+
+    /// Where measured choices are cached (default [`CacheSetting::Default`]).
+    pub fn with_cache(mut self, cache: CacheSetting) -> Runtime {
+        self.cache = cache;
+        self
+    }
+
+    /// Add a variant of a backend that competes under its own label.
+    ///
+    /// # Errors
+    /// [`Error::InvalidOption`] when the label is taken (a backend, another variant, `auto`,
+    /// `first`) or empty.
+    pub fn with_variant(mut self, variant: Variant) -> Result<Runtime> {
+        let taken = variant.label.is_empty()
+            || ["auto", "first"].contains(&variant.label.as_str())
+            || self.cands(None).iter().any(|c| c.label == variant.label);
+        if taken {
+            return Err(Error::InvalidOption {
+                option: format!("variant {:?}", variant.label),
+                reason: "the label is empty or already names a backend, a variant, auto or first; give the variant its own label".into(),
+            });
+        }
+        self.variants.push(variant);
+        Ok(self)
+    }
+
+    /// Per-model choices of an integrator (see [`Policy`]).
+    ///
+    /// # Errors
+    /// [`Error::InvalidOption`] when a rule names a backend or a setting this runtime lacks.
+    pub fn with_policy(mut self, policy: Policy) -> Result<Runtime> {
+        let labels: Vec<&str> = self.cands(None).iter().map(|c| c.label).collect();
+        for r in &policy.rules {
+            if let Some(Selection::Named(b)) = r.backend.as_deref().map(Selection::parse) {
+                if !labels.contains(&b.as_str()) {
+                    return Err(Error::InvalidOption {
+                        option: format!(
+                            "backend of the rule for {:?} in {}",
+                            r.model, policy.origin
+                        ),
+                        reason: format!(
+                            "no backend or variant {b:?}; known: auto, first, {}",
+                            labels.join(", ")
+                        ),
+                    });
+                }
+            }
+            for (key, _) in r.all_settings() {
+                if !self.settings().iter().any(|(_, s)| s.key == key) {
+                    return Err(Error::InvalidOption {
+                        option: format!(
+                            "setting {key:?} of the rule for {:?} in {}",
+                            r.model, policy.origin
+                        ),
+                        reason: "no backend of this build has such a setting (see `edgerun info`)"
+                            .into(),
+                    });
+                }
+            }
+        }
+        self.policy = Some(Arc::new(policy));
+        Ok(self)
     }
 
     pub fn options(&self) -> &Options {
@@ -332,7 +516,13 @@ impl Runtime {
         &self.backends
     }
 
-    /// Open a model file (or NNEF directory) and prepare it on the first backend that can run it.
+    /// The variants added with [`Runtime::with_variant`].
+    pub fn variants(&self) -> &[Variant] {
+        &self.variants
+    }
+
+    /// Open a model file (or NNEF directory) and prepare it on the backend chosen for it (see
+    /// [`Runtime::load_source`]).
     ///
     /// # Errors
     /// The file is missing, empty, corrupt or of no known format; the model needs an input
@@ -361,9 +551,15 @@ impl Runtime {
         let source = ModelSource::open(path)?;
         let mut reasons = Vec::new();
         let mut first_error = None;
+        let cands = self.cands(None);
+        let cands = match &self.selection {
+            Selection::Named(name) => vec![*find(&cands, name)?],
+            _ => cands,
+        };
         // reading a model's declarations may not need a backend's native library: try every
         // backend that reads the format, available or not
-        for b in self.candidates()? {
+        for c in cands {
+            let b = c.backend;
             if !b.formats().contains(&source.format()) {
                 continue;
             }
@@ -384,103 +580,675 @@ impl Runtime {
         }
     }
 
-    fn candidates(&self) -> Result<Vec<&dyn Backend>> {
-        let all = self.backends.iter().map(|b| b.as_ref());
-        match &self.only {
-            None => Ok(all.collect()),
-            Some(name) => {
-                let chosen: Vec<_> = all.filter(|b| b.name() == name).collect();
-                if chosen.is_empty() {
-                    let known: Vec<_> = self.backends.iter().map(|b| b.name()).collect();
-                    return Err(Error::InvalidOption {
-                        option: format!("backend {name:?}"),
-                        reason: format!("no such backend; known backends: {}", known.join(", ")),
-                    });
-                }
-                Ok(chosen)
-            }
-        }
+    /// Backends then variants, in order of preference; `replacement` takes the place of the
+    /// backend of its name.
+    fn cands<'a>(&'a self, replacement: Option<&'a dyn Backend>) -> Vec<Cand<'a>> {
+        let backends = self.backends.iter().map(|b| match replacement {
+            Some(r) if r.name() == b.name() => r,
+            _ => b.as_ref(),
+        });
+        backends
+            .map(|b| Cand {
+                label: b.name(),
+                backend: b,
+                threads: None,
+            })
+            .chain(self.variants.iter().map(|v| Cand {
+                label: &v.label,
+                backend: v.backend.as_ref(),
+                threads: v.threads,
+            }))
+            .collect()
     }
 
-    fn load_source(&self, source: ModelSource) -> Result<Model> {
-        let placement = self.placement()?;
-        let options = Options {
-            threads: Some(placement.threads),
-            affinity: placement.affinity.clone(),
-            ..self.options.clone()
+    /// Prepare a model on the backend chosen for it:
+    ///
+    /// 1. a policy rule that matches the model's path may set the selection, threads,
+    ///    affinity and backend settings;
+    /// 2. a backend or variant chosen by name runs the model or the load fails with its reason
+    ///    (a policy rule with `fallback = true` then chooses automatically);
+    /// 3. otherwise the candidates are the backends and variants that read the format, are
+    ///    available here and may be chosen automatically; the rest are recorded as skipped;
+    /// 4. with one candidate, or selection `first`, or no measuring budget, the first that
+    ///    prepares the model wins;
+    /// 5. with `auto` and two or more, a choice cached for this model, device and candidates
+    ///    is used; else every candidate is prepared and measured on the same seeded inputs
+    ///    (see [`DEFAULT_MEASURE_BUDGET`]), a candidate whose outputs disagree with the others
+    ///    is rejected (of two that disagree, the format's reference backend is kept), the
+    ///    fastest median wins, and the choice is cached.
+    ///
+    /// [`Model::decision`] tells what happened.
+    ///
+    /// # Errors
+    /// As [`Runtime::load`]; when no candidate is left, the error lists each with its reason.
+    pub fn load_source(&self, source: ModelSource) -> Result<Model> {
+        let rule = self
+            .policy
+            .as_deref()
+            .and_then(|p| p.rule_for(source.path()));
+        let threads = rule.and_then(|r| r.threads).or(self.options.threads);
+        let affinity_asked = match rule.map(Rule::cpu_affinity).transpose()?.flatten() {
+            Some(a) => a,
+            None => self.affinity.clone(),
         };
+        let placement = self.placement_with(threads, &affinity_asked)?;
+        let mut selection = match rule.and_then(|r| r.backend.as_deref()) {
+            Some(b) => Selection::parse(b),
+            None => self.selection.clone(),
+        };
+        // a rule's settings apply to a fresh instance of their backend
+        let fresh = match rule {
+            Some(r) if !r.all_settings().is_empty() => Some(self.fresh_for(r)?),
+            _ => None,
+        };
+        let cands = self.cands(fresh.as_deref());
         let affinity: Option<Arc<[usize]>> = placement.affinity.as_deref().map(Arc::from);
         // threads a backend starts while preparing inherit the caller's CPUs
         let _pin = PinGuard::new(affinity.as_deref())?;
-        let mut considered = Vec::new();
+        let load = Load {
+            rt: self,
+            source: &source,
+            placement: &placement,
+        };
+        let mut notes = Vec::new();
+        if let Selection::Named(name) = &selection {
+            let how = match rule {
+                Some(r) if r.backend.is_some() => Source::Policy(r.model.clone()),
+                _ => Source::Explicit,
+            };
+            match load.named(&cands, name, how) {
+                Ok(done) => return Ok(done.into_model(source, placement, affinity)),
+                Err(e) if rule.is_some_and(|r| r.fallback && r.backend.is_some()) => {
+                    notes.push(format!(
+                        "policy: {name} cannot run it ({e}); chosen automatically as the rule for {:?} allows",
+                        rule.map(|r| r.model.as_str()).unwrap_or_default()
+                    ));
+                    selection = Selection::Auto;
+                }
+                Err(e) => return Err(e),
+            }
+        }
+        let mut done = load.choose(&cands, selection == Selection::First)?;
+        notes.append(&mut done.decision.notes);
+        done.decision.notes = notes;
+        Ok(done.into_model(source, placement, affinity))
+    }
+
+    fn fresh_for(&self, rule: &Rule) -> Result<Box<dyn Backend>> {
+        let settings = rule.all_settings();
+        let owner = |key: &str| {
+            self.settings()
+                .into_iter()
+                .find(|(_, s)| s.key == key)
+                .map(|(b, _)| b)
+        };
+        let name = match rule.backend.as_deref().map(Selection::parse) {
+            Some(Selection::Named(n)) => self
+                .cands(None)
+                .iter()
+                .find(|c| c.label == n)
+                .map(|c| c.backend.name()),
+            _ => owner(&settings[0].0),
+        };
+        let mut b = name
+            .and_then(fresh_backend)
+            .ok_or_else(|| Error::InvalidOption {
+                option: format!("settings of the policy rule for {:?}", rule.model),
+                reason: "no backend of this build has them".into(),
+            })?;
+        for (k, v) in &settings {
+            b.set(k, v)?;
+        }
+        Ok(b)
+    }
+}
+
+fn find<'c, 'a>(cands: &'c [Cand<'a>], name: &str) -> Result<&'c Cand<'a>> {
+    cands.iter().find(|c| c.label == name).ok_or_else(|| {
+        let known: Vec<_> = cands.iter().map(|c| c.label).collect();
+        Error::InvalidOption {
+            option: format!("backend {name:?}"),
+            reason: format!(
+                "no such backend or variant; known: auto, first, {}",
+                known.join(", ")
+            ),
+        }
+    })
+}
+
+/// One load in progress.
+struct Load<'r> {
+    rt: &'r Runtime,
+    source: &'r ModelSource,
+    placement: &'r Placement,
+}
+
+/// A prepared winner and how it was chosen.
+struct Done {
+    prepared: Box<dyn Prepared>,
+    threads: usize,
+    decision: Decision,
+}
+
+impl Done {
+    fn into_model(
+        self,
+        source: ModelSource,
+        mut placement: Placement,
+        affinity: Option<Arc<[usize]>>,
+    ) -> Model {
+        if self.threads != placement.threads {
+            placement.why = format!(
+                "{} thread{} for variant {}; {}",
+                self.threads,
+                if self.threads == 1 { "" } else { "s" },
+                self.decision.chosen,
+                placement.why
+            );
+            placement.threads = self.threads;
+        }
+        let output_names = self
+            .prepared
+            .outputs()
+            .iter()
+            .map(|o| o.name.clone())
+            .collect();
+        Model {
+            prepared: Arc::from(self.prepared),
+            output_names,
+            source,
+            decision: self.decision,
+            placement,
+            affinity,
+        }
+    }
+}
+
+impl Load<'_> {
+    fn format(&self) -> ModelFormat {
+        self.source.format()
+    }
+
+    fn threads(&self, c: &Cand<'_>) -> usize {
+        c.threads.unwrap_or(self.placement.threads)
+    }
+
+    fn prepare(&self, c: &Cand<'_>) -> Result<Box<dyn Prepared>> {
+        let options = Options {
+            threads: Some(self.threads(c)),
+            affinity: self.placement.affinity.clone(),
+            ..self.rt.options.clone()
+        };
+        c.backend.prepare(self.source, &options)
+    }
+
+    fn report(&self, c: &Cand<'_>, outcome: Outcome) -> CandidateReport {
+        CandidateReport {
+            label: c.label.to_string(),
+            backend: c.backend.name(),
+            threads: self.threads(c),
+            outcome,
+        }
+    }
+
+    /// The error when no candidate is left: the candidate's own error when only one tried
+    /// and either no other backend reads the format or the model itself is at fault (corrupt,
+    /// truncated: no backend would do better); else every candidate with its reason, so that
+    /// an unsupported op says which backends are missing here.
+    fn none_left(&self, reports: &[CandidateReport], mut errors: Vec<Error>) -> Error {
+        let readers = self
+            .rt
+            .cands(None)
+            .iter()
+            .filter(|c| c.backend.formats().contains(&self.format()))
+            .count();
+        if errors.len() == 1 && (readers <= 1 || errors[0].kind() == ErrorKind::InvalidModel) {
+            return errors.remove(0);
+        }
+        let reasons = reports
+            .iter()
+            .map(|r| format!("{}: {}", r.label, r.outcome))
+            .collect::<Vec<_>>()
+            .join("; ");
+        Error::NoBackend {
+            path: self.source.path().into(),
+            reasons,
+        }
+    }
+
+    fn named(&self, cands: &[Cand<'_>], name: &str, how: Source) -> Result<Done> {
+        let c = find(cands, name)?;
+        let b = c.backend;
+        let readable = b.formats().contains(&self.format()) || b.formats().is_empty();
+        if let Some(why) = skip_reason(b, self.format()) {
+            if !readable {
+                return Err(Error::NoBackend {
+                    path: self.source.path().into(),
+                    reasons: format!("{}: {why}", c.label),
+                });
+            }
+            // its own error says best why it cannot run here
+            return Err(self
+                .prepare(c)
+                .err()
+                .unwrap_or_else(|| Error::BackendUnavailable {
+                    backend: b.name().into(),
+                    reason: why,
+                }));
+        }
+        let prepared = self.prepare(c)?;
+        let candidates = cands
+            .iter()
+            .map(|o| {
+                let outcome = if o.label == c.label {
+                    Outcome::Prepared
+                } else {
+                    Outcome::Skipped(format!("{} was chosen by name", c.label))
+                };
+                self.report(o, outcome)
+            })
+            .collect();
+        Ok(Done {
+            prepared,
+            threads: self.threads(c),
+            decision: Decision {
+                chosen: c.label.to_string(),
+                source: how,
+                candidates,
+                measuring: Duration::ZERO,
+                notes: Vec::new(),
+            },
+        })
+    }
+
+    fn choose(&self, cands: &[Cand<'_>], first: bool) -> Result<Done> {
+        let format = self.format();
+        let mut reports: Vec<CandidateReport> = Vec::new();
+        let mut eligible: Vec<usize> = Vec::new();
+        for (i, c) in cands.iter().enumerate() {
+            let outcome = match skip_reason(c.backend, format) {
+                Some(why) => Outcome::Skipped(why),
+                None => match c.backend.auto_choice(format) {
+                    Err(why) => Outcome::Skipped(format!("not chosen automatically: {why}")),
+                    Ok(()) => {
+                        eligible.push(i);
+                        Outcome::NotTried
+                    }
+                },
+            };
+            reports.push(self.report(c, outcome));
+        }
+        if eligible.is_empty() {
+            return Err(self.none_left(&reports, Vec::new()));
+        }
+        if first || eligible.len() == 1 || self.rt.budget.is_zero() {
+            let how = if eligible.len() == 1 {
+                Source::Only
+            } else {
+                Source::Order
+            };
+            return self.in_order(cands, &eligible, reports, how);
+        }
+        self.measured(cands, &eligible, reports)
+    }
+
+    /// The first eligible candidate that prepares the model.
+    fn in_order(
+        &self,
+        cands: &[Cand<'_>],
+        eligible: &[usize],
+        mut reports: Vec<CandidateReport>,
+        how: Source,
+    ) -> Result<Done> {
         let mut errors = Vec::new();
-        for b in self.candidates()? {
-            if let Some(why) = skip_reason(b, source.format()) {
-                // a backend chosen by name that cannot run here says why in its own error
-                if self.only.is_some()
-                    && (b.formats().contains(&source.format()) || b.formats().is_empty())
-                {
-                    return Err(b.prepare(&source, &options).err().unwrap_or_else(|| {
-                        Error::BackendUnavailable {
-                            backend: b.name().into(),
-                            reason: why,
-                        }
-                    }));
-                }
-                considered.push((b.name(), why));
-                continue;
-            }
-            if self.only.is_none() {
-                if let Err(why) = b.auto_choice(source.format()) {
-                    considered.push((b.name(), why));
-                    continue;
-                }
-            }
-            match b.prepare(&source, &options) {
+        for &i in eligible {
+            let c = &cands[i];
+            match self.prepare(c) {
                 Ok(prepared) => {
-                    let why = match b.preference(source.format()) {
-                        Some(p) => {
-                            format!("chosen: first available backend that prepared the model ({p})")
-                        }
-                        None => "chosen: first available backend that prepared the model".into(),
+                    reports[i].outcome = Outcome::Prepared;
+                    let notes = match c.backend.preference(self.format()) {
+                        Some(p) if eligible.len() > 1 => vec![format!("{}: {p}", c.label)],
+                        _ => Vec::new(),
                     };
-                    considered.push((b.name(), why));
-                    let output_names = prepared.outputs().iter().map(|o| o.name.clone()).collect();
-                    return Ok(Model {
-                        prepared: Arc::from(prepared),
-                        output_names,
-                        source,
-                        choice: Choice {
-                            chosen: b.name(),
-                            considered,
+                    return Ok(Done {
+                        prepared,
+                        threads: self.threads(c),
+                        decision: Decision {
+                            chosen: c.label.to_string(),
+                            source: how,
+                            candidates: reports,
+                            measuring: Duration::ZERO,
+                            notes,
                         },
-                        placement,
-                        affinity,
                     });
                 }
-                // a mistake in what the user asked for (a delegate that fails, a shape that does
-                // not fit) is reported, not papered over by another backend
+                // a mistake in what the user asked for (a delegate that fails, a shape that
+                // does not fit) is reported, not papered over by another backend
                 Err(e) if e.stops_dispatch() => return Err(e),
                 Err(e) => {
-                    considered.push((b.name(), format!("failed: {e}")));
+                    reports[i].outcome = Outcome::Failed(e.to_string());
                     errors.push(e);
                 }
             }
         }
-        // a single backend that tried and failed has the most precise error: give it as is
-        if errors.len() == 1 {
-            return Err(errors.remove(0));
+        Err(self.none_left(&reports, errors))
+    }
+
+    /// What the cache key is made of: the model's bytes, the device, the placement and input
+    /// shapes, and every eligible candidate with its engine, library and settings.
+    fn cache_key(&self, cands: &[Cand<'_>], eligible: &[usize]) -> Result<String> {
+        let digest = model_digest(self.source)?;
+        let mut key = format!(
+            "model sha256 {digest}\nformat {}\ndevice {}\nthreads {}; affinity {}; input shapes {:?}\n",
+            self.format(),
+            self.rt.platform().signature(),
+            self.placement.threads,
+            self.placement
+                .affinity
+                .as_deref()
+                .map_or_else(|| "-".into(), cpulist::format),
+            self.rt.options.input_shapes,
+        );
+        for &i in eligible {
+            let c = &cands[i];
+            key.push_str(&format!(
+                "candidate {} = {} with {} threads: {}\n",
+                c.label,
+                c.backend.name(),
+                self.threads(c),
+                c.backend.fingerprint()
+            ));
         }
-        let reasons = considered
+        Ok(key)
+    }
+
+    fn measured(
+        &self,
+        cands: &[Cand<'_>],
+        eligible: &[usize],
+        mut reports: Vec<CandidateReport>,
+    ) -> Result<Done> {
+        let mut notes = Vec::new();
+        let cache_at = self.rt.cache.path();
+        let key = match &cache_at {
+            None => None,
+            Some(_) => match self.cache_key(cands, eligible) {
+                Ok(k) => Some(k),
+                Err(e) => {
+                    notes.push(format!(
+                        "cache: not used, the model could not be read ({e})"
+                    ));
+                    None
+                }
+            },
+        };
+        let hash = key.as_deref().map(sha256_hex);
+        if let (Some(path), Some(hash)) = (&cache_at, &hash) {
+            let (hit, warning) = cache::lookup(path, hash);
+            notes.extend(warning);
+            if let Some(entry) = hit {
+                if let Some(&w) = eligible.iter().find(|&&i| cands[i].label == entry.winner) {
+                    match self.prepare(&cands[w]) {
+                        Ok(prepared) => {
+                            for &i in eligible {
+                                let label = cands[i].label;
+                                reports[i].outcome = match entry.rejected.get(label) {
+                                    Some(why) => Outcome::Failed(format!("{why} (cached)")),
+                                    None => Outcome::Cached {
+                                        median: entry
+                                            .medians_us
+                                            .get(label)
+                                            .map(|us| Duration::from_secs_f64(us / 1e6)),
+                                    },
+                                };
+                            }
+                            return Ok(Done {
+                                prepared,
+                                threads: self.threads(&cands[w]),
+                                decision: Decision {
+                                    chosen: entry.winner,
+                                    source: Source::Cache,
+                                    candidates: reports,
+                                    measuring: Duration::ZERO,
+                                    notes,
+                                },
+                            });
+                        }
+                        Err(e) if e.stops_dispatch() => return Err(e),
+                        Err(e) => notes.push(format!(
+                            "cache: the cached choice {} failed to prepare now ({e}); measured again",
+                            entry.winner
+                        )),
+                    }
+                }
+            }
+        }
+
+        let started = Instant::now();
+        let mut errors = Vec::new();
+        let mut prepared: Vec<(usize, Box<dyn Prepared>)> = Vec::new();
+        for &i in eligible {
+            match self.prepare(&cands[i]) {
+                Ok(p) => prepared.push((i, p)),
+                Err(e) if e.stops_dispatch() => return Err(e),
+                Err(e) => {
+                    reports[i].outcome = Outcome::Failed(e.to_string());
+                    errors.push(e);
+                }
+            }
+        }
+        if prepared.is_empty() {
+            return Err(self.none_left(&reports, errors));
+        }
+        let mut sessions = Vec::new();
+        let mut timed: Vec<(usize, Box<dyn Prepared>)> = Vec::new();
+        for (i, p) in prepared {
+            match p
+                .session()
+                .and_then(|s| Ok((s, measure::inputs(p.as_ref())?)))
+            {
+                Ok(s) => {
+                    sessions.push(s);
+                    timed.push((i, p));
+                }
+                Err(e) => reports[i].outcome = Outcome::Failed(e.to_string()),
+            }
+        }
+        let results = if timed.len() >= 2 {
+            measure::measure(&mut sessions, self.rt.budget)
+        } else {
+            Vec::new()
+        };
+        drop(sessions);
+        let mut ok: Vec<(usize, usize, measure::Timing)> = Vec::new(); // (slot, cand, timing)
+        for (slot, r) in results.into_iter().enumerate() {
+            let i = timed[slot].0;
+            match r {
+                Ok(t) => ok.push((slot, i, t)),
+                Err(why) => reports[i].outcome = Outcome::Failed(why),
+            }
+        }
+        // outputs that disagree: with three or more, the odd one out; with two, the one that
+        // is not the format's reference
+        let format = self.format();
+        let mut rejected: Vec<Option<String>> = vec![None; ok.len()];
+        if ok.len() >= 2 {
+            let n = ok.len();
+            let mut agree = vec![0usize; n];
+            let mut first_disagreement: Vec<Option<String>> = vec![None; n];
+            for a in 0..n {
+                for b in 0..n {
+                    if a == b {
+                        continue;
+                    }
+                    match measure::disagreement(&ok[a].2.outputs, &ok[b].2.outputs) {
+                        None => agree[a] += 1,
+                        Some(d) => {
+                            first_disagreement[a].get_or_insert_with(|| {
+                                format!("with {}: {d}", cands[ok[b].1].label)
+                            });
+                        }
+                    }
+                }
+            }
+            for a in 0..n {
+                if 2 * agree[a] < n - 1 || (n == 2 && agree[a] == 0) {
+                    rejected[a] = first_disagreement[a].take();
+                }
+            }
+            if rejected.iter().all(Option::is_some) {
+                let keep = (0..n)
+                    .min_by_key(|&a| (reference_rank(format, cands[ok[a].1].backend.name()), a))
+                    .expect("two or more");
+                rejected[keep] = None;
+                notes.push(format!(
+                    "the candidates' outputs disagree; kept {}, the reference backend for {format} models",
+                    cands[ok[keep].1].label
+                ));
+            }
+        }
+        for (a, (_, i, t)) in ok.iter().enumerate() {
+            reports[*i].outcome = match &rejected[a] {
+                None => Outcome::Measured {
+                    median: t.median(),
+                    runs: t.times.len(),
+                },
+                Some(detail) => Outcome::Disagreed {
+                    median: t.median(),
+                    runs: t.times.len(),
+                    detail: detail.clone(),
+                },
+            };
+        }
+        let winner_slot = ok
             .iter()
-            .map(|(n, r)| format!("{n}: {r}"))
-            .collect::<Vec<_>>()
-            .join("; ");
-        Err(Error::NoBackend {
-            path: source.path().into(),
-            reasons,
+            .enumerate()
+            .filter(|(a, _)| rejected[*a].is_none())
+            .min_by_key(|(_, (_, i, t))| (t.median(), *i))
+            .map(|(_, (slot, _, _))| *slot);
+        let (slot, source) = match winner_slot {
+            Some(s) => (s, Source::Measured),
+            None => {
+                // none could be measured: the first that prepared, in order
+                if ok.is_empty() && timed.len() >= 2 {
+                    notes.push(
+                        "no candidate ran on the measuring inputs; took the first in order".into(),
+                    );
+                }
+                (
+                    0,
+                    if timed.len() == 1 {
+                        Source::Only
+                    } else {
+                        Source::Order
+                    },
+                )
+            }
+        };
+        if timed.is_empty() {
+            return Err(self.none_left(&reports, errors));
+        }
+        let (w, prepared) = timed.swap_remove(slot);
+        drop(timed);
+        if source != Source::Measured {
+            reports[w].outcome = Outcome::Prepared;
+        }
+        let measuring = started.elapsed();
+        if let (Some(path), Some(hash), Some(key)) = (&cache_at, &hash, key) {
+            let mut medians_us = std::collections::BTreeMap::new();
+            let mut rejected_map = std::collections::BTreeMap::new();
+            for &i in eligible {
+                match &reports[i].outcome {
+                    Outcome::Measured { median, .. } => {
+                        medians_us.insert(cands[i].label.to_string(), median.as_secs_f64() * 1e6);
+                    }
+                    Outcome::Disagreed { median, detail, .. } => {
+                        medians_us.insert(cands[i].label.to_string(), median.as_secs_f64() * 1e6);
+                        rejected_map.insert(
+                            cands[i].label.to_string(),
+                            format!("outputs disagreed ({detail})"),
+                        );
+                    }
+                    Outcome::Failed(why) => {
+                        rejected_map.insert(cands[i].label.to_string(), why.clone());
+                    }
+                    _ => {}
+                }
+            }
+            let entry = cache::Entry {
+                model: self.source.path().display().to_string(),
+                winner: cands[w].label.to_string(),
+                medians_us,
+                rejected: rejected_map,
+                measured_at: cache::now(),
+                key,
+            };
+            notes.extend(cache::store(path, hash, entry));
+        }
+        Ok(Done {
+            prepared,
+            threads: self.threads(&cands[w]),
+            decision: Decision {
+                chosen: cands[w].label.to_string(),
+                source,
+                candidates: reports,
+                measuring,
+                notes,
+            },
         })
     }
+}
+
+/// SHA-256 of a model: its bytes, or for an NNEF directory every file's relative path and
+/// bytes in path order.
+fn model_digest(source: &ModelSource) -> Result<String> {
+    use sha2::{Digest, Sha256};
+    let mut h = Sha256::new();
+    let root = source.path();
+    if source.memory().is_none() && root.is_dir() {
+        let mut files = Vec::new();
+        let mut dirs = vec![root.to_path_buf()];
+        while let Some(d) = dirs.pop() {
+            let entries = std::fs::read_dir(&d).map_err(|e| Error::Io {
+                path: d.clone(),
+                source: e,
+            })?;
+            for e in entries.flatten() {
+                let p = e.path();
+                if p.is_dir() {
+                    dirs.push(p);
+                } else {
+                    files.push(p);
+                }
+            }
+        }
+        files.sort();
+        for f in files {
+            h.update(
+                f.strip_prefix(root)
+                    .unwrap_or(&f)
+                    .to_string_lossy()
+                    .as_bytes(),
+            );
+            h.update([0]);
+            h.update(std::fs::read(&f).map_err(|e| Error::Io {
+                path: f.clone(),
+                source: e,
+            })?);
+        }
+    } else {
+        h.update(&source.read_bytes()?[..]);
+    }
+    Ok(hex(&h.finalize()))
+}
+
+fn sha256_hex(text: &str) -> String {
+    use sha2::{Digest, Sha256};
+    hex(&Sha256::digest(text.as_bytes()))
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 fn skip_reason(b: &dyn Backend, format: ModelFormat) -> Option<String> {
@@ -494,32 +1262,13 @@ fn skip_reason(b: &dyn Backend, format: ModelFormat) -> Option<String> {
     }
 }
 
-/// Open and prepare a model with default options on the first backend that can run it.
+/// Open and prepare a model with default options on the backend chosen for it (see
+/// [`Runtime::load_source`]).
 ///
 /// # Errors
 /// See [`Runtime::load`].
 pub fn load(path: impl AsRef<Path>) -> Result<Model> {
     Runtime::new().load(path)
-}
-
-/// Which backend took a model, and what became of the others.
-#[derive(Debug, Clone)]
-pub struct Choice {
-    pub chosen: &'static str,
-    /// Every backend considered, in order, with what happened.
-    pub considered: Vec<(&'static str, String)>,
-}
-
-impl fmt::Display for Choice {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        for (i, (name, what)) in self.considered.iter().enumerate() {
-            if i > 0 {
-                writeln!(f)?;
-            }
-            write!(f, "{name}: {what}")?;
-        }
-        Ok(())
-    }
 }
 
 /// A prepared model. Cheap to clone; share it between threads and give each its own session.
@@ -528,7 +1277,7 @@ pub struct Model {
     prepared: Arc<dyn Prepared>,
     output_names: Arc<[String]>,
     source: ModelSource,
-    choice: Choice,
+    decision: Decision,
     placement: Placement,
     affinity: Option<Arc<[usize]>>,
 }
@@ -577,9 +1326,10 @@ impl Model {
         self.prepared.notes()
     }
 
-    /// Why this backend was chosen.
-    pub fn choice(&self) -> &Choice {
-        &self.choice
+    /// How this backend was chosen: every candidate, skip reasons, measured medians,
+    /// agreement, the winner and whether it came from cache, policy or measurement.
+    pub fn decision(&self) -> &Decision {
+        &self.decision
     }
 
     /// Threads and CPUs the model runs with, and why.

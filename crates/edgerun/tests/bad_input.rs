@@ -116,7 +116,11 @@ fn bit_flipped_onnx_never_crashes() {
 
 #[test]
 fn unsupported_onnx_op_names_op_and_node() {
-    let e = load_err(model("unsupported_op.onnx"));
+    // chosen by name: tract's own typed error
+    let e = Runtime::new()
+        .with_backend("tract")
+        .load(model("unsupported_op.onnx"))
+        .unwrap_err();
     match &e {
         Error::UnsupportedOp {
             backend, op, node, ..
@@ -126,6 +130,26 @@ fn unsupported_onnx_op_names_op_and_node() {
             assert_eq!(node, "mystery_node");
         }
         other => panic!("expected UnsupportedOp, got {other:?}"),
+    }
+    // chosen automatically: every candidate with its reason, the op and node among them,
+    // and what else could read the model were it installed
+    let e = Runtime::new()
+        .with_cache(edgerun::CacheSetting::Off)
+        .register(Box::new(
+            edgerun::ort::OrtBackend::new().with_library("/nonexistent/libonnxruntime.so"),
+        ))
+        .load(model("unsupported_op.onnx"))
+        .unwrap_err();
+    let text = e.to_string();
+    assert!(matches!(e, Error::NoBackend { .. }), "{e:?}");
+    for want in [
+        "EdgerunMysteryOp",
+        "mystery_node",
+        "tract: failed",
+        "ort: skipped",
+        "/nonexistent/libonnxruntime.so",
+    ] {
+        assert!(text.contains(want), "{want:?} missing: {text}");
     }
 }
 
@@ -268,7 +292,7 @@ fn unknown_backend_name() {
         .unwrap_err();
     assert!(
         e.to_string().contains(&format!(
-            "known backends: {}",
+            "known: auto, first, {}",
             edgerun::BACKENDS
                 .iter()
                 .map(|b| b.0)

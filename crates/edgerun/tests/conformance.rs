@@ -299,32 +299,168 @@ fn inspect_reports_declared_dynamic_dimensions() {
 }
 
 #[test]
-fn choice_explains_the_backend() {
-    let model = edgerun::load(common::model("mobilenetv2_mini.onnx")).unwrap();
-    assert_eq!(model.choice().chosen, "tract");
-    let text = model.choice().to_string();
-    assert!(text.contains("tflite: does not read ONNX models"), "{text}");
-    assert!(text.contains("tract: chosen"), "{text}");
+fn decision_explains_the_backend() {
+    let model = Runtime::new()
+        .with_cache(edgerun::CacheSetting::Off)
+        .load(common::model("mobilenetv2_mini.onnx"))
+        .unwrap();
+    let d = model.decision();
+    assert_eq!(d.chosen, "tract");
+    assert_eq!(d.source, edgerun::Source::Only);
+    let text = d.to_string();
+    assert!(
+        text.contains("tflite, 2 threads: skipped: does not read ONNX models")
+            || text.contains("tflite, 1 thread: skipped: does not read ONNX models"),
+        "{text}"
+    );
+    assert!(text.contains("<- chosen"), "{text}");
 }
 
-#[test]
-fn litert_takes_tflite_models_when_present_and_says_why() {
-    let c = case("mobilenetv2_mini_tflite");
-    let model = Runtime::new()
+fn litert_and_tflite(xnnpack: bool) -> Runtime {
+    Runtime::new()
         .register(Box::new(
             edgerun::litert::LiteRtBackend::new().with_library(common::litert_lib()),
         ))
         .register(Box::new(
+            TfLiteBackend::new()
+                .with_library(common::tflite_lib())
+                .with_xnnpack(xnnpack),
+        ))
+        .with_threads(1)
+        .with_cache(edgerun::CacheSetting::Off)
+}
+
+#[test]
+fn auto_measures_and_takes_the_clearly_faster_backend() {
+    // int8 MobileNetV2: TFLite 2.6's plain kernels run it many times slower than LiteRT's
+    // XNNPACK (about 20x in the comparison harness)
+    let c = case("mobilenetv2_mini_int8_tflite");
+    let model = litert_and_tflite(false).load(&c.model).unwrap();
+    let d = model.decision();
+    assert_eq!(d.source, edgerun::Source::Measured, "{d}");
+    assert_eq!(model.backend(), "litert", "{d}");
+    let median = |l: &str| match d.candidate(l).unwrap().outcome {
+        edgerun::Outcome::Measured { median, .. } => median,
+        ref o => panic!("{l}: {o}"),
+    };
+    assert!(median("litert") < median("tflite"), "{d}");
+    assert!(
+        matches!(&d.candidate("tract").unwrap().outcome, edgerun::Outcome::Skipped(r) if r.contains("not chosen automatically")),
+        "{d}"
+    );
+    let out = model.session().unwrap().run(&c.inputs).unwrap();
+    assert_eq!(out[0].dtype(), c.outputs[0].dtype());
+}
+
+#[test]
+fn a_variant_competes_with_its_backend() {
+    // TensorFlow Lite with and without XNNPACK as two candidates of one runtime
+    let c = case("mobilenetv2_mini_int8_tflite");
+    let plain = TfLiteBackend::new()
+        .with_library(common::tflite_lib())
+        .with_xnnpack(false);
+    let model = Runtime::new()
+        .register(Box::new(
             TfLiteBackend::new().with_library(common::tflite_lib()),
         ))
+        .with_variant(edgerun::Variant::new("tflite-plain", Box::new(plain)))
+        .unwrap()
+        .with_threads(1)
+        .with_cache(edgerun::CacheSetting::Off)
+        .load(&c.model)
+        .unwrap();
+    let d = model.decision();
+    assert_eq!(d.source, edgerun::Source::Measured, "{d}");
+    for l in ["tflite", "tflite-plain"] {
+        assert!(
+            matches!(
+                d.candidate(l).unwrap().outcome,
+                edgerun::Outcome::Measured { .. }
+            ),
+            "{d}"
+        );
+    }
+}
+
+#[test]
+fn a_tflite_model_without_its_libraries_falls_back_or_lists_every_reason() {
+    let model = common::model("mobilenetv2_mini.tflite");
+    let missing = |lib: &str| std::path::PathBuf::from(format!("/nonexistent/{lib}"));
+    // LiteRT missing: TensorFlow Lite takes the model, and LiteRT's absence is on record
+    let m = Runtime::new()
+        .register(Box::new(
+            edgerun::litert::LiteRtBackend::new().with_library(missing("libLiteRt.so")),
+        ))
+        .register(Box::new(
+            TfLiteBackend::new().with_library(common::tflite_lib()),
+        ))
+        .with_cache(edgerun::CacheSetting::Off)
+        .load(&model)
+        .unwrap();
+    assert_eq!(m.backend(), "tflite");
+    let text = m.decision().to_string();
+    assert!(
+        text.contains("litert, ") && text.contains("/nonexistent/libLiteRt.so"),
+        "{text}"
+    );
+    // both missing: tract reads TensorFlow Lite but is not chosen for it automatically; the
+    // error says so for each
+    let e = Runtime::new()
+        .register(Box::new(
+            edgerun::litert::LiteRtBackend::new().with_library(missing("libLiteRt.so")),
+        ))
+        .register(Box::new(
+            TfLiteBackend::new().with_library(missing("libtensorflowlite_c.so")),
+        ))
+        .with_cache(edgerun::CacheSetting::Off)
+        .load(&model)
+        .unwrap_err();
+    let text = e.to_string();
+    for want in [
+        "litert: skipped",
+        "/nonexistent/libLiteRt.so",
+        "tflite: skipped",
+        "/nonexistent/libtensorflowlite_c.so",
+        "tract: skipped: not chosen automatically",
+        "ort: skipped: does not read TensorFlow Lite",
+    ] {
+        assert!(text.contains(want), "{want:?} missing: {text}");
+    }
+}
+
+#[test]
+fn a_model_tract_cannot_run_goes_to_a_backend_that_can() {
+    // BlazeFace's fp16 weights behind DEQUANTIZE are outside tract's TensorFlow Lite subset
+    let m = Runtime::with_backends(vec![
+        Box::new(edgerun::tract::TractBackend::new()),
+        Box::new(edgerun::litert::LiteRtBackend::new().with_library(common::litert_lib())),
+    ])
+    .with_cache(edgerun::CacheSetting::Off)
+    .load(common::model("fetched/face_detection_front.tflite"))
+    .unwrap();
+    assert_eq!(m.backend(), "litert");
+    // and by name, tract says what it lacks
+    let e = Runtime::with_backends(vec![Box::new(edgerun::tract::TractBackend::new())])
+        .with_backend("tract")
+        .load(common::model("fetched/face_detection_front.tflite"))
+        .unwrap_err();
+    assert!(
+        e.to_string().contains("DEQUANTIZE") || e.to_string().contains("Dequantize"),
+        "{e}"
+    );
+}
+
+#[test]
+fn first_takes_litert_for_tflite_models_when_present_and_says_why() {
+    let c = case("mobilenetv2_mini_tflite");
+    let model = litert_and_tflite(true)
+        .with_backend("first")
         .load(&c.model)
         .unwrap();
     assert_eq!(model.backend(), "litert");
-    let choice = model.choice().to_string();
-    assert!(
-        choice.contains("litert: chosen") && choice.contains("preferred"),
-        "{choice}"
-    );
+    let d = model.decision();
+    assert_eq!(d.source, edgerun::Source::Order);
+    assert!(d.notes.iter().any(|n| n.contains("preferred")), "{d}");
     let out = model.session().unwrap().run(&c.inputs).unwrap();
     TOLERANCE.check(&out[0], &c.outputs[0]).unwrap();
 }

@@ -32,6 +32,8 @@ pub enum Scope {
     All,
     /// Only the TensorFlow Lite backend (library, XNNPACK, delegates).
     TfLite,
+    /// Only the backend of this name (its own settings).
+    Backend(&'static str),
     /// Accepted for compatibility; edgerun has no such setting.
     None,
 }
@@ -131,10 +133,20 @@ pub const SPECS: &[Spec] = &[
     f("use_nnapi", Bool, "false", "(Android NNAPI delegate; no effect in edgerun)", Some("Use NNAPI"), Scope::None),
     f("use_ynnpack", Bool, "false", "(YNNPACK delegate; no effect in edgerun)", Some("Use ynnpack"), Scope::None),
     f("stable_delegate_settings_file", Str, "", "(stable delegate settings; no effect in edgerun)", Some("Delegate settings file path"), Scope::None),
-    f("backend", Str, "auto", "edgerun: the backend to run on, or auto to let edgerun choose (see `edgerun info`)", Some("edgerun backend"), Scope::All),
+    f("backend", Str, "auto", "edgerun: the backend or variant to run on; auto: measure the candidates and take the fastest that agrees; first: the first in order (see `edgerun info`)", Some("edgerun backend"), Scope::All),
+    f("explain", Bool, "false", "edgerun: list every candidate backend with its skip reason or measured median, and the winner", Some("edgerun explain"), Scope::All),
+    f("policy", Str, "", "edgerun: a policy file (TOML) pinning backends per model", Some("edgerun policy"), Scope::All),
+    f("decision_cache", Str, "", "edgerun: file of measured backend choices, or off (default: $EDGERUN_CACHE, else $XDG_CACHE_HOME/edgerun/decisions.json)", Some("edgerun decision cache"), Scope::All),
+    f("measure_ms", Int, "-1", "edgerun: milliseconds auto may spend timing candidates at load; 0 takes the first in order; -1: 500", Some("edgerun measure budget"), Scope::All),
     f("cpu_affinity", Str, "default", "edgerun: CPUs for inference threads: big, little, all, default, or a list such as 0-3,6", Some("edgerun CPU affinity"), Scope::All),
     f("tflite_lib", Str, "", "edgerun: the TensorFlow Lite C library to load (default: $EDGERUN_TFLITE_LIB, then libtensorflowlite_c.so on the loader path)", Some("edgerun TensorFlow Lite library"), Scope::TfLite),
     f("delegate_fallback", Bool, "false", "edgerun: run on the CPU when the external delegate cannot be loaded or applied", Some("edgerun delegate fallback"), Scope::TfLite),
+    f("litert_lib", Str, "", "edgerun: the LiteRT library to load (default: $EDGERUN_LITERT_LIB, then libLiteRt.so on the loader path)", Some("edgerun LiteRT library"), Scope::Backend("litert")),
+    f("ort_lib", Str, "", "edgerun: the ONNX Runtime library to load (default: $EDGERUN_ORT_LIB, $ORT_DYLIB_PATH, then libonnxruntime.so on the loader path)", Some("edgerun ONNX Runtime library"), Scope::Backend("ort")),
+    f("ort_optimization", Str, "all", "edgerun: ONNX Runtime graph optimization level: disable, basic, extended, layout or all", Some("edgerun ONNX Runtime optimization"), Scope::Backend("ort")),
+    f("ort_providers", Str, "", "edgerun: ONNX Runtime execution providers, NAME[:key=value;...][,NAME...]", Some("edgerun ONNX Runtime providers"), Scope::Backend("ort")),
+    f("ort_provider_fallback", Bool, "false", "edgerun: run on the CPU when an ONNX Runtime provider is missing, instead of failing", Some("edgerun ONNX Runtime provider fallback"), Scope::Backend("ort")),
+    f("tract_plan_cache", Int, "8", "edgerun: optimized plans tract keeps per model, one per set of input shapes", Some("edgerun tract plan cache"), Scope::Backend("tract")),
     f("format", Str, "", "edgerun: also write the results as json or csv (to --result_file, else stdout)", Some("edgerun result format"), Scope::All),
     f("result_file", Str, "", "edgerun: file for the --format results", Some("edgerun result file"), Scope::All),
     f("strict", Bool, "false", "edgerun: fail on arguments that are not flags of edgerun bench (benchmark_model only warns)", Some("edgerun strict flags"), Scope::All),
@@ -502,6 +514,29 @@ mod tests {
 
     fn args(a: &[&str]) -> Vec<String> {
         a.iter().map(|s| s.to_string()).collect()
+    }
+
+    #[test]
+    fn every_backend_setting_is_a_flag_of_its_backend() {
+        for (backend, setting) in edgerun::Runtime::new().settings() {
+            let s = spec(setting.key)
+                .unwrap_or_else(|| panic!("--{} of {backend} is not a bench flag", setting.key));
+            let ok = match s.scope {
+                Scope::Backend(b) => b == backend,
+                Scope::TfLite => backend == "tflite",
+                _ => false,
+            };
+            assert!(
+                ok,
+                "--{} is scoped {:?}, not to {backend}",
+                setting.key, s.scope
+            );
+            // benchmark_model's own flags keep the tool's defaults (--use_xnnpack=false is
+            // the tool's); edgerun's flags show the backend's
+            if let (Some(d), Scope::Backend(_)) = (setting.default, s.scope) {
+                assert_eq!(s.default, d, "--{}", setting.key);
+            }
+        }
     }
 
     #[test]

@@ -322,9 +322,19 @@ fn runtime(p: &Params, graph: &Path) -> Result<Runtime> {
         }
     }
     match p.str("backend") {
-        "auto" | "" => {}
+        "" => {}
         b => rt = rt.with_backend(b),
     }
+    let measure_ms = match p.int("measure_ms") {
+        -1 => None,
+        n => Some(u64::try_from(n).context("--measure_ms: give 0 or more milliseconds, or -1")?),
+    };
+    rt = crate::dispatch_args(
+        rt,
+        p.opt_str("policy").map(Path::new),
+        p.opt_str("decision_cache"),
+        measure_ms,
+    )?;
     let names: Vec<String> = match p.opt_str("input_layer") {
         Some(s) => s.split(',').map(str::to_string).collect(),
         None => Vec::new(),
@@ -381,8 +391,19 @@ fn describe_choice(p: &Params, rt: &Runtime, model: &Model, log: &mut Log<'_>) {
         .map(|v| format!(" {v}"))
         .unwrap_or_default();
     log.info(format!("edgerun: backend {backend}{version}"));
-    for (name, what) in &model.choice().considered {
-        log.info(format!("edgerun:   {name}: {what}"));
+    let decision = model.decision();
+    if p.bool("explain") {
+        for line in decision.to_string().lines() {
+            log.info(format!("edgerun: {line}"));
+        }
+    } else {
+        log.info(format!(
+            "edgerun: {}: {} (--explain lists every candidate)",
+            decision.chosen, decision.source
+        ));
+        for w in decision.warnings() {
+            log.info(format!("edgerun: warning: {w}"));
+        }
     }
     for note in model.notes() {
         log.info(format!("edgerun:   {note}"));
@@ -398,6 +419,7 @@ fn describe_choice(p: &Params, rt: &Runtime, model: &Model, log: &mut Log<'_>) {
         let ignored = match s.scope {
             Scope::All => false,
             Scope::TfLite => backend != "tflite",
+            Scope::Backend(b) => backend != b,
             Scope::None => true,
         };
         if ignored {
@@ -450,7 +472,7 @@ fn prepare_inputs(p: &Params, model: &Model, log: &mut Log<'_>) -> Result<Vec<Te
             Some((_, lo, hi)) => (*lo as f64, *hi as f64),
             None => default_range(info.dtype),
         };
-        let t = crate::fill::uniform(info.dtype, &shape, lo, hi, ix as u64)?;
+        let t = edgerun::fill::uniform(info.dtype, &shape, lo, hi, ix as u64)?;
         inputs.push(t.with_quant(info.quant));
     }
     Ok(inputs)

@@ -1,6 +1,7 @@
-//! Seeded input values for `edgerun run` when no file is given.
+//! Seeded input values: what `edgerun run` and `edgerun bench` feed a model when no file is
+//! given, and what the dispatcher measures candidates on.
 
-use edgerun::{DType, Data, Result, Tensor, TensorInfo};
+use crate::{DType, Data, Result, Tensor, TensorInfo};
 
 /// SplitMix64: small, fast, and the same sequence on every platform.
 struct SplitMix(u64);
@@ -30,7 +31,7 @@ pub fn uniform(dtype: DType, shape: &[usize], lo: f64, hi: f64, seed: u64) -> Re
     let data = match dtype {
         DType::F32 => Data::F32((0..n).map(|_| real() as f32).collect()),
         DType::F64 => Data::F64((0..n).map(|_| real()).collect()),
-        DType::F16 => Data::F16((0..n).map(|_| edgerun::f16::from_f64(real())).collect()),
+        DType::F16 => Data::F16((0..n).map(|_| crate::f16::from_f64(real())).collect()),
         _ => {
             let (lo, hi) = (lo.ceil() as i64, hi.floor() as i64);
             let span = u64::try_from(hi.saturating_sub(lo))
@@ -79,7 +80,7 @@ pub fn random(info: &TensorInfo, shape: &[usize], seed: u64) -> Result<Tensor> {
         DType::F64 => Data::F64((0..n).map(|_| rng.unit()).collect()),
         DType::F16 => Data::F16(
             (0..n)
-                .map(|_| edgerun::f16::from_f32(rng.unit() as f32))
+                .map(|_| crate::f16::from_f32(rng.unit() as f32))
                 .collect(),
         ),
         DType::I8 => Data::I8((0..n).map(|_| (int(255) - 128) as i8).collect()),
@@ -95,7 +96,7 @@ pub fn random(info: &TensorInfo, shape: &[usize], seed: u64) -> Result<Tensor> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use edgerun::{Dim, Quant};
+    use crate::{Dim, Quant};
 
     fn info(dtype: DType, quant: Option<Quant>) -> TensorInfo {
         TensorInfo {

@@ -1,0 +1,158 @@
+//! Timing candidates against each other and comparing their outputs.
+//!
+//! Every candidate gets the same seeded inputs of the model's prepared shapes. Each runs once
+//! to warm up (the run whose outputs are compared), then the candidates take turns, one run
+//! each per round, in an order that rotates every round, so a slow phase of a shared machine
+//! hits all of them alike. Rounds stop at [`MAX_RUNS`] timed runs each, at the budget (a run
+//! is started only if the candidate's last run still fits), or once [`CLEAR_AFTER`] rounds
+//! show the fastest candidate's slowest run below every other candidate's fastest.
+
+use std::time::{Duration, Instant};
+
+use crate::{fill, Prepared, Result, Session, Tensor, TensorView, Tolerance};
+
+/// Timed runs per candidate at most.
+pub(crate) const MAX_RUNS: usize = 15;
+/// Rounds after which a clear winner ends the measuring.
+pub(crate) const CLEAR_AFTER: usize = 3;
+
+/// The seeded inputs a candidate is measured on: the prepared shape of each input (1 for a
+/// dimension nothing fixes), values as `edgerun run` fills them.
+pub(crate) fn inputs(prepared: &dyn Prepared) -> Result<Vec<Tensor>> {
+    prepared
+        .inputs()
+        .iter()
+        .enumerate()
+        .map(|(i, info)| {
+            let shape = prepared
+                .prepared_shape(i)
+                .unwrap_or_else(|| info.shape.iter().map(|d| d.fixed().unwrap_or(1)).collect());
+            fill::random(info, &shape, 0x5eed + i as u64)
+        })
+        .collect()
+}
+
+/// One candidate's timings and the outputs of its warm-up run.
+pub(crate) struct Timing {
+    pub warmup: Duration,
+    pub times: Vec<Duration>,
+    pub outputs: Vec<Tensor>,
+}
+
+impl Timing {
+    pub fn median(&self) -> Duration {
+        if self.times.is_empty() {
+            return self.warmup;
+        }
+        let mut t = self.times.clone();
+        t.sort_unstable();
+        let n = t.len();
+        if n % 2 == 1 {
+            t[n / 2]
+        } else {
+            (t[n / 2 - 1] + t[n / 2]) / 2
+        }
+    }
+}
+
+fn run_once(
+    session: &mut dyn Session,
+    views: &[TensorView<'_>],
+    out: &mut Vec<Tensor>,
+) -> std::result::Result<Duration, String> {
+    let start = Instant::now();
+    session
+        .run(views, out, None)
+        .map_err(|e| format!("running it on the measuring inputs: {e}"))?;
+    Ok(start.elapsed())
+}
+
+/// Warm up and time every session on its inputs within `budget`. A session that fails to run
+/// gets its reason instead of a timing.
+pub(crate) fn measure(
+    sessions: &mut [(Box<dyn Session>, Vec<Tensor>)],
+    budget: Duration,
+) -> Vec<std::result::Result<Timing, String>> {
+    let start = Instant::now();
+    let deadline = start + budget;
+    let mut results: Vec<std::result::Result<Timing, String>> = sessions
+        .iter_mut()
+        .map(|(s, inputs)| {
+            let views: Vec<TensorView<'_>> = inputs.iter().map(Tensor::view).collect();
+            let mut outputs = Vec::new();
+            let warmup = run_once(s.as_mut(), &views, &mut outputs)?;
+            Ok(Timing {
+                warmup,
+                times: Vec::new(),
+                outputs,
+            })
+        })
+        .collect();
+    let mut scratch = Vec::new();
+    let n = sessions.len();
+    for round in 0..MAX_RUNS {
+        let mut ran = false;
+        for k in 0..n {
+            let i = (k + round) % n;
+            let Ok(t) = &mut results[i] else { continue };
+            let last = t.times.last().copied().unwrap_or(t.warmup);
+            if Instant::now() + last > deadline {
+                continue;
+            }
+            let (s, inputs) = &mut sessions[i];
+            let views: Vec<TensorView<'_>> = inputs.iter().map(Tensor::view).collect();
+            match run_once(s.as_mut(), &views, &mut scratch) {
+                Ok(d) => t.times.push(d),
+                Err(e) => results[i] = Err(e),
+            }
+            ran = true;
+        }
+        if !ran || (round + 1 >= CLEAR_AFTER && clear_winner(&results)) {
+            break;
+        }
+    }
+    results
+}
+
+/// Is one candidate's slowest run faster than every other's fastest?
+fn clear_winner(results: &[std::result::Result<Timing, String>]) -> bool {
+    let timed: Vec<&Timing> = results.iter().filter_map(|r| r.as_ref().ok()).collect();
+    if timed.len() < 2 {
+        return true;
+    }
+    timed.iter().enumerate().any(|(i, t)| {
+        let Some(slowest) = t.times.iter().max() else {
+            return false;
+        };
+        timed
+            .iter()
+            .enumerate()
+            .filter(|(j, _)| *j != i)
+            .all(|(_, o)| o.times.iter().min().is_some_and(|f| slowest < f))
+    })
+}
+
+/// Why two candidates' outputs differ beyond tolerance, or `None` when they agree.
+///
+/// Tolerance: absolute `1e-3 × max(1, largest |value| of b)` plus, for quantized outputs,
+/// three quantization steps; relative `1e-2`. Backends differ in summation order, fused
+/// kernels and requantization rounding, all far below that; a wrong kernel or a wrong layout
+/// is far above it.
+pub(crate) fn disagreement(a: &[Tensor], b: &[Tensor]) -> Option<String> {
+    if a.len() != b.len() {
+        return Some(format!("{} outputs against {}", a.len(), b.len()));
+    }
+    for (i, (x, y)) in a.iter().zip(b).enumerate() {
+        let largest = y.to_f32_vec().iter().fold(1f32, |m, v| m.max(v.abs()));
+        let steps = [x.quant(), y.quant()]
+            .iter()
+            .flatten()
+            .map(|q| 3.0 * q.scale)
+            .fold(0f32, f32::max);
+        let tol = Tolerance::new(1e-3 * largest + steps, 1e-2);
+        if let Err(e) = tol.check(x, y) {
+            return Some(format!("output {i}: {e}"));
+        }
+    }
+    None
+}

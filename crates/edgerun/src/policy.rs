@@ -1,0 +1,248 @@
+//! Policy files: an integrator's per-model choices, in TOML.
+//!
+//! ```toml
+//! # the first rule whose pattern matches the model's path applies
+//! [[rule]]
+//! model = "**/face_detection_*.tflite"  # `*` within a path part, `**` across parts, `?` one character
+//! backend = "tflite"                    # a backend, a variant's label, "auto" or "first"
+//! threads = 2
+//! affinity = "big"                      # big, little, all, or CPUs such as "4-7"
+//! delegate = "/usr/lib/libarmnnDelegate.so"
+//! delegate_options = "backends:CpuAcc,CpuRef"
+//! fallback = false                      # may another backend take it when this one cannot?
+//!
+//! [rule.settings]                       # any backend setting, as `edgerun info` lists them
+//! use_xnnpack = "false"
+//! ```
+//!
+//! A pattern without `/` matches the file name; one with `/` matches the path as given to
+//! `load`. A rule with a delegate or settings prepares the model on a fresh instance of its
+//! backend with those settings (the runtime's own instance is left as it is).
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+
+use crate::{CpuAffinity, Error, Result};
+
+/// One rule of a policy file.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Rule {
+    /// Glob over the model's path or file name.
+    pub model: String,
+    /// A backend, a variant's label, `auto` or `first` (default: the runtime's own selection).
+    pub backend: Option<String>,
+    pub threads: Option<usize>,
+    /// `big`, `little`, `all` or a CPU list.
+    pub affinity: Option<String>,
+    /// An external delegate for the TensorFlow Lite backend (`external_delegate_path`).
+    pub delegate: Option<PathBuf>,
+    /// Its options, `key:value;key:value` (`external_delegate_options`).
+    pub delegate_options: Option<String>,
+    /// When the pinned backend cannot run the model: choose automatically (true) or fail
+    /// with its reason (false, the default: no silent substitution).
+    #[serde(default)]
+    pub fallback: bool,
+    /// Backend settings, key to value.
+    #[serde(default)]
+    pub settings: BTreeMap<String, String>,
+}
+
+impl Rule {
+    /// The backend settings this rule sets, delegate shortcuts included.
+    pub fn all_settings(&self) -> Vec<(String, String)> {
+        let mut s: Vec<(String, String)> = self
+            .settings
+            .iter()
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect();
+        if let Some(d) = &self.delegate {
+            s.push((
+                "external_delegate_path".into(),
+                d.to_string_lossy().into_owned(),
+            ));
+        }
+        if let Some(o) = &self.delegate_options {
+            s.push(("external_delegate_options".into(), o.clone()));
+        }
+        s
+    }
+
+    /// The affinity this rule asks for.
+    ///
+    /// # Errors
+    /// When it does not parse.
+    pub fn cpu_affinity(&self) -> Result<Option<CpuAffinity>> {
+        self.affinity
+            .as_deref()
+            .map(|a| {
+                a.parse().map_err(|e| Error::InvalidOption {
+                    option: format!("affinity of the policy rule for {:?}", self.model),
+                    reason: format!("{e}"),
+                })
+            })
+            .transpose()
+    }
+
+    /// Does this rule apply to the model at `path`?
+    pub fn matches(&self, path: &Path) -> bool {
+        let text = path.to_string_lossy();
+        if self.model.contains('/') {
+            glob(self.model.as_bytes(), text.as_bytes())
+        } else {
+            path.file_name()
+                .is_some_and(|n| glob(self.model.as_bytes(), n.to_string_lossy().as_bytes()))
+        }
+    }
+}
+
+/// An integrator's per-model choices (see the module's documentation for the format).
+#[derive(Debug, Clone, PartialEq, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Policy {
+    #[serde(default, rename = "rule")]
+    pub rules: Vec<Rule>,
+    /// Where it was read from, for messages.
+    #[serde(skip)]
+    pub origin: String,
+}
+
+impl Policy {
+    /// Read a policy file.
+    ///
+    /// # Errors
+    /// [`Error::InvalidOption`] naming the file and what is wrong (unknown keys included).
+    pub fn from_file(path: impl AsRef<Path>) -> Result<Policy> {
+        let path = path.as_ref();
+        let text = std::fs::read_to_string(path).map_err(|e| Error::InvalidOption {
+            option: format!("policy file {}", path.display()),
+            reason: format!("cannot read it: {e}"),
+        })?;
+        Policy::parse(&text, &path.display().to_string())
+    }
+
+    /// Parse a policy; `origin` names it in messages.
+    ///
+    /// # Errors
+    /// As [`Policy::from_file`].
+    pub fn parse(text: &str, origin: &str) -> Result<Policy> {
+        let mut p: Policy = toml::from_str(text).map_err(|e| Error::InvalidOption {
+            option: format!("policy file {origin}"),
+            reason: e.to_string().replace('\n', " ").trim().to_string(),
+        })?;
+        p.origin = origin.to_string();
+        for r in &p.rules {
+            r.cpu_affinity()?;
+            if r.threads == Some(0) {
+                return Err(Error::InvalidOption {
+                    option: format!("threads of the policy rule for {:?}", r.model),
+                    reason: "must be 1 or more".into(),
+                });
+            }
+        }
+        Ok(p)
+    }
+
+    /// The first rule that applies to the model at `path`.
+    pub fn rule_for(&self, path: &Path) -> Option<&Rule> {
+        self.rules.iter().find(|r| r.matches(path))
+    }
+}
+
+/// Glob matching: `*` any run of characters but `/`, `**` any run including `/`, `?` one
+/// character but `/`; everything else literally.
+fn glob(pattern: &[u8], text: &[u8]) -> bool {
+    match pattern {
+        [] => text.is_empty(),
+        [b'*', b'*', rest @ ..] => {
+            // `**/` also matches no directory at all
+            rest.strip_prefix(b"/")
+                .is_some_and(|after| glob(after, text))
+                || (0..=text.len()).any(|i| glob(rest, &text[i..]))
+        }
+        [b'*', rest @ ..] => {
+            let stop = text.iter().position(|&c| c == b'/').unwrap_or(text.len());
+            (0..=stop).any(|i| glob(rest, &text[i..]))
+        }
+        [b'?', rest @ ..] => matches!(text, [c, t @ ..] if *c != b'/' && glob(rest, t)),
+        [p, rest @ ..] => matches!(text, [c, t @ ..] if c == p && glob(rest, t)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn globs() {
+        let m = |p: &str, t: &str| glob(p.as_bytes(), t.as_bytes());
+        assert!(m("*.tflite", "face.tflite"));
+        assert!(!m("*.tflite", "face.onnx"));
+        assert!(!m("*.tflite", "a/face.tflite"), "* stays within a part");
+        assert!(m("**/*.tflite", "a/b/face.tflite"));
+        assert!(m("**/*.tflite", "face.tflite"));
+        assert!(m("models/**", "models/a/b.onnx"));
+        assert!(m("m?del.onnx", "model.onnx"));
+        assert!(!m("m?del.onnx", "m/del.onnx"));
+        assert!(m("face_*_v?.tflite", "face_front_v2.tflite"));
+    }
+
+    #[test]
+    fn parses_rules_and_picks_the_first_that_matches() {
+        let p = Policy::parse(
+            r#"
+            [[rule]]
+            model = "face*.tflite"
+            backend = "tflite"
+            threads = 2
+            affinity = "0-1"
+            delegate = "/usr/lib/libarmnnDelegate.so"
+            delegate_options = "backends:CpuAcc"
+            [rule.settings]
+            use_xnnpack = "false"
+
+            [[rule]]
+            model = "**/*.tflite"
+            backend = "auto"
+            fallback = true
+            "#,
+            "test",
+        )
+        .unwrap();
+        let r = p.rule_for(Path::new("/m/face_front.tflite")).unwrap();
+        assert_eq!(r.backend.as_deref(), Some("tflite"));
+        assert_eq!(
+            r.cpu_affinity().unwrap(),
+            Some(CpuAffinity::Cpus(vec![0, 1]))
+        );
+        assert!(!r.fallback);
+        let s = r.all_settings();
+        assert!(s.contains(&("use_xnnpack".into(), "false".into())));
+        assert!(s.contains(&(
+            "external_delegate_path".into(),
+            "/usr/lib/libarmnnDelegate.so".into()
+        )));
+        let r = p.rule_for(Path::new("/m/mobilenet.tflite")).unwrap();
+        assert_eq!(r.backend.as_deref(), Some("auto"));
+        assert!(r.fallback);
+        assert!(p.rule_for(Path::new("/m/mobilenet.onnx")).is_none());
+    }
+
+    #[test]
+    fn mistakes_name_the_file_and_the_problem() {
+        let e = Policy::parse("[[rule]]\nmodel = \"*\"\nbackedn = \"x\"\n", "p.toml").unwrap_err();
+        assert!(
+            e.to_string().contains("p.toml") && e.to_string().contains("backedn"),
+            "{e}"
+        );
+        let e =
+            Policy::parse("[[rule]]\nmodel = \"*\"\naffinity = \"huge\"\n", "p.toml").unwrap_err();
+        assert!(e.to_string().contains("affinity"), "{e}");
+        let e = Policy::parse("[[rule]]\nmodel = \"*\"\nthreads = 0\n", "p.toml").unwrap_err();
+        assert!(e.to_string().contains("threads"), "{e}");
+        let e = Policy::parse("[[rule]]\nbackend = \"x\"\n", "p.toml").unwrap_err();
+        assert!(e.to_string().contains("model"), "{e}");
+    }
+}

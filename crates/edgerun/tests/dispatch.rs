@@ -1,0 +1,571 @@
+//! The dispatcher with scripted backends: each takes a set time per run, gives set outputs,
+//! or fails where told, so ordering, measuring, agreement, fallback, error aggregation,
+//! policy and the decision cache are checked without depending on real engines' speed.
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use edgerun::{
+    Availability, Backend, CacheSetting, Descriptor, Dim, Error, ModelFormat, ModelSource,
+    OpTiming, Options, Outcome, Policy, Prepared, Result, Runtime, Selection, Session, Source,
+    Tensor, TensorInfo, TensorView, Variant,
+};
+use edgerun_testkit as kit;
+
+/// What a scripted backend does.
+#[derive(Clone)]
+struct Script {
+    name: &'static str,
+    formats: &'static [ModelFormat],
+    available: bool,
+    version: String,
+    /// Prepare fails with this unsupported op.
+    unsupported: Option<&'static str>,
+    /// Each run takes this long.
+    run_time: Duration,
+    /// Every output element.
+    value: f32,
+    prepares: Arc<AtomicUsize>,
+    runs: Arc<AtomicUsize>,
+    threads_seen: Arc<AtomicUsize>,
+}
+
+fn script(name: &'static str, run_ms: f64, value: f32) -> Script {
+    Script {
+        name,
+        formats: &[ModelFormat::Onnx, ModelFormat::TfLite],
+        available: true,
+        version: "1.0".into(),
+        unsupported: None,
+        run_time: Duration::from_secs_f64(run_ms / 1e3),
+        value,
+        prepares: Arc::default(),
+        runs: Arc::default(),
+        threads_seen: Arc::default(),
+    }
+}
+
+struct Scripted {
+    s: Script,
+    descriptor: &'static Descriptor,
+}
+
+impl Script {
+    fn backend(&self) -> Box<dyn Backend> {
+        let descriptor = Box::leak(Box::new(Descriptor {
+            name: self.name,
+            formats: self.formats,
+        }));
+        Box::new(Scripted {
+            s: self.clone(),
+            descriptor,
+        })
+    }
+}
+
+fn infos(name: &str, len: usize) -> Vec<TensorInfo> {
+    vec![TensorInfo {
+        name: name.into(),
+        dtype: edgerun::DType::F32,
+        shape: vec![Dim::Fixed(1), Dim::Fixed(len)],
+        quant: None,
+    }]
+}
+
+impl Backend for Scripted {
+    fn descriptor(&self) -> &'static Descriptor {
+        self.descriptor
+    }
+
+    fn availability(&self) -> Availability {
+        if self.s.available {
+            Availability::Available {
+                detail: "scripted".into(),
+            }
+        } else {
+            Availability::Unavailable {
+                reason: format!("{} library not found", self.s.name),
+            }
+        }
+    }
+
+    fn version(&self) -> Option<String> {
+        Some(self.s.version.clone())
+    }
+
+    fn prepare(&self, _: &ModelSource, options: &Options) -> Result<Box<dyn Prepared>> {
+        self.s.prepares.fetch_add(1, Ordering::SeqCst);
+        self.s
+            .threads_seen
+            .store(options.threads.unwrap_or(0), Ordering::SeqCst);
+        if !self.s.available {
+            return Err(Error::BackendUnavailable {
+                backend: self.s.name.into(),
+                reason: "library not found".into(),
+            });
+        }
+        if let Some(op) = self.s.unsupported {
+            return Err(Error::UnsupportedOp {
+                backend: self.s.name.into(),
+                op: op.into(),
+                node: "n1".into(),
+                detail: String::new(),
+            });
+        }
+        Ok(Box::new(ScriptedModel {
+            s: self.s.clone(),
+            inputs: infos("x", 4),
+            outputs: infos("y", 3),
+        }))
+    }
+}
+
+struct ScriptedModel {
+    s: Script,
+    inputs: Vec<TensorInfo>,
+    outputs: Vec<TensorInfo>,
+}
+
+impl Prepared for ScriptedModel {
+    fn backend(&self) -> &'static str {
+        self.s.name
+    }
+    fn inputs(&self) -> &[TensorInfo] {
+        &self.inputs
+    }
+    fn outputs(&self) -> &[TensorInfo] {
+        &self.outputs
+    }
+    fn session(&self) -> Result<Box<dyn Session>> {
+        Ok(Box::new(ScriptedSession(self.s.clone())))
+    }
+}
+
+struct ScriptedSession(Script);
+
+impl Session for ScriptedSession {
+    fn run(
+        &mut self,
+        inputs: &[TensorView<'_>],
+        outputs: &mut Vec<Tensor>,
+        _: Option<&mut Vec<OpTiming>>,
+    ) -> Result<()> {
+        assert_eq!(inputs[0].shape(), &[1, 4], "measured on the model's shapes");
+        self.0.runs.fetch_add(1, Ordering::SeqCst);
+        std::thread::sleep(self.0.run_time);
+        outputs.clear();
+        outputs.push(Tensor::from_vec(vec![1, 3], vec![self.0.value; 3])?);
+        Ok(())
+    }
+}
+
+fn runtime(scripts: &[&Script]) -> Runtime {
+    Runtime::with_backends(scripts.iter().map(|s| s.backend()).collect())
+        .with_threads(1)
+        .with_cache(CacheSetting::Off)
+}
+
+fn model() -> std::path::PathBuf {
+    kit::model("mobilenetv2_mini.onnx")
+}
+
+fn temp_cache(name: &str) -> std::path::PathBuf {
+    let d = std::env::temp_dir().join(format!("edgerun-dispatch-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&d);
+    d.join("decisions.json")
+}
+
+fn median(m: &edgerun::Model, label: &str) -> Duration {
+    match &m.decision().candidate(label).unwrap().outcome {
+        Outcome::Measured { median, .. } => *median,
+        o => panic!("{label} was not measured: {o}"),
+    }
+}
+
+#[test]
+fn the_fastest_of_agreeing_candidates_wins_and_the_decision_says_so() {
+    let (a, b, c) = (
+        script("slow", 6.0, 1.0),
+        script("fast", 0.5, 1.0),
+        script("mid", 3.0, 1.0),
+    );
+    let m = runtime(&[&a, &b, &c]).load(model()).unwrap();
+    assert_eq!(m.backend(), "fast");
+    let d = m.decision();
+    assert_eq!(d.chosen, "fast");
+    assert_eq!(d.source, Source::Measured);
+    assert!(median(&m, "fast") < median(&m, "mid") && median(&m, "mid") < median(&m, "slow"));
+    let text = d.to_string();
+    assert!(text.contains("backend fast: measured now"), "{text}");
+    assert!(
+        text.contains("fast, 1 thread: median") && text.contains("<- chosen"),
+        "{text}"
+    );
+    assert!(!d.measuring.is_zero());
+}
+
+#[test]
+fn a_fast_backend_with_wrong_outputs_never_wins() {
+    let (a, wrong, c) = (
+        script("right_slow", 6.0, 1.0),
+        script("wrong_fast", 0.2, 1.5),
+        script("right_mid", 3.0, 1.0),
+    );
+    let m = runtime(&[&a, &wrong, &c]).load(model()).unwrap();
+    assert_eq!(m.backend(), "right_mid");
+    match &m.decision().candidate("wrong_fast").unwrap().outcome {
+        Outcome::Disagreed { detail, .. } => {
+            assert!(
+                detail.contains("1.5") && detail.contains("expected 1"),
+                "{detail}"
+            )
+        }
+        o => panic!("wrong_fast was not rejected: {o}"),
+    }
+    assert!(m
+        .decision()
+        .to_string()
+        .contains("rejected: outputs disagree"));
+}
+
+#[test]
+fn of_two_that_disagree_the_reference_backend_of_the_format_is_kept() {
+    // for ONNX models ONNX Runtime is the reference, whatever the speed
+    let (ort, tract) = (script("ort", 4.0, 1.0), script("tract", 0.2, 7.0));
+    let m = runtime(&[&tract, &ort]).load(model()).unwrap();
+    assert_eq!(m.backend(), "ort");
+    assert!(matches!(
+        m.decision().candidate("tract").unwrap().outcome,
+        Outcome::Disagreed { .. }
+    ));
+    let notes = m.decision().notes.join("\n");
+    assert!(
+        notes.contains("kept ort, the reference backend for ONNX"),
+        "{notes}"
+    );
+}
+
+#[test]
+fn small_differences_within_tolerance_agree() {
+    let (a, b) = (script("ort", 3.0, 1.0), script("tract", 0.3, 1.0 + 5e-5));
+    let m = runtime(&[&a, &b]).load(model()).unwrap();
+    assert_eq!(m.backend(), "tract");
+}
+
+#[test]
+fn candidates_that_cannot_run_are_skipped_with_their_reasons() {
+    let mut gone = script("gone", 0.1, 1.0);
+    gone.available = false;
+    let mut lacks = script("lacks", 0.1, 1.0);
+    lacks.unsupported = Some("FancyOp");
+    let mut nnef_only = script("nnef_only", 0.1, 1.0);
+    nnef_only.formats = &[ModelFormat::Nnef];
+    let (ok1, ok2) = (script("ok1", 2.0, 1.0), script("ok2", 0.5, 1.0));
+    let m = runtime(&[&gone, &lacks, &nnef_only, &ok1, &ok2])
+        .load(model())
+        .unwrap();
+    assert_eq!(m.backend(), "ok2");
+    let d = m.decision();
+    assert!(
+        matches!(&d.candidate("gone").unwrap().outcome, Outcome::Skipped(r) if r.contains("library not found"))
+    );
+    assert!(
+        matches!(&d.candidate("lacks").unwrap().outcome, Outcome::Failed(r) if r.contains("FancyOp"))
+    );
+    assert!(
+        matches!(&d.candidate("nnef_only").unwrap().outcome, Outcome::Skipped(r) if r.contains("does not read ONNX"))
+    );
+    assert_eq!(
+        gone.prepares.load(Ordering::SeqCst),
+        0,
+        "an unavailable backend is not tried"
+    );
+
+    // none left: every candidate with its reason
+    let e = runtime(&[&gone, &lacks, &nnef_only])
+        .load(model())
+        .unwrap_err();
+    let text = e.to_string();
+    for want in [
+        "gone: skipped",
+        "library not found",
+        "lacks: failed",
+        "FancyOp",
+        "nnef_only: skipped",
+    ] {
+        assert!(text.contains(want), "{want:?} missing from: {text}");
+    }
+}
+
+#[test]
+fn one_candidate_is_taken_without_measuring() {
+    let mut gone = script("gone", 0.1, 1.0);
+    gone.available = false;
+    let only = script("only", 1.0, 1.0);
+    let m = runtime(&[&gone, &only]).load(model()).unwrap();
+    assert_eq!(m.decision().source, Source::Only);
+    assert_eq!(
+        only.runs.load(Ordering::SeqCst),
+        0,
+        "nothing to compare, nothing run"
+    );
+}
+
+#[test]
+fn first_and_a_zero_budget_take_the_first_in_order_unmeasured() {
+    let (a, b) = (script("a", 3.0, 1.0), script("b", 0.2, 1.0));
+    for rt in [
+        runtime(&[&a, &b]).with_selection(Selection::First),
+        runtime(&[&a, &b]).with_measure_budget(Duration::ZERO),
+    ] {
+        let m = rt.load(model()).unwrap();
+        assert_eq!(m.backend(), "a");
+        assert_eq!(m.decision().source, Source::Order);
+        assert_eq!(
+            m.decision().candidate("b").unwrap().outcome,
+            Outcome::NotTried
+        );
+    }
+    assert_eq!(
+        a.runs.load(Ordering::SeqCst) + b.runs.load(Ordering::SeqCst),
+        0
+    );
+}
+
+#[test]
+fn the_budget_bounds_the_timed_runs() {
+    let (a, b) = (script("a", 30.0, 1.0), script("b", 30.0, 1.0));
+    let m = runtime(&[&a, &b])
+        .with_measure_budget(Duration::from_millis(100))
+        .load(model())
+        .unwrap();
+    // warm-ups (one run each) then timed runs only while the budget lasts: 100 ms holds at
+    // most three 30 ms runs in all
+    let runs = a.runs.load(Ordering::SeqCst) + b.runs.load(Ordering::SeqCst);
+    assert!((2..=5).contains(&runs), "{runs} runs");
+    for l in ["a", "b"] {
+        match m.decision().candidate(l).unwrap().outcome {
+            Outcome::Measured { runs, .. } => assert!(runs <= 2, "{l}: {runs} timed runs"),
+            ref o => panic!("{o}"),
+        }
+    }
+}
+
+#[test]
+fn a_clear_winner_ends_measuring_early() {
+    let (a, b) = (script("a", 8.0, 1.0), script("b", 0.3, 1.0));
+    let m = runtime(&[&a, &b])
+        .with_measure_budget(Duration::from_secs(30))
+        .load(model())
+        .unwrap();
+    assert_eq!(m.backend(), "b");
+    // the slow candidate's every run is slower than the fast one's: three rounds decide
+    assert!(a.runs.load(Ordering::SeqCst) <= 1 + 3, "{:?}", a.runs);
+}
+
+#[test]
+fn an_explicit_choice_wins_or_fails_with_its_reason() {
+    let (a, b) = (script("a", 0.2, 1.0), script("b", 3.0, 1.0));
+    let m = runtime(&[&a, &b]).with_backend("b").load(model()).unwrap();
+    assert_eq!(m.backend(), "b");
+    assert_eq!(m.decision().source, Source::Explicit);
+    assert_eq!(a.prepares.load(Ordering::SeqCst), 0);
+
+    let mut lacks = script("lacks", 0.1, 1.0);
+    lacks.unsupported = Some("FancyOp");
+    let e = runtime(&[&a, &lacks])
+        .with_backend("lacks")
+        .load(model())
+        .unwrap_err();
+    assert!(
+        e.to_string().contains("FancyOp"),
+        "no silent substitution: {e}"
+    );
+
+    let e = runtime(&[&a])
+        .with_backend("nope")
+        .load(model())
+        .unwrap_err();
+    assert!(e.to_string().contains("known: auto, first, a"), "{e}");
+}
+
+#[test]
+fn variants_compete_under_their_own_labels_and_threads() {
+    let base = script("eng", 3.0, 1.0);
+    let fast = script("eng", 0.3, 1.0);
+    let rt = runtime(&[&base])
+        .with_variant(Variant::new("eng-fast", fast.backend()).with_threads(3))
+        .unwrap();
+    let m = rt.load(model()).unwrap();
+    assert_eq!(m.decision().chosen, "eng-fast");
+    assert_eq!(m.backend(), "eng");
+    assert_eq!(fast.threads_seen.load(Ordering::SeqCst), 3);
+    assert_eq!(base.threads_seen.load(Ordering::SeqCst), 1);
+    assert_eq!(m.placement().threads, 3);
+    assert!(m
+        .decision()
+        .to_string()
+        .contains("eng-fast (eng), 3 threads"));
+    // labels are unique
+    let e = runtime(&[&base])
+        .with_variant(Variant::new("eng", fast.backend()))
+        .err()
+        .unwrap();
+    assert!(e.to_string().contains("own label"), "{e}");
+}
+
+#[test]
+fn a_policy_pins_backend_and_threads_and_may_allow_fallback() {
+    let (a, b) = (script("a", 0.2, 1.0), script("b", 3.0, 1.0));
+    let policy = Policy::parse(
+        "[[rule]]\nmodel = \"mobilenet*.onnx\"\nbackend = \"b\"\nthreads = 2\n",
+        "p.toml",
+    )
+    .unwrap();
+    let m = runtime(&[&a, &b])
+        .with_policy(policy)
+        .unwrap()
+        .load(model())
+        .unwrap();
+    assert_eq!(m.backend(), "b");
+    assert_eq!(
+        m.decision().source,
+        Source::Policy("mobilenet*.onnx".into())
+    );
+    assert_eq!(b.threads_seen.load(Ordering::SeqCst), 2);
+
+    // a pinned backend that cannot run the model: an error, unless the rule allows fallback
+    let mut lacks = script("lacks", 0.1, 1.0);
+    lacks.unsupported = Some("FancyOp");
+    let pin = |fallback: bool| {
+        Policy::parse(
+            &format!("[[rule]]\nmodel = \"**\"\nbackend = \"lacks\"\nfallback = {fallback}\n"),
+            "p.toml",
+        )
+        .unwrap()
+    };
+    let e = runtime(&[&lacks, &a])
+        .with_policy(pin(false))
+        .unwrap()
+        .load(model())
+        .unwrap_err();
+    assert!(e.to_string().contains("FancyOp"), "{e}");
+    let m = runtime(&[&lacks, &a])
+        .with_policy(pin(true))
+        .unwrap()
+        .load(model())
+        .unwrap();
+    assert_eq!(m.backend(), "a");
+    assert!(
+        m.decision().notes[0].contains("lacks cannot run it"),
+        "{:?}",
+        m.decision().notes
+    );
+
+    // a rule that names a backend the runtime lacks is refused up front
+    let bad = Policy::parse("[[rule]]\nmodel = \"*\"\nbackend = \"zzz\"\n", "p.toml").unwrap();
+    let e = runtime(&[&a]).with_policy(bad).err().unwrap();
+    assert!(
+        e.to_string().contains("zzz") && e.to_string().contains("p.toml"),
+        "{e}"
+    );
+}
+
+#[test]
+fn the_cache_skips_measuring_and_any_change_of_the_key_measures_again() {
+    let path = temp_cache("key");
+    let (a, b) = (script("a", 3.0, 1.0), script("b", 0.3, 1.0));
+    let rt = |a: &Script, b: &Script, threads: usize| {
+        runtime(&[a, b])
+            .with_threads(threads)
+            .with_cache(CacheSetting::File(path.clone()))
+    };
+    let first = rt(&a, &b, 1).load(model()).unwrap();
+    assert_eq!(first.decision().source, Source::Measured);
+    assert_eq!(first.backend(), "b");
+    let runs = a.runs.load(Ordering::SeqCst);
+    let prepares = a.prepares.load(Ordering::SeqCst);
+
+    let second = rt(&a, &b, 1).load(model()).unwrap();
+    assert_eq!(second.decision().source, Source::Cache);
+    assert_eq!(second.backend(), "b");
+    assert_eq!(a.runs.load(Ordering::SeqCst), runs, "a hit runs nothing");
+    assert_eq!(
+        a.prepares.load(Ordering::SeqCst),
+        prepares,
+        "a hit prepares only the winner"
+    );
+    assert!(matches!(
+        second.decision().candidate("a").unwrap().outcome,
+        Outcome::Cached { median: Some(_) }
+    ));
+
+    // another thread count, another engine version, another model: measured again
+    assert_eq!(
+        rt(&a, &b, 2).load(model()).unwrap().decision().source,
+        Source::Measured
+    );
+    let mut newer = a.clone();
+    newer.version = "1.1".into();
+    assert_eq!(
+        rt(&newer, &b, 1).load(model()).unwrap().decision().source,
+        Source::Measured
+    );
+    let other = rt(&a, &b, 1).load(kit::model("dynamic_mlp.onnx")).unwrap();
+    assert_eq!(other.decision().source, Source::Measured);
+    // and the first key still hits
+    assert_eq!(
+        rt(&a, &b, 1).load(model()).unwrap().decision().source,
+        Source::Cache
+    );
+}
+
+#[test]
+fn a_corrupt_or_unwritable_cache_is_a_warning_not_a_failure() {
+    let path = temp_cache("corrupt");
+    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+    std::fs::write(&path, b"\x00not json").unwrap();
+    let (a, b) = (script("a", 2.0, 1.0), script("b", 0.3, 1.0));
+    let m = runtime(&[&a, &b])
+        .with_cache(CacheSetting::File(path.clone()))
+        .load(model())
+        .unwrap();
+    assert_eq!(m.decision().source, Source::Measured);
+    let warnings: Vec<_> = m.decision().warnings().collect();
+    assert!(warnings[0].contains("not a decision cache"), "{warnings:?}");
+    // replaced by a valid file that now hits
+    let m = runtime(&[&a, &b])
+        .with_cache(CacheSetting::File(path.clone()))
+        .load(model())
+        .unwrap();
+    assert_eq!(m.decision().source, Source::Cache);
+
+    // a directory in the file's place: cannot be read or written
+    let blocked = temp_cache("blocked");
+    std::fs::create_dir_all(&blocked).unwrap();
+    let m = runtime(&[&a, &b])
+        .with_cache(CacheSetting::File(blocked))
+        .load(model())
+        .unwrap();
+    assert_eq!(m.backend(), "b");
+    let w: Vec<_> = m.decision().warnings().collect();
+    assert!(w.iter().any(|w| w.contains("cannot write")), "{w:?}");
+}
+
+#[test]
+fn a_cached_winner_that_no_longer_prepares_is_measured_again() {
+    let path = temp_cache("stale");
+    let (a, b) = (script("a", 2.0, 1.0), script("b", 0.3, 1.0));
+    let rt = |b: &Script| runtime(&[&a, b]).with_cache(CacheSetting::File(path.clone()));
+    assert_eq!(rt(&b).load(model()).unwrap().backend(), "b");
+    let mut broken = b.clone();
+    broken.unsupported = Some("FancyOp");
+    let m = rt(&broken).load(model()).unwrap();
+    assert_eq!(m.backend(), "a");
+    assert!(m
+        .decision()
+        .notes
+        .iter()
+        .any(|n| n.contains("failed to prepare now")));
+}
