@@ -42,10 +42,10 @@ DEFAULT_MODELS = [
 
 def runtimes_for(model, with_tract_tflite):
     if model.endswith(".onnx"):
-        return ["edgerun:ort", "edgerun:tract", "onnxruntime"]
-    rts = ["edgerun:litert", "edgerun:tflite", "litert"]
+        return ["edgerun:auto", "edgerun:ort", "edgerun:tract", "onnxruntime"]
+    rts = ["edgerun:auto", "edgerun:litert", "edgerun:tflite", "litert"]
     if with_tract_tflite:
-        rts.insert(1, "edgerun:tract")
+        rts.insert(2, "edgerun:tract")
     return rts
 
 
@@ -107,8 +107,11 @@ def edgerun_cmd(args, model, backend, threads, inputs, inputs_dir, out_json, out
         cmd.append(f"--tflite_lib={args.tflite_lib}")
     if args.litert_lib:
         cmd.append(f"--litert_lib={args.litert_lib}")
-    if args.ort_lib and backend == "ort":
+    if args.ort_lib:
         cmd.append(f"--ort_lib={args.ort_lib}")
+    # auto decides once per model and thread count (its first load measures, the later ones
+    # hit this run's own decision cache); a named backend never measures
+    cmd.append(f"--decision_cache={args.decision_cache}")
     return cmd
 
 
@@ -135,7 +138,9 @@ def chunk(args, model, runtime, threads, inputs, inputs_dir, work, runs):
         out = f.read()
     if runtime.startswith("edgerun:"):
         return {"samples_us": r["inference"]["samples_us"], "version": r.get("backend_version"),
-                "threads": r["threads"], "notes": r.get("notes", []), "out": out}, None
+                "threads": r["threads"], "notes": r.get("notes", []), "out": out,
+                "backend": r["backend"], "choice": r.get("choice"), "init_us": r["init_us"],
+                "first_us": r["first_inference_us"]}, None
     return {"samples_us": r["samples_us"], "version": r["version"], "threads": threads,
             "notes": [], "out": out, "output_nbytes": r["output_nbytes"]}, None
 
@@ -183,7 +188,7 @@ def svg_chart(groups, path):
     count, on a log2 axis (1 = fastest; each grid line doubles)."""
     bar_h, gap, left, width, base = 16, 14, 330, 420, 24
     rows = sum(len(g["rows"]) for g in groups) * bar_h + len(groups) * (gap + 18) + 70
-    colors = {"edgerun:tract": "#1b7f5f", "edgerun:tflite": "#2a9d8f", "edgerun:litert": "#e07a1f", "edgerun:ort": "#8e44ad", "onnxruntime": "#5a6fd6",
+    colors = {"edgerun:auto": "#c0392b", "edgerun:tract": "#1b7f5f", "edgerun:tflite": "#2a9d8f", "edgerun:litert": "#e07a1f", "edgerun:ort": "#8e44ad", "onnxruntime": "#5a6fd6",
               "litert": "#e07b39"}
     worst = max([r["ratio"] for g in groups for r in g["rows"] if r.get("ratio")] + [2.0])
     octaves = max(1, math.ceil(math.log2(worst)))
@@ -259,6 +264,7 @@ def main():
                                      text=True, check=True).stdout)
 
     work = tempfile.mkdtemp(prefix="edgerun-compare-")
+    args.decision_cache = os.path.join(work, "decisions.json")
     plan = []
     for model, shapes, note in models:
         path = model if os.path.isabs(model) else os.path.join(ROOT, model)
@@ -289,6 +295,11 @@ def main():
                 item["versions"][rt] = res["version"]
                 item["outs"][rt] = res["out"]
                 item["notes"][rt] = res["notes"]
+                if "backend" in res:
+                    item.setdefault("loads", {}).setdefault(rt, []).append(
+                        {"backend": res["backend"], "source": (res["choice"] or {}).get("source"),
+                         "measuring_us": (res["choice"] or {}).get("measuring_us"),
+                         "init_us": res["init_us"], "first_us": res["first_us"]})
                 if "output_nbytes" in res:
                     item["output_nbytes"] = res["output_nbytes"]
 
@@ -300,7 +311,8 @@ def main():
         for rt in item["runtimes"]:
             s = item["samples"].get(rt)
             row = {"model": item["model"], "threads": item["threads"], "runtime": rt,
-                   "version": item["versions"].get(rt), "error": item["errors"].get(rt)}
+                   "version": item["versions"].get(rt), "error": item["errors"].get(rt),
+                   "loads": item.get("loads", {}).get(rt, [])}
             if s:
                 q = statistics.quantiles(s, n=20, method="inclusive") if len(s) > 1 else [s[0]] * 19
                 row.update({"median_us": statistics.median(s), "p5_us": q[0], "p95_us": q[18],
@@ -332,6 +344,9 @@ def main():
              "| --- | ---: | --- | ---: | ---: | ---: | --- |"]
     for r in results:
         name = f'{r["runtime"]} {r["version"] or ""}'.strip()
+        if r["runtime"] == "edgerun:auto" and r["loads"]:
+            chosen = sorted({l["backend"] for l in r["loads"]})
+            name = f'edgerun:auto → {"/".join(chosen)} {r["version"] or ""}'.strip()
         if not r.get("median_us"):
             table.append(f'| {os.path.basename(r["model"])} | {r["threads"]} | {name} | — | — | — | did not run: {r["error"]} |')
             continue
@@ -348,6 +363,20 @@ def main():
         table.append(f'| {os.path.basename(r["model"])} | {r["threads"]} | {name} | '
                      f'{r["median_us"] / 1000:.2f} | {r["p5_us"] / 1000:.2f}–{r["p95_us"] / 1000:.2f} | '
                      f'{r["ratio"]:.2f} | {check} |')
+    table += ["", "Time to first inference (load + first run), median over the rounds' loads:", "",
+              "| model | threads | runtime | first load (auto: measures) | later loads (auto: cache hit) | auto's measuring |",
+              "| --- | ---: | --- | ---: | ---: | ---: |"]
+    for r in results:
+        loads = r["loads"]
+        if not loads:
+            continue
+        first = (loads[0]["init_us"] + loads[0]["first_us"]) / 1000
+        later = [(l["init_us"] + l["first_us"]) / 1000 for l in loads[1:]]
+        later_s = f"{statistics.median(later):.1f} ms" if later else "—"
+        meas = loads[0]["measuring_us"]
+        meas_s = f"{meas / 1000:.1f} ms ({loads[0]['source']})" if meas else (loads[0]["source"] or "—")
+        table.append(f'| {os.path.basename(r["model"])} | {r["threads"]} | {r["runtime"]} | '
+                     f'{first:.1f} ms | {later_s} | {meas_s} |')
     md = "\n".join(table) + "\n"
     with open(os.path.join(args.out, "compare.md"), "w") as f:
         f.write(md)

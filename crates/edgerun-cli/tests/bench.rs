@@ -453,6 +453,13 @@ fn json_and_csv_results_carry_the_run_and_the_device() {
     assert!((inf["avg_us"].as_f64().unwrap() - avg).abs() < 1e-6);
     assert_eq!(r["warmup"]["count"], 1);
     assert_eq!(r["first_inference_us"], r["warmup"]["samples_us"][0]);
+    assert_eq!(r["choice"]["chosen"], r["backend"]);
+    let source = r["choice"]["source"].as_str().unwrap();
+    assert!(
+        ["explicit", "policy", "cache", "measured", "only", "order"].contains(&source),
+        "{source}"
+    );
+    assert!(r["choice"]["measuring_us"].as_i64().unwrap() <= r["init_us"].as_i64().unwrap());
     assert_eq!(r["device"]["schema"], "edgerun-info/1");
     assert!(!r["device"]["device"]["signature"]
         .as_str()

@@ -312,16 +312,21 @@ pub trait Backend: Send + Sync {
         Vec::new()
     }
 
+    /// The backend's own settings as text, for [`Backend::fingerprint`] (default: none).
+    fn settings_fingerprint(&self) -> String {
+        String::new()
+    }
+
     /// What, besides its name and the load options, decides how this backend runs a model:
     /// engine version, library, and the backend's own settings. A change re-measures the
-    /// dispatcher's cached choices. The default gives version and library; backends with
-    /// settings add them.
+    /// dispatcher's cached choices.
     fn fingerprint(&self) -> String {
         format!(
-            "version {}; library {}",
+            "version {}; library {}; settings {}",
             self.version().as_deref().unwrap_or("?"),
             self.library_path()
-                .map_or_else(|| "-".into(), |p| p.display().to_string())
+                .map_or_else(|| "-".into(), |p| p.display().to_string()),
+            self.settings_fingerprint()
         )
     }
 

@@ -273,14 +273,8 @@ impl Backend for TfLiteBackend {
         }
     }
 
-    fn fingerprint(&self) -> String {
-        format!(
-            "version {}; library {}; {:?}",
-            self.version().as_deref().unwrap_or("?"),
-            self.library_path()
-                .map_or_else(|| "-".into(), |p| p.display().to_string()),
-            self.options
-        )
+    fn settings_fingerprint(&self) -> String {
+        format!("{:?}", self.options)
     }
 
     fn version(&self) -> Option<String> {

@@ -56,6 +56,17 @@ pub struct Memory {
     pub peak_mb: Option<f64>,
 }
 
+/// The dispatcher's choice, in short (`--explain` prints it whole).
+#[derive(Debug, Serialize)]
+pub struct Choice {
+    /// The backend's name, or the variant's label.
+    pub chosen: String,
+    /// `explicit`, `policy`, `cache`, `measured`, `only` or `order`.
+    pub source: &'static str,
+    /// Time spent preparing the candidates and measuring them at load, µs (0 without).
+    pub measuring_us: i64,
+}
+
 /// One benchmark's results.
 #[derive(Debug, Serialize)]
 pub struct Record {
@@ -73,6 +84,8 @@ pub struct Record {
     pub affinity: Option<String>,
     pub placement: String,
     pub notes: Vec<String>,
+    /// How the backend was chosen.
+    pub choice: Choice,
     pub init_us: i64,
     pub first_inference_us: i64,
     pub warmup: Latency,
@@ -107,6 +120,21 @@ impl Record {
                 .map(edgerun::platform::cpulist::format),
             placement: placement.why.clone(),
             notes: model.notes(),
+            choice: {
+                let d = model.decision();
+                Choice {
+                    chosen: d.chosen.clone(),
+                    source: match d.source {
+                        edgerun::Source::Explicit => "explicit",
+                        edgerun::Source::Policy(_) => "policy",
+                        edgerun::Source::Cache => "cache",
+                        edgerun::Source::Measured => "measured",
+                        edgerun::Source::Only => "only",
+                        edgerun::Source::Order => "order",
+                    },
+                    measuring_us: i64::try_from(d.measuring.as_micros()).unwrap_or(i64::MAX),
+                }
+            },
             init_us: m.init_us,
             first_inference_us: m.warmup.first(),
             warmup: Latency::of(&m.warmup),
