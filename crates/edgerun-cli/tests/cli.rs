@@ -702,6 +702,7 @@ fn ort_runs_an_onnx_model_given_its_library() {
         "run",
         "--graph",
         graph.to_str().unwrap(),
+        "--backend=ort",
         &format!("--ort_lib={}", kit::ort_lib().display()),
         "--num_threads",
         "2",

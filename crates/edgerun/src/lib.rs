@@ -869,7 +869,8 @@ impl Load<'_> {
             let outcome = match skip_reason(c.backend, format) {
                 Some(why) => Outcome::Skipped(why),
                 None => match c.backend.auto_choice(format) {
-                    Err(why) => Outcome::Skipped(format!("not chosen automatically: {why}")),
+                    // the backend's reason says it is not chosen automatically, and why
+                    Err(why) => Outcome::Skipped(why),
                     Ok(()) => {
                         eligible.push(i);
                         Outcome::NotTried

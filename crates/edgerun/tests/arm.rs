@@ -20,8 +20,11 @@ fn without_a_tflite_library_onnx_still_runs_and_tflite_is_explained() {
         .unwrap_err()
         .to_string();
     assert!(
-        err.contains("tflite: unavailable") && err.contains("not found"),
+        err.contains("tflite: skipped: unavailable") && err.contains("not found"),
         "{err}"
     );
-    assert!(err.contains("tract: not chosen automatically"), "{err}");
+    assert!(
+        err.contains("tract: skipped: not chosen automatically"),
+        "{err}"
+    );
 }
