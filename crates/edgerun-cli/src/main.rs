@@ -167,6 +167,49 @@ impl clap::Args for BackendArgs {
     }
 }
 
+/// An image as a model input (JPEG or PNG), resized and normalized to fit it.
+#[derive(clap::Args)]
+struct ImageArgs {
+    /// Image for an image input: [NAME=]FILE (default: the first input shaped like an image)
+    #[arg(long, value_name = "[NAME=]FILE")]
+    image: Option<String>,
+    /// How the image's aspect ratio meets the input's
+    #[arg(long = "image_fit", value_enum, default_value_t = ImageFit::Stretch)]
+    fit: ImageFit,
+    /// Pixel values the model expects: LO:HI (e.g. 0:1, -1:1), raw (0-255), or imagenet
+    /// (torchvision's mean and std)
+    #[arg(long = "image_normalize", default_value = "0:1")]
+    normalize: String,
+    /// Channel order the model expects
+    #[arg(long = "image_order", value_enum, default_value_t = ImageOrder::Rgb)]
+    order: ImageOrder,
+    /// Sampling when resizing
+    #[arg(long = "image_resize", value_enum, default_value_t = ImageResize::Bilinear)]
+    resize: ImageResize,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum ImageFit {
+    /// The whole image onto the whole input
+    Stretch,
+    /// Keep the aspect ratio, pad with black
+    Letterbox,
+    /// Keep the aspect ratio, cut to the centre
+    Crop,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum ImageOrder {
+    Rgb,
+    Bgr,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum ImageResize {
+    Bilinear,
+    Nearest,
+}
+
 #[derive(Clone, Copy, ValueEnum)]
 enum Fill {
     /// Uniform values in [-1, 1) (integers over their range), from --seed
@@ -188,7 +231,7 @@ enum Command {
     /// Run a model once and print a summary of each output
     Run {
         #[command(flatten)]
-        model: ModelArgs,
+        model: Box<ModelArgs>,
         /// Input data, NAME=FILE.npy; repeat for each input
         #[arg(long = "input", value_name = "NAME=FILE.npy")]
         inputs: Vec<String>,
@@ -198,6 +241,8 @@ enum Command {
         /// Seed of the random input values
         #[arg(long, default_value_t = 0)]
         seed: u64,
+        #[command(flatten)]
+        image: ImageArgs,
         /// Write each output as NAME.npy in this directory
         #[arg(long = "output_dir")]
         output_dir: Option<PathBuf>,
@@ -292,8 +337,9 @@ fn dispatch(cli: Cli) -> Result<()> {
             inputs,
             fill,
             seed,
+            image,
             output_dir,
-        } => run(&model, &inputs, fill, seed, output_dir.as_deref()),
+        } => run(&model, &inputs, fill, seed, &image, output_dir.as_deref()),
         Command::Inspect {
             graph,
             backend,
@@ -404,11 +450,91 @@ pub(crate) fn dispatch_args(
     Ok(rt)
 }
 
+/// The input `--image` names (or the first image-shaped one) made of the image file.
+#[cfg(feature = "image")]
+fn image_input(model: &Model, spec: &str, a: &ImageArgs) -> Result<(String, Tensor)> {
+    use edgerun::preprocess::{
+        image_layout, ChannelOrder, Fit, Image, Normalize, Preprocess, Resize,
+    };
+    let (name, file) = match spec.split_once('=') {
+        Some((n, f)) if model.inputs().iter().any(|i| i.name == n) => (Some(n), f),
+        _ => (None, spec),
+    };
+    let ix = match name {
+        Some(n) => model.inputs().iter().position(|i| i.name == n).expect("checked above"),
+        None => (0..model.inputs().len())
+            .find(|&i| {
+                model
+                    .prepared_shape(i)
+                    .is_some_and(|s| image_layout(&model.inputs()[i], &s).is_ok())
+            })
+            .ok_or_else(|| {
+                anyhow!(
+                    "--image: no input of the model is shaped like an image ([1,H,W,3] or [1,3,H,W]); its inputs: {}",
+                    edgerun::backend::names(model.inputs())
+                )
+            })?,
+    };
+    let normalize = match a.normalize.as_str() {
+        "raw" => Normalize::Raw,
+        "imagenet" => Normalize::MeanStd {
+            mean: [0.485, 0.456, 0.406],
+            std: [0.229, 0.224, 0.225],
+        },
+        range => {
+            let parsed = range
+                .split_once(':')
+                .and_then(|(lo, hi)| Some((lo.parse::<f32>().ok()?, hi.parse::<f32>().ok()?)));
+            let Some((lo, hi)) = parsed else {
+                bail!("--image_normalize={range}: give LO:HI (e.g. 0:1 or -1:1), raw or imagenet");
+            };
+            Normalize::Range(lo, hi)
+        }
+    };
+    let how = Preprocess {
+        resize: match a.resize {
+            ImageResize::Bilinear => Resize::Bilinear,
+            ImageResize::Nearest => Resize::Nearest,
+        },
+        fit: match a.fit {
+            ImageFit::Stretch => Fit::Stretch,
+            ImageFit::Letterbox => Fit::Letterbox { pad: [0, 0, 0] },
+            ImageFit::Crop => Fit::CenterCrop,
+        },
+        order: match a.order {
+            ImageOrder::Rgb => ChannelOrder::Rgb,
+            ImageOrder::Bgr => ChannelOrder::Bgr,
+        },
+        normalize,
+    };
+    let img = Image::open(file)?;
+    let (t, _) = model.image_input(ix, &img, &how)?;
+    let info = &model.inputs()[ix];
+    eprintln!(
+        "input {:?} {} [{}]: image {file} ({}x{}), {:?}, {:?}, {:?}",
+        info.name,
+        info.dtype,
+        edgerun::error::shape_string(t.shape()),
+        img.width(),
+        img.height(),
+        how.fit,
+        how.resize,
+        how.normalize
+    );
+    Ok((info.name.clone(), t))
+}
+
+#[cfg(not(feature = "image"))]
+fn image_input(_: &Model, _: &str, _: &ImageArgs) -> Result<(String, Tensor)> {
+    bail!("--image: this edgerun was built without image support (the `image` cargo feature)")
+}
+
 fn run(
     args: &ModelArgs,
     input_args: &[String],
     fill: Fill,
     seed: u64,
+    image: &ImageArgs,
     output_dir: Option<&Path>,
 ) -> Result<()> {
     let mut given: Vec<(String, Tensor)> = Vec::new();
@@ -450,6 +576,9 @@ fn run(
     }
     eprintln!("  {}", placement_line(model.placement()));
 
+    if let Some(spec) = &image.image {
+        given.push(image_input(&model, spec, image)?);
+    }
     let mut inputs: Vec<(String, Tensor)> = Vec::new();
     for (ix, info) in model.inputs().iter().enumerate() {
         if let Some(pos) = given.iter().position(|(n, _)| *n == info.name) {

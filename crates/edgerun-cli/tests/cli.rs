@@ -885,3 +885,70 @@ fn bench_explains_its_choice() {
     assert!(all.contains("edgerun: backend ort: measured now"), "{all}");
     assert!(all.contains("edgerun:   tract, 1 thread: median"), "{all}");
 }
+
+#[test]
+fn run_takes_an_image_and_fits_it_to_the_input() {
+    let dir = scratch("image");
+    // a solid red 64x48 PNG: stretched to [1,3,224,224] in [0, 1] it is 1 in channel 0, 0 elsewhere
+    let png = dir.join("red.png");
+    let pixels: Vec<u8> = [255u8, 0, 0].repeat(64 * 48);
+    image::save_buffer(&png, &pixels, 64, 48, image::ExtendedColorType::Rgb8).unwrap();
+    let mut data = vec![0f32; 3 * 224 * 224];
+    data[..224 * 224].fill(1.0);
+    let npy_in = dir.join("red.npy");
+    npy::write(
+        &npy_in,
+        &edgerun::Tensor::from_vec(vec![1, 3, 224, 224], data).unwrap(),
+    )
+    .unwrap();
+    let graph = models().join("mobilenetv2_mini.onnx");
+    let run = |extra: &[&str], out: &str| {
+        let mut args = vec![
+            "run",
+            "--graph",
+            graph.to_str().unwrap(),
+            "--backend=tract",
+            "--output_dir",
+            out,
+        ];
+        args.extend_from_slice(extra);
+        let o = edgerun(&args);
+        assert!(o.status.success(), "{}", text(&o.stderr));
+        text(&o.stderr)
+    };
+    let (a, b) = (dir.join("a"), dir.join("b"));
+    let err = run(&["--image", png.to_str().unwrap()], a.to_str().unwrap());
+    assert!(
+        err.contains("input \"input\" f32 [1,3,224,224]: image") && err.contains("(64x48)"),
+        "{err}"
+    );
+    run(
+        &["--input", &format!("input={}", npy_in.display())],
+        b.to_str().unwrap(),
+    );
+    assert_eq!(
+        npy::read(a.join("logits.npy")).unwrap(),
+        npy::read(b.join("logits.npy")).unwrap(),
+        "the image gives exactly the tensor it stands for"
+    );
+    // mistakes: a file that is no image, a bad normalization
+    let bad = dir.join("bad.png");
+    std::fs::write(&bad, b"not an image").unwrap();
+    let line = assert_one_line_error(&edgerun(&[
+        "run",
+        "--graph",
+        graph.to_str().unwrap(),
+        "--image",
+        bad.to_str().unwrap(),
+    ]));
+    assert!(line.contains("not a JPEG or PNG"), "{line}");
+    let line = assert_one_line_error(&edgerun(&[
+        "run",
+        "--graph",
+        graph.to_str().unwrap(),
+        "--image",
+        png.to_str().unwrap(),
+        "--image_normalize=0-1",
+    ]));
+    assert!(line.contains("LO:HI"), "{line}");
+}

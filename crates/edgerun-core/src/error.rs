@@ -160,6 +160,9 @@ pub enum Error {
     #[error("invalid option {option}: {reason}")]
     InvalidOption { option: String, reason: String },
 
+    #[error("image {what}: {reason}")]
+    Image { what: String, reason: String },
+
     #[error("{path:?} is not a valid .npy file: {reason}")]
     Npy { path: PathBuf, reason: String },
 
@@ -217,6 +220,7 @@ impl Error {
             | Error::InvalidOption { .. }
             | Error::Delegate { .. } => ErrorKind::InvalidRequest,
             Error::InputCount { .. }
+            | Error::Image { .. }
             | Error::UnknownInput { .. }
             | Error::DuplicateInput { .. }
             | Error::InputDType { .. }

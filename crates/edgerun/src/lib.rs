@@ -59,6 +59,9 @@ mod decision;
 pub mod fill;
 mod measure;
 mod policy;
+/// Image inputs: decoding, resizing, fitting and normalizing into a model's input tensor.
+#[cfg(feature = "image")]
+pub mod preprocess;
 mod report;
 pub use cache::CacheSetting;
 pub use decision::{CandidateReport, Decision, Outcome, Source};
@@ -1307,6 +1310,38 @@ impl Model {
     /// is open and nothing fixes it (any shape that fits may then be given at run time).
     pub fn prepared_shape(&self, index: usize) -> Option<Vec<usize>> {
         self.prepared.prepared_shape(index)
+    }
+
+    /// Input `index` made of an image: resized, fitted, normalized and laid out for that
+    /// input's prepared shape, type and quantization (see [`preprocess`]), with where the
+    /// image lies in it.
+    ///
+    /// # Errors
+    /// [`Error::Image`] when the input is not an image input or its height or width is left
+    /// open (give its shape at load); [`Error::InvalidOption`] for an index past the inputs.
+    #[cfg(feature = "image")]
+    pub fn image_input(
+        &self,
+        index: usize,
+        image: &preprocess::Image,
+        how: &preprocess::Preprocess,
+    ) -> Result<(Tensor, preprocess::Geometry)> {
+        let info = self
+            .inputs()
+            .get(index)
+            .ok_or_else(|| Error::InvalidOption {
+                option: format!("input index {index}"),
+                reason: format!("the model has {} input(s)", self.inputs().len()),
+            })?;
+        let shape = self.prepared_shape(index).ok_or_else(|| Error::Image {
+            what: format!("for input {:?} [{}]", info.name, info.shape_string()),
+            reason: format!(
+                "its size is left open; give it at load (Runtime::with_input_shape, --input_layer_shape), e.g. 1,3,{h},{w} or 1,{h},{w},3",
+                h = image.height(),
+                w = image.width()
+            ),
+        })?;
+        how.tensor(image, info, &shape)
     }
 
     /// Name of the backend running this model.
