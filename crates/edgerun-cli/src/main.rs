@@ -168,6 +168,7 @@ impl clap::Args for BackendArgs {
 }
 
 /// An image as a model input (JPEG or PNG), resized and normalized to fit it.
+#[cfg(feature = "image")]
 #[derive(clap::Args)]
 struct ImageArgs {
     /// Image for an image input: [NAME=]FILE (default: the first input shaped like an image)
@@ -188,6 +189,7 @@ struct ImageArgs {
     resize: ImageResize,
 }
 
+#[cfg(feature = "image")]
 #[derive(Clone, Copy, ValueEnum)]
 enum ImageFit {
     /// The whole image onto the whole input
@@ -198,12 +200,14 @@ enum ImageFit {
     Crop,
 }
 
+#[cfg(feature = "image")]
 #[derive(Clone, Copy, ValueEnum)]
 enum ImageOrder {
     Rgb,
     Bgr,
 }
 
+#[cfg(feature = "image")]
 #[derive(Clone, Copy, ValueEnum)]
 enum ImageResize {
     Bilinear,
@@ -241,6 +245,7 @@ enum Command {
         /// Seed of the random input values
         #[arg(long, default_value_t = 0)]
         seed: u64,
+        #[cfg(feature = "image")]
         #[command(flatten)]
         image: ImageArgs,
         /// Write each output as NAME.npy in this directory
@@ -337,9 +342,16 @@ fn dispatch(cli: Cli) -> Result<()> {
             inputs,
             fill,
             seed,
+            #[cfg(feature = "image")]
             image,
             output_dir,
-        } => run(&model, &inputs, fill, seed, &image, output_dir.as_deref()),
+        } => {
+            #[cfg(feature = "image")]
+            let image = Some(&image);
+            #[cfg(not(feature = "image"))]
+            let image = None;
+            run(&model, &inputs, fill, seed, image, output_dir.as_deref())
+        }
         Command::Inspect {
             graph,
             backend,
@@ -452,7 +464,10 @@ pub(crate) fn dispatch_args(
 
 /// The input `--image` names (or the first image-shaped one) made of the image file.
 #[cfg(feature = "image")]
-fn image_input(model: &Model, spec: &str, a: &ImageArgs) -> Result<(String, Tensor)> {
+fn image_input(model: &Model, a: &ImageArgs) -> Result<Option<(String, Tensor)>> {
+    let Some(spec) = a.image.as_deref() else {
+        return Ok(None);
+    };
     use edgerun::preprocess::{
         image_layout, ChannelOrder, Fit, Image, Normalize, Preprocess, Resize,
     };
@@ -521,12 +536,16 @@ fn image_input(model: &Model, spec: &str, a: &ImageArgs) -> Result<(String, Tens
         how.resize,
         how.normalize
     );
-    Ok((info.name.clone(), t))
+    Ok(Some((info.name.clone(), t)))
 }
 
+/// Without image support there are no image flags.
 #[cfg(not(feature = "image"))]
-fn image_input(_: &Model, _: &str, _: &ImageArgs) -> Result<(String, Tensor)> {
-    bail!("--image: this edgerun was built without image support (the `image` cargo feature)")
+enum ImageArgs {}
+
+#[cfg(not(feature = "image"))]
+fn image_input(_: &Model, a: &ImageArgs) -> Result<Option<(String, Tensor)>> {
+    match *a {}
 }
 
 fn run(
@@ -534,7 +553,7 @@ fn run(
     input_args: &[String],
     fill: Fill,
     seed: u64,
-    image: &ImageArgs,
+    image: Option<&ImageArgs>,
     output_dir: Option<&Path>,
 ) -> Result<()> {
     let mut given: Vec<(String, Tensor)> = Vec::new();
@@ -576,8 +595,10 @@ fn run(
     }
     eprintln!("  {}", placement_line(model.placement()));
 
-    if let Some(spec) = &image.image {
-        given.push(image_input(&model, spec, image)?);
+    if let Some(a) = image {
+        if let Some(input) = image_input(&model, a)? {
+            given.push(input);
+        }
     }
     let mut inputs: Vec<(String, Tensor)> = Vec::new();
     for (ix, info) in model.inputs().iter().enumerate() {
