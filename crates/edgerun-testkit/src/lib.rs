@@ -84,12 +84,21 @@ pub fn system_math_library() -> PathBuf {
 /// A library that `cargo test` builds as a cdylib example of one of the workspace's crates,
 /// next to the running test binary (`target/<profile>/deps/..` -> `target/<profile>/examples/`).
 fn example_library(name: &str, crate_name: &str) -> PathBuf {
+    example_file(&format!("lib{name}.so"), name, crate_name)
+}
+
+/// A program that `cargo test` builds as an example of one of the workspace's crates.
+pub fn example_program(name: &str, crate_name: &str) -> PathBuf {
+    example_file(name, name, crate_name)
+}
+
+fn example_file(file: &str, name: &str, crate_name: &str) -> PathBuf {
     let exe = std::env::current_exe().expect("test binary path");
     let profile_dir = exe
         .parent()
         .and_then(Path::parent)
         .expect("target/<profile>");
-    let p = profile_dir.join(format!("examples/lib{name}.so"));
+    let p = profile_dir.join("examples").join(file);
     assert!(
         p.exists(),
         "{} is missing: `cargo test --workspace` builds it (example {name} of {crate_name})",

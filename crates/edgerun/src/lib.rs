@@ -1373,6 +1373,93 @@ impl Model {
         &self.placement
     }
 
+    /// How many sessions [`Model::run_batch`] runs at once: the CPUs the model may use (its
+    /// pinned set, else those this process may use) divided by the threads of one inference,
+    /// at least 1. Workers × threads never exceed the CPUs: a model loaded with one thread per
+    /// core runs a batch one input at a time, each input on every core; a model loaded with
+    /// one thread runs one input per core.
+    pub fn batch_workers(&self) -> usize {
+        let cpus = match &self.placement.affinity {
+            Some(set) => set.len(),
+            None => std::thread::available_parallelism().map_or(1, usize::from),
+        };
+        (cpus / self.placement.threads.max(1)).max(1)
+    }
+
+    /// Run many inputs, each a list in the order of [`Model::inputs`], across
+    /// [`Model::batch_workers`] sessions (one per worker thread of a rayon pool; a session is
+    /// never shared). Results come back in the order of `inputs`; an input that fails gets its
+    /// error and the others still run.
+    ///
+    /// # Errors
+    /// Per input, as [`ModelSession::run`]; every input gets the error when the sessions or the
+    /// worker threads cannot be made.
+    pub fn run_batch<T: AsTensorView + Sync>(&self, inputs: &[Vec<T>]) -> Vec<Result<Outputs>> {
+        // one failure that befalls every input: each gets its message
+        let every = |e: &Error| -> Vec<Result<Outputs>> {
+            inputs
+                .iter()
+                .map(|_| {
+                    Err(Error::Backend {
+                        backend: self.backend().into(),
+                        message: e.to_string(),
+                    })
+                })
+                .collect()
+        };
+        let workers = self.batch_workers().min(inputs.len());
+        if workers <= 1 {
+            return match self.session() {
+                Ok(mut s) => inputs.iter().map(|i| s.run(i)).collect(),
+                Err(e) => every(&e),
+            };
+        }
+        let pool = match rayon::ThreadPoolBuilder::new()
+            .num_threads(workers)
+            .thread_name(|i| format!("edgerun-batch-{i}"))
+            .build()
+        {
+            Ok(p) => p,
+            Err(e) => {
+                return every(&Error::Backend {
+                    backend: self.backend().into(),
+                    message: format!("cannot start {workers} batch worker threads: {e}"),
+                })
+            }
+        };
+        let next = std::sync::atomic::AtomicUsize::new(0);
+        let done: std::sync::Mutex<Vec<(usize, Result<Outputs>)>> =
+            std::sync::Mutex::new(Vec::with_capacity(inputs.len()));
+        pool.scope(|scope| {
+            for _ in 0..workers {
+                scope.spawn(|_| {
+                    let mut mine = Vec::new();
+                    let mut session = self.session();
+                    loop {
+                        let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                        let Some(input) = inputs.get(i) else { break };
+                        let r = match &mut session {
+                            Ok(s) => s.run(input),
+                            Err(e) => Err(Error::Backend {
+                                backend: self.backend().into(),
+                                message: format!("no session for this worker: {e}"),
+                            }),
+                        };
+                        mine.push((i, r));
+                    }
+                    done.lock()
+                        .unwrap_or_else(std::sync::PoisonError::into_inner)
+                        .extend(mine);
+                });
+            }
+        });
+        let mut done = done
+            .into_inner()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        done.sort_unstable_by_key(|(i, _)| *i);
+        done.into_iter().map(|(_, r)| r).collect()
+    }
+
     /// A session to run the model.
     ///
     /// # Errors
