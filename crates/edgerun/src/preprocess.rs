@@ -146,7 +146,10 @@ impl Image {
                 format!("stride {stride} is shorter than a row of {width} {format:?} pixels ({row} bytes)"),
             ));
         }
-        let need = stride * (height as usize - 1) + row;
+        let need = stride
+            .checked_mul(height as usize - 1)
+            .and_then(|n| n.checked_add(row))
+            .unwrap_or(usize::MAX);
         if data.len() < need {
             return Err(image_error(
                 name,
@@ -649,6 +652,8 @@ mod tests {
         let e = Image::from_raw(&bgra, 2, 2, 7, PixelFormat::Bgra8).unwrap_err();
         assert!(e.to_string().contains("stride 7"), "{e}");
         assert!(Image::from_raw(&[], 0, 1, 0, PixelFormat::Rgb8).is_err());
+        // a stride so large the rows' size overflows: an error, not a panic
+        assert!(Image::from_raw(&bgra, 2, 2, usize::MAX / 2, PixelFormat::Bgra8).is_err());
     }
 
     #[test]
