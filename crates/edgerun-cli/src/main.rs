@@ -485,17 +485,22 @@ fn image_input(model: &Model, a: &ImageArgs) -> Result<Option<(String, Tensor)>>
             })
             .ok_or_else(|| {
                 anyhow!(
-                    "--image: no input of the model is shaped like an image ([1,H,W,3] or [1,3,H,W]); its inputs: {}",
+                    "--image: no input of the model is shaped like an image ([1,H,W,3], [1,3,H,W], or 1 channel); its inputs: {}",
                     edgerun::backend::names(model.inputs())
                 )
             })?,
     };
     let normalize = match a.normalize.as_str() {
         "raw" => Normalize::Raw,
-        "imagenet" => Normalize::MeanStd {
-            mean: [0.485, 0.456, 0.406],
-            std: [0.229, 0.224, 0.225],
-        },
+        // ImageNet's constants are given for R, G, B; the model's order may be B, G, R
+        "imagenet" => {
+            let (mut mean, mut std) = ([0.485, 0.456, 0.406], [0.229, 0.224, 0.225]);
+            if matches!(a.order, ImageOrder::Bgr) {
+                mean.reverse();
+                std.reverse();
+            }
+            Normalize::MeanStd { mean, std }
+        }
         range => {
             let parsed = range
                 .split_once(':')
@@ -596,8 +601,11 @@ fn run(
     eprintln!("  {}", placement_line(model.placement()));
 
     if let Some(a) = image {
-        if let Some(input) = image_input(&model, a)? {
-            given.push(input);
+        if let Some((name, t)) = image_input(&model, a)? {
+            if given.iter().any(|(n, _)| *n == name) {
+                bail!("input {name:?} is given both by --input and by --image; give it once");
+            }
+            given.push((name, t));
         }
     }
     let mut inputs: Vec<(String, Tensor)> = Vec::new();

@@ -115,8 +115,13 @@ pub(crate) fn now() -> u64 {
         .map_or(0, |d| d.as_secs())
 }
 
-/// Store `entry` under `hash`; a warning when that failed.
+/// Store `entry` under `hash`; a warning when that failed. Threads of one process store one
+/// at a time (their read-modify-write would otherwise drop each other's entries).
 pub(crate) fn store(path: &Path, hash: &str, entry: Entry) -> Option<String> {
+    static ONE_AT_A_TIME: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    let _turn = ONE_AT_A_TIME
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
     store_limited(path, hash, entry, MAX_ENTRIES)
 }
 
@@ -161,16 +166,22 @@ fn write_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_else(|| "decisions.json".into());
+    // a name no other writer uses: this process, a counter, and the time
+    static SERIAL: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let serial = SERIAL.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     let nanos = SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map_or(0, |d| d.subsec_nanos());
-    let tmp_name = format!(".{name}.{}.{nanos}.tmp", std::process::id());
+    let tmp_name = format!(".{name}.{}.{serial}.{nanos}.tmp", std::process::id());
     let tmp = match dir {
         Some(d) => d.join(tmp_name),
         None => PathBuf::from(tmp_name),
     };
     let result = (|| {
-        let mut f = std::fs::File::create(&tmp)?;
+        let mut f = std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(&tmp)?;
         f.write_all(bytes)?;
         f.sync_all()?;
         std::fs::rename(&tmp, path)

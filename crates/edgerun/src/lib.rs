@@ -493,16 +493,50 @@ impl Runtime {
                     });
                 }
             }
-            for (key, _) in r.all_settings() {
-                if !self.settings().iter().any(|(_, s)| s.key == key) {
-                    return Err(Error::InvalidOption {
-                        option: format!(
-                            "setting {key:?} of the rule for {:?} in {}",
-                            r.model, policy.origin
-                        ),
-                        reason: "no backend of this build has such a setting (see `edgerun info`)"
-                            .into(),
-                    });
+            // a rule's settings go to one backend of this build: the one it names, or the
+            // one that owns them
+            let settings = r.all_settings();
+            let bad = |key: &str, reason: String| Error::InvalidOption {
+                option: format!(
+                    "setting {key:?} of the rule for {:?} in {}",
+                    r.model, policy.origin
+                ),
+                reason,
+            };
+            let mut owner: Option<&'static str> = None;
+            if let Some(Selection::Named(b)) = r.backend.as_deref().map(Selection::parse) {
+                if !settings.is_empty() && self.variants.iter().any(|v| v.label == b) {
+                    return Err(bad(
+                        &settings[0].0,
+                        format!("{b} is a variant: settings apply to backends; configure the variant's backend when adding it"),
+                    ));
+                }
+                owner = self
+                    .backends
+                    .iter()
+                    .find(|x| x.name() == b)
+                    .map(|x| x.name());
+            }
+            for (key, _) in &settings {
+                let Some((by, _)) = self.settings().into_iter().find(|(_, s)| s.key == key) else {
+                    return Err(bad(
+                        key,
+                        "no backend of this build has such a setting (see `edgerun info`)".into(),
+                    ));
+                };
+                match owner {
+                    Some(o) if o != by => {
+                        return Err(bad(key, format!("it is a setting of {by}, not of {o}")))
+                    }
+                    _ => owner = Some(by),
+                }
+            }
+            if let Some(o) = owner.filter(|_| !settings.is_empty()) {
+                if fresh_backend(o).is_none() {
+                    return Err(bad(
+                        &settings[0].0,
+                        format!("{o} is not a backend of this build that a rule can configure"),
+                    ));
                 }
             }
         }
@@ -652,6 +686,7 @@ impl Runtime {
             rt: self,
             source: &source,
             placement: &placement,
+            rule_threads: rule.is_some_and(|r| r.threads.is_some()),
         };
         let mut notes = Vec::new();
         if let Selection::Named(name) = &selection {
@@ -724,6 +759,8 @@ struct Load<'r> {
     rt: &'r Runtime,
     source: &'r ModelSource,
     placement: &'r Placement,
+    /// A policy rule set the threads: they hold for every candidate, variants too.
+    rule_threads: bool,
 }
 
 /// A prepared winner and how it was chosen.
@@ -772,8 +809,12 @@ impl Load<'_> {
         self.source.format()
     }
 
+    /// A variant's own threads, unless a policy rule set the model's.
     fn threads(&self, c: &Cand<'_>) -> usize {
-        c.threads.unwrap_or(self.placement.threads)
+        match c.threads {
+            Some(t) if !self.rule_threads => t,
+            _ => self.placement.threads,
+        }
     }
 
     fn prepare(&self, c: &Cand<'_>) -> Result<Box<dyn Prepared>> {
@@ -1002,7 +1043,7 @@ impl Load<'_> {
                                         median: entry
                                             .medians_us
                                             .get(label)
-                                            .map(|us| Duration::from_secs_f64(us / 1e6)),
+                                            .and_then(|us| Duration::try_from_secs_f64(us / 1e6).ok()),
                                     },
                                 };
                             }
@@ -1055,7 +1096,10 @@ impl Load<'_> {
                     sessions.push(s);
                     timed.push((i, p));
                 }
-                Err(e) => reports[i].outcome = Outcome::Failed(e.to_string()),
+                Err(e) => {
+                    reports[i].outcome = Outcome::Failed(e.to_string());
+                    errors.push(e);
+                }
             }
         }
         let results = if timed.len() >= 2 {
@@ -1069,45 +1113,55 @@ impl Load<'_> {
             let i = timed[slot].0;
             match r {
                 Ok(t) => ok.push((slot, i, t)),
-                Err(why) => reports[i].outcome = Outcome::Failed(why),
+                Err(why) => {
+                    errors.push(Error::Backend {
+                        backend: cands[i].backend.name().into(),
+                        message: why.clone(),
+                    });
+                    reports[i].outcome = Outcome::Failed(why);
+                }
             }
         }
-        // outputs that disagree: with three or more, the odd one out; with two, the one that
-        // is not the format's reference
+        // outputs that disagree: the largest group of candidates that agree with one anchor
+        // wins (the anchor: the candidate agreeing with the most others, ties to the format's
+        // reference); the rest are rejected, however fast
         let format = self.format();
         let mut rejected: Vec<Option<String>> = vec![None; ok.len()];
         if ok.len() >= 2 {
             let n = ok.len();
-            let mut agree = vec![0usize; n];
-            let mut first_disagreement: Vec<Option<String>> = vec![None; n];
+            let mut differs: Vec<Vec<Option<String>>> = vec![vec![None; n]; n];
             for a in 0..n {
-                for b in 0..n {
-                    if a == b {
-                        continue;
-                    }
-                    match measure::disagreement(&ok[a].2.outputs, &ok[b].2.outputs) {
-                        None => agree[a] += 1,
-                        Some(d) => {
-                            first_disagreement[a].get_or_insert_with(|| {
-                                format!("with {}: {d}", cands[ok[b].1].label)
-                            });
-                        }
+                for b in a + 1..n {
+                    let d = measure::disagreement(&ok[a].2.outputs, &ok[b].2.outputs);
+                    differs[a][b] = d.clone();
+                    differs[b][a] = d;
+                }
+            }
+            let agreeing = |a: usize| {
+                (0..n)
+                    .filter(|&b| b != a && differs[a][b].is_none())
+                    .count()
+            };
+            let rank = |a: usize| reference_rank(format, cands[ok[a].1].backend.name());
+            let anchor = (0..n)
+                .min_by_key(|&a| (std::cmp::Reverse(agreeing(a)), rank(a), a))
+                .expect("two or more");
+            for b in 0..n {
+                if b != anchor {
+                    if let Some(d) = &differs[anchor][b] {
+                        rejected[b] = Some(format!("with {}: {d}", cands[ok[anchor].1].label));
                     }
                 }
             }
-            for a in 0..n {
-                if 2 * agree[a] < n - 1 || (n == 2 && agree[a] == 0) {
-                    rejected[a] = first_disagreement[a].take();
-                }
-            }
-            if rejected.iter().all(Option::is_some) {
-                let keep = (0..n)
-                    .min_by_key(|&a| (reference_rank(format, cands[ok[a].1].backend.name()), a))
-                    .expect("two or more");
-                rejected[keep] = None;
+            if agreeing(anchor) == 0 {
+                let why = if rank(anchor) == usize::MAX {
+                    "the first in order of preference".to_string()
+                } else {
+                    format!("the reference backend for {format} models")
+                };
                 notes.push(format!(
-                    "the candidates' outputs disagree; kept {}, the reference backend for {format} models",
-                    cands[ok[keep].1].label
+                    "the candidates' outputs all disagree; kept {}, {why}",
+                    cands[ok[anchor].1].label
                 ));
             }
         }
@@ -1131,33 +1185,23 @@ impl Load<'_> {
             .min_by_key(|(_, (_, i, t))| (t.median(), *i))
             .map(|(_, (slot, _, _))| *slot);
         let (slot, source) = match winner_slot {
-            Some(s) => (s, Source::Measured),
-            None => {
-                // none could be measured: the first that prepared, in order
-                if ok.is_empty() && timed.len() >= 2 {
-                    notes.push(
-                        "no candidate ran on the measuring inputs; took the first in order".into(),
-                    );
-                }
-                (
-                    0,
-                    if timed.len() == 1 {
-                        Source::Only
-                    } else {
-                        Source::Order
-                    },
-                )
-            }
+            Some(s) if ok.len() >= 2 => (s, Source::Measured),
+            // the one candidate that ran: nothing to compare it with
+            Some(s) => (s, Source::Only),
+            // the one candidate that prepared and made a session: nothing to compare
+            None if timed.len() == 1 => (0, Source::Only),
+            // none left, or none ran on the measuring inputs: each with its reason
+            None => return Err(self.none_left(&reports, errors)),
         };
-        if timed.is_empty() {
-            return Err(self.none_left(&reports, errors));
-        }
         let (w, prepared) = timed.swap_remove(slot);
         drop(timed);
         if source != Source::Measured {
             reports[w].outcome = Outcome::Prepared;
         }
         let measuring = started.elapsed();
+        // only a measured choice is cached: a lone survivor may owe its place to a passing
+        // failure of the others
+        let key = key.filter(|_| source == Source::Measured);
         if let (Some(path), Some(hash), Some(key)) = (&cache_at, &hash, key) {
             let mut medians_us = std::collections::BTreeMap::new();
             let mut rejected_map = std::collections::BTreeMap::new();
@@ -1217,9 +1261,18 @@ fn model_digest(source: &ModelSource) -> Result<String> {
                 path: d.clone(),
                 source: e,
             })?;
-            for e in entries.flatten() {
+            for e in entries {
+                let e = e.map_err(|source| Error::Io {
+                    path: d.clone(),
+                    source,
+                })?;
                 let p = e.path();
-                if p.is_dir() {
+                let kind = e.file_type().map_err(|source| Error::Io {
+                    path: p.clone(),
+                    source,
+                })?;
+                // a link to a directory is not followed (a loop would never end)
+                if kind.is_dir() {
                     dirs.push(p);
                 } else {
                     files.push(p);
@@ -1375,9 +1428,10 @@ impl Model {
 
     /// How many sessions [`Model::run_batch`] runs at once: the CPUs the model may use (its
     /// pinned set, else those this process may use) divided by the threads of one inference,
-    /// at least 1. Workers × threads never exceed the CPUs: a model loaded with one thread per
-    /// core runs a batch one input at a time, each input on every core; a model loaded with
-    /// one thread runs one input per core.
+    /// at least 1. Workers × threads never exceed the CPUs unless one inference alone has more
+    /// threads than there are CPUs: a model loaded with one thread per core runs a batch one
+    /// input at a time, each input on every core; a model loaded with one thread runs one
+    /// input per core.
     pub fn batch_workers(&self) -> usize {
         let cpus = match &self.placement.affinity {
             Some(set) => set.len(),
@@ -1392,8 +1446,8 @@ impl Model {
     /// error and the others still run.
     ///
     /// # Errors
-    /// Per input, as [`ModelSession::run`]; every input gets the error when the sessions or the
-    /// worker threads cannot be made.
+    /// Per input, as [`ModelSession::run`]; when the sessions or the worker threads cannot be
+    /// made, every input gets an [`Error::Backend`] with that error's message.
     pub fn run_batch<T: AsTensorView + Sync>(&self, inputs: &[Vec<T>]) -> Vec<Result<Outputs>> {
         // one failure that befalls every input: each gets its message
         let every = |e: &Error| -> Vec<Result<Outputs>> {

@@ -88,12 +88,13 @@ impl Rule {
 
     /// Does this rule apply to the model at `path`?
     pub fn matches(&self, path: &Path) -> bool {
-        let text = path.to_string_lossy();
+        let chars = |s: &str| s.chars().collect::<Vec<char>>();
+        let pattern = chars(&self.model);
         if self.model.contains('/') {
-            glob(self.model.as_bytes(), text.as_bytes())
+            glob(&pattern, &chars(&path.to_string_lossy()))
         } else {
             path.file_name()
-                .is_some_and(|n| glob(self.model.as_bytes(), n.to_string_lossy().as_bytes()))
+                .is_some_and(|n| glob(&pattern, &chars(&n.to_string_lossy())))
         }
     }
 }
@@ -153,20 +154,20 @@ impl Policy {
 
 /// Glob matching: `*` any run of characters but `/`, `**` any run including `/`, `?` one
 /// character but `/`; everything else literally.
-fn glob(pattern: &[u8], text: &[u8]) -> bool {
+fn glob(pattern: &[char], text: &[char]) -> bool {
     match pattern {
         [] => text.is_empty(),
-        [b'*', b'*', rest @ ..] => {
+        ['*', '*', rest @ ..] => {
             // `**/` also matches no directory at all
-            rest.strip_prefix(b"/")
+            rest.strip_prefix(&['/'])
                 .is_some_and(|after| glob(after, text))
                 || (0..=text.len()).any(|i| glob(rest, &text[i..]))
         }
-        [b'*', rest @ ..] => {
-            let stop = text.iter().position(|&c| c == b'/').unwrap_or(text.len());
+        ['*', rest @ ..] => {
+            let stop = text.iter().position(|&c| c == '/').unwrap_or(text.len());
             (0..=stop).any(|i| glob(rest, &text[i..]))
         }
-        [b'?', rest @ ..] => matches!(text, [c, t @ ..] if *c != b'/' && glob(rest, t)),
+        ['?', rest @ ..] => matches!(text, [c, t @ ..] if *c != '/' && glob(rest, t)),
         [p, rest @ ..] => matches!(text, [c, t @ ..] if c == p && glob(rest, t)),
     }
 }
@@ -177,7 +178,12 @@ mod tests {
 
     #[test]
     fn globs() {
-        let m = |p: &str, t: &str| glob(p.as_bytes(), t.as_bytes());
+        let m = |p: &str, t: &str| {
+            glob(
+                &p.chars().collect::<Vec<_>>(),
+                &t.chars().collect::<Vec<_>>(),
+            )
+        };
         assert!(m("*.tflite", "face.tflite"));
         assert!(!m("*.tflite", "face.onnx"));
         assert!(!m("*.tflite", "a/face.tflite"), "* stays within a part");
@@ -187,6 +193,11 @@ mod tests {
         assert!(m("m?del.onnx", "model.onnx"));
         assert!(!m("m?del.onnx", "m/del.onnx"));
         assert!(m("face_*_v?.tflite", "face_front_v2.tflite"));
+        assert!(
+            m("caf?.onnx", "café.onnx"),
+            "? is one character, not one byte"
+        );
+        assert!(m("a/**/b.onnx", "a/x/y/b.onnx") && m("a/**/b.onnx", "a/b.onnx"));
     }
 
     #[test]

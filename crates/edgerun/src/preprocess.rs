@@ -10,8 +10,9 @@
 //!
 //! Geometry, for an input `W`×`H` and a source `w`×`h`:
 //! - [`Fit::Stretch`] maps the whole source onto the whole input;
-//! - [`Fit::Letterbox`] scales by `min(W/w, H/h)`, keeping the aspect ratio, centres the
-//!   result and fills the rest with a pad colour;
+//! - [`Fit::Letterbox`] scales by `min(W/w, H/h)`, keeping the aspect ratio (the scaled size
+//!   is rounded to whole input pixels, so the two axes' scales may differ by less than a
+//!   pixel's worth), centres the result and fills the rest with a pad colour;
 //! - [`Fit::CenterCrop`] scales by `max(W/w, H/h)` and keeps the centre.
 //!
 //! Sampling uses pixel centres (an input pixel `x` looks at source coordinate
@@ -20,6 +21,10 @@
 //! (edges clamped) and rounds to 8 bits, as resizing an 8-bit image does; [`Resize::Nearest`]
 //! takes the pixel the centre falls in. There is no antialiasing: a large downscale samples,
 //! as camera pipelines usually do.
+//!
+//! A JPEG's EXIF orientation is applied when decoding, so a camera photo stands upright. The
+//! layout is NHWC when the last dimension is 3 (or 1) channels and NCHW when the second is;
+//! where both could be (`[1,3,H,3]`), 3 channels at the end win.
 //!
 //! Values: each channel's 8-bit value `p` becomes a real number by [`Normalize`]; a float input
 //! takes it as is, an int8 or uint8 input with quantization parameters takes
@@ -107,9 +112,14 @@ impl Image {
         limits.max_image_height = Some(MAX_SIDE);
         limits.max_alloc = Some(1 << 30);
         reader.limits(limits);
-        let decoded = reader
-            .decode()
-            .map_err(|e| image_error(name, format!("cannot decode it as {format:?}: {e}")))?;
+        let fail = |e: image::ImageError| {
+            image_error(name, format!("cannot decode it as {format:?}: {e}"))
+        };
+        // camera JPEGs store their rotation in EXIF: applied, so the pixels stand upright
+        let mut decoder = reader.into_decoder().map_err(fail)?;
+        let orientation = image::ImageDecoder::orientation(&mut decoder).map_err(fail)?;
+        let mut decoded = image::DynamicImage::from_decoder(decoder).map_err(fail)?;
+        decoded.apply_orientation(orientation);
         let rgb = decoded.into_rgb8();
         Ok(Image {
             width: rgb.width(),
@@ -316,9 +326,15 @@ pub fn image_layout(info: &TensorInfo, shape: &[usize]) -> Result<(Layout, usize
             "the batch is not 1 (run several images with one input each)",
         ));
     }
-    let (layout, h, w, ch) = if matches!(c, 1 | 3) {
+    // where both the second and the last dimension could be channels, the one that is 3 wins,
+    // then the last (NHWC)
+    let (layout, h, w, ch) = if *c == 3 && *a != 3 {
         (Layout::Nhwc, *a, *b, *c)
-    } else if matches!(a, 1 | 3) {
+    } else if *a == 3 && *c != 3 {
+        (Layout::Nchw, *b, *c, *a)
+    } else if matches!(c, 1 | 3) {
+        (Layout::Nhwc, *a, *b, *c)
+    } else if *a == 1 {
         (Layout::Nchw, *b, *c, *a)
     } else {
         return Err(bad(
@@ -327,6 +343,9 @@ pub fn image_layout(info: &TensorInfo, shape: &[usize]) -> Result<(Layout, usize
     };
     if h == 0 || w == 0 {
         return Err(bad("the height or width is 0"));
+    }
+    if h > MAX_SIDE as usize || w > MAX_SIDE as usize {
+        return Err(bad(&format!("the height or width is over {MAX_SIDE}")));
     }
     Ok((layout, h, w, ch))
 }
@@ -407,6 +426,14 @@ impl Preprocess {
             (dtype, _) => return Err(refuse(format!(
                 "a {dtype} input cannot take pixels (f32, f16, f64, u8 or quantized i8 can)"
             ))),
+        }
+        if let Some(q) = quant {
+            if !(q.scale.is_finite() && q.scale > 0.0) {
+                return Err(refuse(format!(
+                    "its quantization scale {} is not a positive number; the model file is wrong",
+                    q.scale
+                )));
+            }
         }
         let geometry = self.geometry(image, w, h);
         let samples = self.samples(image, &geometry, layout, h, w, ch);
@@ -653,7 +680,7 @@ mod tests {
         assert!(e.to_string().contains("stride 7"), "{e}");
         assert!(Image::from_raw(&[], 0, 1, 0, PixelFormat::Rgb8).is_err());
         // a stride so large the rows' size overflows: an error, not a panic
-        assert!(Image::from_raw(&bgra, 2, 2, usize::MAX / 2, PixelFormat::Bgra8).is_err());
+        assert!(Image::from_raw(&bgra, 2, 3, usize::MAX / 2 + 1, PixelFormat::Bgra8).is_err());
     }
 
     #[test]
@@ -667,6 +694,102 @@ mod tests {
         );
         // as OpenCV's INTER_LINEAR: the outer pixels clamp, the inner ones interpolate
         assert_eq!(t.as_slice::<f32>().unwrap(), &[0.0, 25.0, 75.0, 100.0]);
+    }
+
+    #[test]
+    fn bilinear_in_two_dimensions() {
+        // 2x2 gray [[0, 100], [200, 40]] into 4x4: each output is the bilinear blend of its
+        // clamped source position
+        let img = Image::from_raw(&[0, 100, 200, 40], 2, 2, 2, PixelFormat::Gray8).unwrap();
+        let t = run(
+            Preprocess::new().with_normalize(Normalize::Raw),
+            &img,
+            DType::F32,
+            &[1, 4, 4, 1],
+            None,
+        );
+        let v = t.as_slice::<f32>().unwrap();
+        let src = |x: f32, y: f32| {
+            let p = [[0.0f32, 100.0], [200.0, 40.0]];
+            let (x0, y0) = (x.floor() as usize, y.floor() as usize);
+            let (x1, y1) = ((x0 + 1).min(1), (y0 + 1).min(1));
+            let (ax, ay) = (x - x0 as f32, y - y0 as f32);
+            let top = p[y0][x0] + (p[y0][x1] - p[y0][x0]) * ax;
+            let bottom = p[y1][x0] + (p[y1][x1] - p[y1][x0]) * ax;
+            (top + (bottom - top) * ay).round()
+        };
+        let pos = [0.0f32, 0.25, 0.75, 1.0];
+        for y in 0..4 {
+            for x in 0..4 {
+                assert_eq!(v[y * 4 + x], src(pos[x], pos[y]), "({x},{y})");
+            }
+        }
+        // the corners are the source's, the middle of the bottom row a horizontal blend
+        assert_eq!((v[0], v[3], v[12], v[15]), (0.0, 100.0, 200.0, 40.0));
+        assert_eq!(v[13], 160.0);
+    }
+
+    #[test]
+    fn nhwc_interleaves_and_nchw_plans_several_pixels_in_bgr() {
+        // 2x1: a red and a green pixel, bilinear at scale 1 gives them back
+        let img = Image::from_raw(&[255, 0, 0, 0, 255, 0], 2, 1, 6, PixelFormat::Rgb8).unwrap();
+        let p = Preprocess::new()
+            .with_order(ChannelOrder::Bgr)
+            .with_normalize(Normalize::Raw);
+        let t = run(p, &img, DType::F32, &[1, 1, 2, 3], None);
+        assert_eq!(
+            t.as_slice::<f32>().unwrap(),
+            &[0.0, 0.0, 255.0, 0.0, 255.0, 0.0]
+        );
+        let t = run(p, &img, DType::F32, &[1, 3, 1, 2], None);
+        // planes B, G, R, each [pixel 0, pixel 1]
+        assert_eq!(
+            t.as_slice::<f32>().unwrap(),
+            &[0.0, 0.0, 0.0, 255.0, 255.0, 0.0]
+        );
+        // mean/std per channel in the model's (BGR) order
+        let p = p.with_normalize(Normalize::MeanStd {
+            mean: [0.0, 0.5, 1.0],
+            std: [1.0, 0.5, 0.25],
+        });
+        let t = run(p, &img, DType::F32, &[1, 3, 1, 2], None);
+        assert_eq!(
+            t.as_slice::<f32>().unwrap(),
+            &[0.0, 0.0, -1.0, 1.0, 0.0, -4.0]
+        );
+    }
+
+    #[test]
+    fn layouts_are_told_apart_and_huge_or_bad_inputs_refused() {
+        let i = |s: &[usize]| image_layout(&info(DType::F32, s, None), s);
+        assert_eq!(i(&[1, 224, 224, 3]).unwrap(), (Layout::Nhwc, 224, 224, 3));
+        assert_eq!(i(&[1, 3, 224, 224]).unwrap(), (Layout::Nchw, 224, 224, 3));
+        assert_eq!(i(&[1, 3, 8, 1]).unwrap(), (Layout::Nchw, 8, 1, 3));
+        assert_eq!(i(&[1, 1, 8, 8]).unwrap(), (Layout::Nchw, 8, 8, 1));
+        assert_eq!(i(&[1, 8, 8, 1]).unwrap(), (Layout::Nhwc, 8, 8, 1));
+        let e = i(&[1, 3, 1 << 40, 3]).unwrap_err();
+        assert!(e.to_string().contains("over 16384"), "{e}");
+        let img = gray_row(&[1, 2]);
+        let bad = Quant::new(0.0, 0);
+        let shape = [1, 2, 2, 3];
+        let e = Preprocess::new()
+            .tensor(&img, &info(DType::I8, &shape, Some(bad)), &shape)
+            .unwrap_err();
+        assert!(e.to_string().contains("quantization scale 0"), "{e}");
+    }
+
+    #[test]
+    fn stretch_and_crop_geometry_map_back() {
+        let img = Image::from_raw(&[0; 8 * 4 * 3], 8, 4, 24, PixelFormat::Rgb8).unwrap();
+        let g = Preprocess::new().geometry(&img, 4, 4);
+        assert_eq!(g.to_source(4.0, 4.0), (8.0, 4.0));
+        assert_eq!(g.to_source(2.0, 1.0), (4.0, 1.0));
+        // centre crop of 8x4 into 4x4: scale 1, the middle columns 2..6
+        let g = Preprocess::new()
+            .with_fit(Fit::CenterCrop)
+            .geometry(&img, 4, 4);
+        assert_eq!(g.to_source(0.0, 0.0), (2.0, 0.0));
+        assert_eq!(g.to_source(4.0, 4.0), (6.0, 4.0));
     }
 
     #[test]
