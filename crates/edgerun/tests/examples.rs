@@ -72,3 +72,116 @@ fn classify_prints_the_top_five_labels_of_an_image() {
     assert_eq!(out.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&out.stderr).starts_with("error: cannot read"));
 }
+
+/// The faces `models/make_face_reference.py` found in the astronaut photo with a peer
+/// pipeline: score, then the box and six keypoints in image pixels.
+fn reference_faces() -> Vec<Vec<f32>> {
+    let table =
+        std::fs::read_to_string(kit::models_dir().join("reference/astronaut_faces/faces.tsv"))
+            .unwrap();
+    table
+        .lines()
+        .filter(|l| !l.starts_with('#'))
+        .map(|l| l.split('\t').map(|v| v.parse().unwrap()).collect())
+        .collect()
+}
+
+/// Runs detect_faces on the astronaut photo with `backend` and checks its faces against the
+/// reference and its drawing.
+///
+/// Tolerance: half a pixel for every coordinate (the example prints tenths; the two runs
+/// differ by up to 0.15 pixels, kernels apart), 0.005 for the score. The reference shrinks the
+/// photo with the same pixel-centre bilinear convention, so the inputs agree; a decoding
+/// mistake (anchor order or offset, scale, mapping back to the photo) moves a face by two
+/// pixels or more.
+fn detect_faces_on(backend: &str, library: (&str, std::path::PathBuf)) {
+    let dir = kit::scratch(&format!("example-faces-{backend}"));
+    let photo = kit::model("fetched/astronaut.png");
+    let drawn = dir.join("faces.png");
+    let out = kit::command(kit::example_program("detect_faces", "edgerun"))
+        .env(library.0, &library.1)
+        .args([
+            kit::model("fetched/face_detection_front.tflite")
+                .to_str()
+                .unwrap(),
+            photo.to_str().unwrap(),
+            "--backend",
+            backend,
+            "--out",
+            drawn.to_str().unwrap(),
+        ])
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{}{stdout}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let mut lines = stdout.lines();
+    assert!(
+        lines
+            .next()
+            .unwrap()
+            .ends_with(&format!("(512x512) on {backend}")),
+        "{stdout}"
+    );
+    let faces: Vec<Vec<f32>> = lines
+        .map(|l| l.split([' ', ',']).filter_map(|w| w.parse().ok()).collect())
+        .collect();
+    let expected = reference_faces();
+    assert_eq!(faces.len(), expected.len(), "{stdout}");
+    for (face, want) in faces.iter().zip(&expected) {
+        assert_eq!(face.len(), 17, "{stdout}");
+        assert!((face[0] - want[0]).abs() < 0.005, "score: {stdout}");
+        for (k, (got, want)) in face[1..].iter().zip(&want[1..]).enumerate() {
+            assert!(
+                (got - want).abs() <= 0.5,
+                "coordinate {k}: {got} against the reference's {want}\n{stdout}"
+            );
+        }
+    }
+
+    // the drawing: the photo, a green box on each face's edge, red keypoints
+    let original = Image::open(&photo).unwrap();
+    let picture = Image::open(&drawn).unwrap();
+    assert_eq!((picture.width(), picture.height()), (512, 512));
+    let face = &faces[0];
+    let middle_y = ((face[2] + face[4]) / 2.0).round() as u32;
+    assert_eq!(picture.pixel(face[1].round() as u32, middle_y), [0, 255, 0]);
+    assert_eq!(picture.pixel(face[3].round() as u32, middle_y), [0, 255, 0]);
+    let nose = (face[9].round() as u32, face[10].round() as u32);
+    assert_eq!(picture.pixel(nose.0, nose.1), [255, 0, 0]);
+    assert_ne!(original.pixel(nose.0, nose.1), [255, 0, 0]);
+    assert_eq!(picture.pixel(450, 450), original.pixel(450, 450));
+}
+
+#[test]
+fn litert_detect_faces_finds_the_astronaut_as_the_reference_does() {
+    detect_faces_on("litert", ("EDGERUN_LITERT_LIB", kit::litert_lib()));
+}
+
+#[test]
+fn tflite_detect_faces_finds_the_astronaut_as_the_reference_does() {
+    detect_faces_on("tflite", ("EDGERUN_TFLITE_LIB", kit::tflite_lib()));
+}
+
+#[test]
+fn detect_faces_refuses_a_model_that_is_not_blazeface() {
+    let out = kit::command(kit::example_program("detect_faces", "edgerun"))
+        .env("EDGERUN_LITERT_LIB", kit::litert_lib())
+        .args([
+            kit::model("mobilenetv2_mini.tflite").to_str().unwrap(),
+            kit::model("fetched/astronaut.png").to_str().unwrap(),
+            "--backend",
+            "litert",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("error: the model's outputs are not BlazeFace's"),
+        "{stderr}"
+    );
+}
