@@ -159,8 +159,20 @@ def typed_io():
                            opset_imports=[helper.make_opsetid("", OPSET)]), "typed_io.onnx")
 
 
+def huge_input():
+    # a valid model whose fixed input shape asks for 6.4 TB: sizes must be checked before
+    # anything is allocated
+    graph = helper.make_graph(
+        [helper.make_node("Relu", ["x"], ["y"], name="relu")], "huge_input",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, [100000000000, 16])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, [100000000000, 16])])
+    save(helper.make_model(graph, producer_name="edgerun-models",
+                           opset_imports=[helper.make_opsetid("", OPSET)]), "huge_input.onnx")
+
+
 if __name__ == "__main__":
     mobilenetv2_mini()
     dynamic_mlp()
     unsupported_op()
     typed_io()
+    huge_input()

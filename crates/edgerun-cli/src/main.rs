@@ -62,6 +62,10 @@ struct ModelArgs {
     /// candidate in order
     #[arg(long = "measure_ms")]
     measure_ms: Option<u64>,
+    /// The largest tensor, in MB (10^6 bytes), edgerun makes or lets a backend prepare
+    /// (default: half of the memory this process may use)
+    #[arg(long = "max_tensor_mb", value_parser = clap::value_parser!(u64).range(1..))]
+    max_tensor_mb: Option<u64>,
     #[command(flatten)]
     placement: PlacementArgs,
     /// Input names the shapes of --input_layer_shape belong to, comma-separated
@@ -411,6 +415,9 @@ pub(crate) fn shape_options(
 }
 
 fn runtime(args: &ModelArgs, extra_shapes: &[(String, Vec<usize>)]) -> Result<Runtime> {
+    if let Some(mb) = args.max_tensor_mb {
+        edgerun::limits::set_max_tensor_bytes(mb.saturating_mul(1_000_000));
+    }
     let mut options = Options::new();
     for (name, shape) in extra_shapes {
         options = options.with_input_shape(name.clone(), shape.clone());

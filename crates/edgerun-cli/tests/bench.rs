@@ -386,6 +386,51 @@ fn value_files_reach_the_model() {
         )),
         "{err}"
     );
+    // a device is refused for what it is, before it is read (it would never end)
+    let out = bench(&[&onnx(), "--input_layer_value_files=input:/dev/zero"]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = text(&out.stderr);
+    assert!(
+        err.contains("input file \"/dev/zero\" is a character device, not a regular file"),
+        "{err}"
+    );
+}
+
+#[test]
+fn shapes_over_the_tensor_limit_are_refused() {
+    let dynamic = format!("--graph={}", kit::model("dynamic_mlp.onnx").display());
+    let out = bench(&[
+        &dynamic,
+        "--input_layer=x",
+        "--input_layer_shape=100000000000,16",
+    ]);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
+    let err = text(&out.stderr);
+    assert!(
+        err.contains(
+            "input \"x\" of shape [100000000000,16] (f32) needs 6.4 TB, more than the limit of"
+        ),
+        "{err}"
+    );
+    // the limit is a flag: 1 MB refuses 6.4 MB and takes 64 kB
+    let out = bench(&[
+        &dynamic,
+        "--input_layer=x",
+        "--input_layer_shape=100000,16",
+        "--max_tensor_mb=1",
+    ]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        text(&out.stderr).contains("needs 6.4 MB, more than the limit of 1.0 MB per tensor"),
+        "{}",
+        text(&out.stderr)
+    );
+    run_ok(&quick(&[
+        &dynamic,
+        "--input_layer=x",
+        "--input_layer_shape=1000,16",
+        "--max_tensor_mb=1",
+    ]));
 }
 
 #[test]

@@ -39,6 +39,67 @@ fn assert_one_line_error(out: &Output) -> String {
 }
 
 #[test]
+fn huge_shapes_and_non_files_are_one_line_errors_not_aborts() {
+    let dynamic = models().join("dynamic_mlp.onnx");
+    let out = edgerun(&[
+        "run",
+        "--graph",
+        dynamic.to_str().unwrap(),
+        "--input_layer_shape=100000000000,16",
+    ]);
+    let line = assert_one_line_error(&out);
+    assert!(
+        line.starts_with(
+            "error: input \"x\" of shape [100000000000,16] (f32) needs 6.4 TB, more than the limit of"
+        ),
+        "{line}"
+    );
+    // a model whose own input is that large
+    let out = edgerun(&[
+        "run",
+        "--graph",
+        models().join("huge_input.onnx").to_str().unwrap(),
+    ]);
+    assert!(assert_one_line_error(&out).contains("needs 6.4 TB"));
+    // the limit is a flag
+    let out = edgerun(&[
+        "run",
+        "--graph",
+        dynamic.to_str().unwrap(),
+        "--input_layer_shape=100000,16",
+        "--max_tensor_mb=1",
+    ]);
+    assert!(assert_one_line_error(&out).contains("needs 6.4 MB, more than the limit of 1.0 MB"));
+    let out = edgerun(&[
+        "run",
+        "--graph",
+        dynamic.to_str().unwrap(),
+        "--input_layer_shape=1000,16",
+        "--max_tensor_mb=1",
+    ]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+
+    let out = edgerun(&["run", "--graph", "/dev/zero"]);
+    assert_eq!(
+        assert_one_line_error(&out),
+        "error: model file \"/dev/zero\" is a character device, not a regular file; pass the path of a file"
+    );
+    let out = edgerun(&[
+        "run",
+        "--graph",
+        dynamic.to_str().unwrap(),
+        "--input",
+        "x=/nonexistent/x.npy",
+    ]);
+    let line = assert_one_line_error(&out);
+    assert!(
+        line.contains("input file \"/nonexistent/x.npy\" not found; check the path"),
+        "{line}"
+    );
+    assert!(!line.contains("permission"), "{line}");
+}
+
+#[test]
 fn run_with_input_file_writes_outputs_matching_the_reference() {
     let graph = models().join("mobilenetv2_mini.onnx");
     let input = models().join("reference/mobilenetv2_mini/input.0.npy");

@@ -154,10 +154,12 @@ impl Options {
             .collect()
     }
 
-    /// Check that every shape option names a model input and fits its shape.
+    /// Check that every shape option names a model input and fits its shape, and that every
+    /// input's shape (given, or fixed by the model) is within the tensor size limit
+    /// ([`crate::limits`]).
     ///
     /// # Errors
-    /// [`Error::UnknownShapeOption`] or [`Error::InputShapeOption`].
+    /// [`Error::UnknownShapeOption`], [`Error::InputShapeOption`] or [`Error::TooLarge`].
     pub fn check_input_shapes(&self, inputs: &[TensorInfo]) -> Result<()> {
         for (name, shape) in &self.input_shapes {
             let Some(info) = inputs.iter().find(|i| &i.name == name) else {
@@ -182,6 +184,19 @@ impl Options {
                     model: info.shape_string(),
                     reason,
                 });
+            }
+            crate::limits::check_tensor(&format!("input {name:?}"), info.dtype, shape)?;
+        }
+        // the model's own fixed shapes too: a file may declare an input of terabytes
+        for info in inputs {
+            if self.input_shape(&info.name).is_none() {
+                if let Some(shape) = info.fixed_shape() {
+                    crate::limits::check_tensor(
+                        &format!("input {:?}", info.name),
+                        info.dtype,
+                        &shape,
+                    )?;
+                }
             }
         }
         Ok(())

@@ -39,6 +39,26 @@ pub enum Error {
         source: std::io::Error,
     },
 
+    #[error("{what} {path:?} not found; check the path (relative paths start from the current directory)")]
+    FileNotFound { what: &'static str, path: PathBuf },
+
+    #[error("{what} {path:?} is {kind}, not a regular file; pass the path of a file")]
+    NotAFile {
+        what: &'static str,
+        path: PathBuf,
+        kind: &'static str,
+    },
+
+    #[error("{what} needs {size}, more than the limit of {limit} per tensor; give a smaller shape, or raise the limit (edgerun --max_tensor_mb, edgerun::limits::set_max_tensor_bytes)")]
+    TooLarge {
+        what: String,
+        size: String,
+        limit: String,
+    },
+
+    #[error("cannot allocate {size} for {what}: this process is out of memory; give a smaller shape, or free memory")]
+    OutOfMemory { what: String, size: String },
+
     #[error("{path:?} is a directory without an NNEF graph (graph.nnef); pass a model file (.onnx, .tflite) or an NNEF directory or archive")]
     NotAModel { path: PathBuf },
 
@@ -208,7 +228,11 @@ impl Error {
     /// The kind of problem, for matching.
     pub fn kind(&self) -> ErrorKind {
         match self {
-            Error::ModelNotFound { .. } | Error::Io { .. } | Error::Npy { .. } => ErrorKind::Io,
+            Error::ModelNotFound { .. }
+            | Error::FileNotFound { .. }
+            | Error::NotAFile { .. }
+            | Error::Io { .. }
+            | Error::Npy { .. } => ErrorKind::Io,
             Error::NotAModel { .. }
             | Error::EmptyModel { .. }
             | Error::UnknownFormat { .. }
@@ -218,6 +242,8 @@ impl Error {
             | Error::InputShapeOption { .. }
             | Error::UnknownShapeOption { .. }
             | Error::InvalidOption { .. }
+            | Error::TooLarge { .. }
+            | Error::OutOfMemory { .. }
             | Error::Delegate { .. } => ErrorKind::InvalidRequest,
             Error::InputCount { .. }
             | Error::Image { .. }

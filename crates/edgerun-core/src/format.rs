@@ -133,7 +133,8 @@ impl ModelSource {
     ///
     /// # Errors
     /// [`Error::ModelNotFound`], [`Error::NotAModel`] (a directory that is not NNEF),
-    /// [`Error::EmptyModel`], [`Error::UnknownFormat`] or [`Error::Io`].
+    /// [`Error::NotAFile`] (a device, FIFO or socket), [`Error::EmptyModel`],
+    /// [`Error::UnknownFormat`] or [`Error::Io`].
     pub fn open(path: impl AsRef<Path>) -> Result<ModelSource> {
         let path = path.as_ref().to_path_buf();
         let meta = match std::fs::metadata(&path) {
@@ -152,6 +153,13 @@ impl ModelSource {
                 });
             }
             return Err(Error::NotAModel { path });
+        }
+        if !meta.is_file() {
+            return Err(Error::NotAFile {
+                what: "model file",
+                kind: crate::limits::file_kind(&meta),
+                path,
+            });
         }
         if meta.len() == 0 {
             return Err(Error::EmptyModel { path });

@@ -9,6 +9,7 @@ pub mod dtype;
 pub mod error;
 pub mod format;
 pub mod library;
+pub mod limits;
 pub mod npy;
 pub mod platform;
 pub mod tensor;

@@ -132,16 +132,20 @@ pub fn to_bytes(t: &Tensor) -> Vec<u8> {
     out
 }
 
+/// Room for a `.npy` header beyond the tensor's own bytes when a file is checked for size.
+const MAX_HEADER: u64 = 1 << 20;
+
 /// Read a `.npy` file.
 ///
 /// # Errors
-/// [`Error::Io`] when the file cannot be read, [`Error::Npy`] when it is not a valid `.npy`.
+/// [`Error::FileNotFound`], [`Error::NotAFile`] or [`Error::Io`] when the file cannot be
+/// read, [`Error::TooLarge`] when it is larger than a tensor may be
+/// ([`crate::limits::max_tensor_bytes`], plus room for the header), [`Error::Npy`] when it is
+/// not a valid `.npy`.
 pub fn read(path: impl AsRef<Path>) -> Result<Tensor> {
     let path = path.as_ref();
-    let bytes = std::fs::read(path).map_err(|source| Error::Io {
-        path: path.into(),
-        source,
-    })?;
+    let max = crate::limits::max_tensor_bytes().saturating_add(MAX_HEADER);
+    let bytes = crate::limits::read_file("input file", path, max)?;
     from_bytes(&bytes).map_err(|reason| Error::Npy {
         path: path.into(),
         reason,

@@ -61,18 +61,25 @@ impl Data {
         self.len() == 0
     }
 
-    fn zeros(dtype: DType, len: usize) -> Data {
-        match dtype {
-            DType::F32 => Data::F32(vec![0.0; len]),
-            DType::F16 => Data::F16(vec![f16::ZERO; len]),
-            DType::F64 => Data::F64(vec![0.0; len]),
-            DType::I8 => Data::I8(vec![0; len]),
-            DType::U8 => Data::U8(vec![0; len]),
-            DType::I16 => Data::I16(vec![0; len]),
-            DType::I32 => Data::I32(vec![0; len]),
-            DType::I64 => Data::I64(vec![0; len]),
-            DType::Bool => Data::Bool(vec![false; len]),
+    /// `len` zeros of `dtype`, or `None` when the memory cannot be had (no abort).
+    fn try_zeros(dtype: DType, len: usize) -> Option<Data> {
+        fn filled<T: Clone>(len: usize, zero: T) -> Option<Vec<T>> {
+            let mut v = Vec::new();
+            v.try_reserve_exact(len).ok()?;
+            v.resize(len, zero);
+            Some(v)
         }
+        Some(match dtype {
+            DType::F32 => Data::F32(filled(len, 0.0)?),
+            DType::F16 => Data::F16(filled(len, f16::ZERO)?),
+            DType::F64 => Data::F64(filled(len, 0.0)?),
+            DType::I8 => Data::I8(filled(len, 0)?),
+            DType::U8 => Data::U8(filled(len, 0)?),
+            DType::I16 => Data::I16(filled(len, 0)?),
+            DType::I32 => Data::I32(filled(len, 0)?),
+            DType::I64 => Data::I64(filled(len, 0)?),
+            DType::Bool => Data::Bool(filled(len, false)?),
+        })
     }
 
     /// Every element converted to f32 (integers as they are, without quantization).
@@ -274,21 +281,27 @@ impl Data {
 
     /// Hold `len` elements of `dtype`, keeping the buffer when the type is the same (its
     /// capacity is reused: no allocation once it is large enough). Values are unspecified.
-    fn reuse(&mut self, dtype: DType, len: usize) {
+    /// `None` when the memory cannot be had (the data is then unchanged).
+    fn try_reuse(&mut self, dtype: DType, len: usize) -> Option<()> {
+        fn grow<T: Clone>(v: &mut Vec<T>, len: usize, zero: T) -> Option<()> {
+            v.try_reserve(len.saturating_sub(v.len())).ok()?;
+            v.resize(len, zero);
+            Some(())
+        }
         if self.dtype() != dtype {
-            *self = Data::zeros(dtype, len);
-            return;
+            *self = Data::try_zeros(dtype, len)?;
+            return Some(());
         }
         match self {
-            Data::F32(v) => v.resize(len, 0.0),
-            Data::F16(v) => v.resize(len, f16::ZERO),
-            Data::F64(v) => v.resize(len, 0.0),
-            Data::I8(v) => v.resize(len, 0),
-            Data::U8(v) => v.resize(len, 0),
-            Data::I16(v) => v.resize(len, 0),
-            Data::I32(v) => v.resize(len, 0),
-            Data::I64(v) => v.resize(len, 0),
-            Data::Bool(v) => v.resize(len, false),
+            Data::F32(v) => grow(v, len, 0.0),
+            Data::F16(v) => grow(v, len, f16::ZERO),
+            Data::F64(v) => grow(v, len, 0.0),
+            Data::I8(v) => grow(v, len, 0),
+            Data::U8(v) => grow(v, len, 0),
+            Data::I16(v) => grow(v, len, 0),
+            Data::I32(v) => grow(v, len, 0),
+            Data::I64(v) => grow(v, len, 0),
+            Data::Bool(v) => grow(v, len, false),
         }
     }
 }
@@ -450,8 +463,22 @@ pub struct Tensor {
     quant: Option<Quant>,
 }
 
-/// Number of elements of a shape, or `None` on overflow.
+fn out_of_memory(dtype: DType, shape: &[usize]) -> Error {
+    Error::OutOfMemory {
+        what: format!(
+            "a tensor of shape [{}] ({dtype})",
+            crate::error::shape_string(shape)
+        ),
+        size: crate::limits::tensor_bytes(dtype, shape)
+            .map_or_else(|| "too many bytes".into(), crate::limits::human_bytes),
+    }
+}
+
+/// Number of elements of a shape, or `None` on overflow (a shape with a 0 has none).
 pub fn element_count(shape: &[usize]) -> Option<usize> {
+    if shape.contains(&0) {
+        return Some(0);
+    }
     shape.iter().try_fold(1usize, |acc, &d| acc.checked_mul(d))
 }
 
@@ -496,17 +523,15 @@ impl Tensor {
     /// A tensor of zeros (false for bool).
     ///
     /// # Errors
-    /// [`Error::TensorShape`] when the shape's element count overflows.
+    /// [`Error::TooLarge`] when the tensor is over [`crate::limits::max_tensor_bytes`],
+    /// [`Error::OutOfMemory`] when its memory cannot be had.
     pub fn zeros(dtype: DType, shape: impl Into<Vec<usize>>) -> Result<Tensor> {
         let shape = shape.into();
-        let n = element_count(&shape).ok_or_else(|| Error::TensorShape {
-            shape: shape.clone(),
-            expected_elements: None,
-            found_elements: 0,
-        })?;
+        let n = crate::limits::check_tensor("a tensor", dtype, &shape)?;
+        let data = Data::try_zeros(dtype, n).ok_or_else(|| out_of_memory(dtype, &shape))?;
         Ok(Tensor {
             shape,
-            data: Data::zeros(dtype, n),
+            data,
             quant: None,
         })
     }
@@ -565,16 +590,16 @@ impl Tensor {
     /// until written; the quantization is cleared.
     ///
     /// # Errors
-    /// [`Error::TensorShape`] when the shape's element count overflows.
+    /// [`Error::TooLarge`] when the tensor would be over
+    /// [`crate::limits::max_tensor_bytes`], [`Error::OutOfMemory`] when its memory cannot be
+    /// had; the tensor is then unchanged.
     pub fn reuse_as(&mut self, dtype: DType, shape: &[usize]) -> Result<&mut Data> {
-        let n = element_count(shape).ok_or_else(|| Error::TensorShape {
-            shape: shape.to_vec(),
-            expected_elements: None,
-            found_elements: 0,
-        })?;
+        let n = crate::limits::check_tensor("a tensor", dtype, shape)?;
+        self.data
+            .try_reuse(dtype, n)
+            .ok_or_else(|| out_of_memory(dtype, shape))?;
         self.shape.clear();
         self.shape.extend_from_slice(shape);
-        self.data.reuse(dtype, n);
         self.quant = None;
         Ok(&mut self.data)
     }

@@ -190,7 +190,7 @@ impl Backend for LiteRtBackend {
             });
         }
         let api = self.api()?;
-        let (bytes, decl) = read_checked(source)?;
+        let (bytes, decl) = edgerun_core::tflite::read_checked(NAME, source)?;
         let fail = |f: sys::Failure| failure(source, f);
         let env = Arc::new(sys::Environment::new(api).map_err(fail)?);
         let model = sys::Model::new(env, bytes).map_err(|f| Error::InvalidModel {
@@ -226,7 +226,7 @@ impl Backend for LiteRtBackend {
     }
 
     fn inspect(&self, source: &ModelSource) -> Result<ModelInfo> {
-        let (_, decl) = read_checked(source)?;
+        let (_, decl) = edgerun_core::tflite::read_checked(NAME, source)?;
         let plain: Vec<usize> = (0..decl.inputs.len()).collect();
         let outs: Vec<usize> = (0..decl.outputs.len()).collect();
         let as_sig = |d: &[flatbuf::TensorDecl]| -> Vec<sys::TensorDecl> {
@@ -255,17 +255,6 @@ fn c_code(d: edgerun_core::DType) -> i32 {
     (0..=11u32)
         .find(|&c| types::from_c(c) == Some(d))
         .map_or(0, |c| c as i32)
-}
-
-/// The model's bytes, checked by the TensorFlow Lite format checker before LiteRT reads them.
-fn read_checked(source: &ModelSource) -> Result<(Arc<[u8]>, flatbuf::ModelDecl)> {
-    let bytes = source.read_bytes()?;
-    let decl = flatbuf::parse(&bytes).map_err(|e| Error::InvalidModel {
-        backend: NAME.into(),
-        path: source.path().into(),
-        reason: e.0,
-    })?;
-    Ok((bytes, decl))
 }
 
 /// For each tensor of the subgraph, in its order, the index of the signature tensor of the

@@ -89,10 +89,7 @@ impl Engine {
         // the shapes given at load, applied now
         for (name, shape) in &recipe.hints {
             if let Some(ix) = recipe.inputs.iter().position(|i| &i.name == name) {
-                let dims: Vec<i32> = shape
-                    .iter()
-                    .map(|&d| d.min(i32::MAX as usize) as i32)
-                    .collect();
+                let dims = edgerun_core::tflite::dims_i32(shape)?;
                 cm.resize_input(recipe.in_order[ix], &dims).map_err(err)?;
             }
         }
@@ -151,11 +148,7 @@ impl Engine {
         let mut changed = false;
         for (ix, t) in inputs.iter().enumerate() {
             if self.shapes[ix] != t.shape() {
-                let dims: Vec<i32> = t
-                    .shape()
-                    .iter()
-                    .map(|&d| d.min(i32::MAX as usize) as i32)
-                    .collect();
+                let dims = edgerun_core::tflite::dims_i32(t.shape())?;
                 self.cm
                     .resize_input(recipe.in_order[ix], &dims)
                     .map_err(|f| Error::Backend {

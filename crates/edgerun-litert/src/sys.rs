@@ -714,7 +714,19 @@ impl TensorBuffer {
         layout: Layout,
         bytes: usize,
     ) -> Result<TensorBuffer, Failure> {
-        let mut memory = vec![Block([0; 64]); bytes.div_ceil(64).max(1)];
+        // the size comes from the model: over the tensor limit, or more than this process can
+        // have, is LiteRT's own "memory allocation failure", not an abort
+        let blocks = bytes.div_ceil(64).max(1);
+        let refused = Failure {
+            call: "allocating a tensor buffer",
+            status: 2,
+        };
+        if bytes as u64 > edgerun_core::limits::max_tensor_bytes() {
+            return Err(refused);
+        }
+        let mut memory = Vec::new();
+        memory.try_reserve_exact(blocks).map_err(|_| refused)?;
+        memory.resize(blocks, Block([0; 64]));
         let ty = RankedType {
             element_type,
             layout,

@@ -301,7 +301,7 @@ impl Backend for TfLiteBackend {
         }
         self.check_options()?;
         let api = self.api()?;
-        let (bytes, decl) = read_checked(source)?;
+        let (bytes, decl) = edgerun_core::tflite::read_checked(NAME, source)?;
         if let Some(w) = decl.per_channel_fully_connected.first() {
             if !trusts_per_channel_fc(api.version()) {
                 return Err(Error::Backend {
@@ -432,24 +432,13 @@ impl Backend for TfLiteBackend {
     }
 
     fn inspect(&self, source: &ModelSource) -> Result<ModelInfo> {
-        let (_, decl) = read_checked(source)?;
+        let (_, decl) = edgerun_core::tflite::read_checked(NAME, source)?;
         Ok(ModelInfo {
             inputs: declared_infos(&decl.inputs)?,
             outputs: declared_infos(&decl.outputs)?,
             output_shapes_known: true,
         })
     }
-}
-
-/// The model's bytes, checked by [`flatbuf::parse`] before any C code reads them.
-fn read_checked(source: &ModelSource) -> Result<(Arc<[u8]>, flatbuf::ModelDecl)> {
-    let bytes = source.read_bytes()?;
-    let decl = flatbuf::parse(&bytes).map_err(|e| Error::InvalidModel {
-        backend: NAME.into(),
-        path: source.path().into(),
-        reason: e.0,
-    })?;
-    Ok((bytes, decl))
 }
 
 /// Inputs or outputs as the file declares them: dynamic where `shape_signature` is -1.

@@ -5,6 +5,7 @@ use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 
 use edgerun_core::backend::output_slots;
+use edgerun_core::tflite::dims_i32;
 use edgerun_core::{
     DType, Error, OpTiming, Prepared, Quant, Result, Session, Tensor, TensorInfo, TensorView,
 };
@@ -54,18 +55,11 @@ impl Recipe {
             if it.dims(true, ix, &mut dims) && dims == *shape {
                 continue;
             }
-            it.resize_input(ix, &to_i32(shape)).map_err(failure)?;
+            it.resize_input(ix, &dims_i32(shape)?).map_err(failure)?;
         }
         it.allocate().map_err(failure)?;
         Ok(it)
     }
-}
-
-fn to_i32(shape: &[usize]) -> Vec<i32> {
-    shape
-        .iter()
-        .map(|&d| d.min(i32::MAX as usize) as i32)
-        .collect()
 }
 
 pub(crate) struct TfLitePrepared {
@@ -143,7 +137,7 @@ impl TfLiteSession {
         let mut changed = false;
         for (ix, t) in inputs.iter().enumerate() {
             if self.shapes[ix] != t.shape() {
-                let r = self.interpreter.resize_input(ix, &to_i32(t.shape()));
+                let r = self.interpreter.resize_input(ix, &dims_i32(t.shape())?);
                 r.map_err(|f| self.failure(f))?;
                 self.shapes[ix].clear();
                 self.shapes[ix].extend_from_slice(t.shape());

@@ -24,8 +24,14 @@ impl SplitMix {
 /// A tensor of `dtype` and `shape` with seeded values uniform in `[lo, hi]`: real numbers for
 /// float types, integers (both bounds included) for the others, `lo`/`hi` clamped to the type.
 /// benchmark_model's random inputs, with its ranges given by the caller.
+///
+/// # Errors
+/// [`crate::Error::TooLarge`] when the tensor would be over the size limit
+/// ([`crate::limits`]).
 pub fn uniform(dtype: DType, shape: &[usize], lo: f64, hi: f64, seed: u64) -> Result<Tensor> {
-    let n: usize = shape.iter().product();
+    // integers are drawn as i64 first: check that size too
+    let wide = if dtype.is_float() { dtype } else { DType::I64 };
+    let n = edgerun_core::limits::check_tensor("an input", wide, shape)?;
     let mut rng = SplitMix(seed);
     let mut real = || lo + (rng.unit() + 1.0) / 2.0 * (hi - lo);
     let data = match dtype {
@@ -67,8 +73,18 @@ pub fn uniform(dtype: DType, shape: &[usize], lo: f64, hi: f64, seed: u64) -> Re
 /// A tensor of `info`'s type and the given shape filled with seeded values: floats uniform in
 /// [-1, 1), quantized integers the quantization of such floats, other integers uniform over
 /// 0..=255 (clamped to the type), bools at random.
+///
+/// # Errors
+/// [`crate::Error::TooLarge`] when the tensor would be over the size limit
+/// ([`crate::limits`]).
 pub fn random(info: &TensorInfo, shape: &[usize], seed: u64) -> Result<Tensor> {
-    let n: usize = shape.iter().product();
+    // a quantized input is drawn as f32 first: check that size too
+    let drawn = if info.quant.is_some() && !info.dtype.is_float() {
+        DType::F32
+    } else {
+        info.dtype
+    };
+    let n = edgerun_core::limits::check_tensor(&format!("input {:?}", info.name), drawn, shape)?;
     let mut rng = SplitMix(seed);
     if let (Some(q), false) = (info.quant, info.dtype.is_float()) {
         let reals: Vec<f32> = (0..n).map(|_| rng.unit() as f32).collect();

@@ -57,6 +57,7 @@ pub use edgerun_core::{
 mod cache;
 mod decision;
 pub mod fill;
+pub use edgerun_core::limits;
 mod measure;
 mod policy;
 /// Image inputs: decoding, resizing, fitting and normalizing into a model's input tensor.
@@ -846,7 +847,19 @@ impl Load<'_> {
             .iter()
             .filter(|c| c.backend.formats().contains(&self.format()))
             .count();
-        if errors.len() == 1 && (readers <= 1 || errors[0].kind() == ErrorKind::InvalidModel) {
+        if errors.len() == 1 && readers <= 1 {
+            return errors.remove(0);
+        }
+        // a corrupt file is corrupt for every backend: the first one's account of it
+        if !errors.is_empty() && errors.iter().all(|e| e.kind() == ErrorKind::InvalidModel) {
+            return errors.remove(0);
+        }
+        // every candidate refused the same request (a tensor over the size limit): that error
+        let first = errors.first().map(ToString::to_string);
+        if !errors.is_empty()
+            && errors[0].kind() == ErrorKind::InvalidRequest
+            && errors.iter().all(|e| Some(e.to_string()) == first)
+        {
             return errors.remove(0);
         }
         let reasons = reports

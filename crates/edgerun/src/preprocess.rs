@@ -86,13 +86,13 @@ impl Image {
     /// Read and decode a JPEG or PNG file.
     ///
     /// # Errors
-    /// [`Error::Io`] when the file cannot be read; else as [`Image::decode`].
+    /// [`Error::FileNotFound`], [`Error::NotAFile`] or [`Error::Io`] when the file cannot be
+    /// read, [`Error::TooLarge`] when it is larger than a tensor may be; else as
+    /// [`Image::decode`].
     pub fn open(path: impl AsRef<Path>) -> Result<Image> {
         let path = path.as_ref();
-        let bytes = std::fs::read(path).map_err(|source| Error::Io {
-            path: path.to_path_buf(),
-            source,
-        })?;
+        let max = edgerun_core::limits::max_tensor_bytes();
+        let bytes = edgerun_core::limits::read_file("image file", path, max)?;
         Image::decode_named(&bytes, &path.display().to_string())
     }
 

@@ -348,3 +348,160 @@ fn tflite_input_mistakes() {
         .unwrap_err();
     assert!(matches!(e, Error::InputShape { .. }), "{e:?}");
 }
+
+/// A runtime of every backend that reads the model's format, with the test libraries, asked
+/// for `backend` (a name, or `auto`).
+fn every_backend(backend: &str) -> Runtime {
+    Runtime::new()
+        .register(Box::new(
+            edgerun::ort::OrtBackend::new().with_library(common::ort_lib()),
+        ))
+        .register(Box::new(
+            edgerun::litert::LiteRtBackend::new().with_library(common::litert_lib()),
+        ))
+        .register(Box::new(
+            edgerun::tflite::TfLiteBackend::new().with_library(common::tflite_lib()),
+        ))
+        .with_backend(backend)
+}
+
+fn assert_too_large(e: &Error, size: &str) {
+    assert!(matches!(e, Error::TooLarge { .. }), "{e:?}");
+    assert_eq!(e.kind(), edgerun::ErrorKind::InvalidRequest);
+    let text = e.to_string();
+    let limit = edgerun::limits::human_bytes(edgerun::limits::max_tensor_bytes().into());
+    assert!(
+        text.contains(&format!(
+            "needs {size}, more than the limit of {limit} per tensor"
+        )),
+        "{text}"
+    );
+}
+
+#[test]
+fn huge_shapes_are_refused_before_anything_is_allocated() {
+    // a valid ONNX model whose fixed input needs 6.4 TB: every backend, and auto, refuse it
+    // with the one error (auto measures on seeded inputs of that shape)
+    for backend in ["tract", "ort", "auto"] {
+        let e = every_backend(backend)
+            .load(model("huge_input.onnx"))
+            .unwrap_err();
+        assert_too_large(&e, "6.4 TB");
+        assert!(
+            e.to_string()
+                .starts_with("input \"x\" of shape [100000000000,16] (f32) needs 6.4 TB"),
+            "{backend}: {e}"
+        );
+    }
+    // the same shape given for a dynamic batch
+    for backend in ["tract", "ort"] {
+        let e = every_backend(backend)
+            .with_input_shape("x", vec![100_000_000_000, 16])
+            .load(model("dynamic_mlp.onnx"))
+            .unwrap_err();
+        assert_too_large(&e, "6.4 TB");
+    }
+    let e = every_backend("litert")
+        .with_input_shape("serving_default_x:0", vec![3_000_000_000, 16])
+        .load(model("dynamic_batch.tflite"))
+        .unwrap_err();
+    assert_too_large(&e, "192.0 GB");
+
+    // a TFLite file declaring a tensor of 2147483647 x 2147483647 floats (the custom-op
+    // fixture with both tensors' shapes [1,8] rewritten)
+    let mut bytes = std::fs::read(model("custom_op.tflite")).unwrap();
+    let small: Vec<u8> = [2i32, 1, 8].iter().flat_map(|v| v.to_le_bytes()).collect();
+    let huge: Vec<u8> = [2i32, i32::MAX, i32::MAX]
+        .iter()
+        .flat_map(|v| v.to_le_bytes())
+        .collect();
+    let mut patched = 0;
+    while let Some(at) = bytes.windows(12).position(|w| w == small) {
+        bytes[at..at + 12].copy_from_slice(&huge);
+        patched += 1;
+    }
+    assert_eq!(patched, 2, "both tensors' shapes");
+    let path = scratch("huge_tensor.tflite");
+    std::fs::write(&path, &bytes).unwrap();
+    for backend in ["tflite", "litert"] {
+        let e = every_backend(backend).load(&path).unwrap_err();
+        assert_too_large(&e, "18.4 EB");
+    }
+
+    // tensors made through the API
+    let e = Tensor::zeros(DType::F32, vec![100_000_000_000, 16]).unwrap_err();
+    assert_too_large(&e, "6.4 TB");
+    let mut t = Tensor::zeros(DType::F32, vec![2]).unwrap();
+    let e = t
+        .reuse_as(DType::F64, &[usize::MAX, usize::MAX])
+        .unwrap_err();
+    assert!(e.to_string().contains("needs more than 2^128 bytes"), "{e}");
+    assert_eq!(
+        t.shape(),
+        [2],
+        "a refused reuse leaves the tensor as it was"
+    );
+    let e = edgerun::fill::random(
+        &edgerun::TensorInfo {
+            name: "x".into(),
+            dtype: DType::U8,
+            shape: vec![edgerun::Dim::Fixed(1)],
+            quant: None,
+        },
+        &[1 << 40, 1 << 30],
+        0,
+    )
+    .unwrap_err();
+    assert_too_large(&e, "1.2 ZB");
+}
+
+#[test]
+fn npy_headers_and_files_that_claim_too_much() {
+    // a header that claims 6.4 TB over 16 bytes of data
+    let header = "{'descr': '<f4', 'fortran_order': False, 'shape': (100000000000, 16), }";
+    let mut npy = b"\x93NUMPY\x01\x00".to_vec();
+    let padded = format!("{header:<117}\n");
+    npy.extend_from_slice(&(padded.len() as u16).to_le_bytes());
+    npy.extend_from_slice(padded.as_bytes());
+    npy.extend_from_slice(&[0u8; 16]);
+    let path = scratch("claims_terabytes.npy");
+    std::fs::write(&path, &npy).unwrap();
+    let e = edgerun::npy::read(&path).unwrap_err();
+    assert!(matches!(e, Error::Npy { .. }), "{e:?}");
+    assert!(e.to_string().contains("claims_terabytes.npy"), "{e}");
+
+    // /dev/zero would never end: refused for what it is, before it is read
+    let e = edgerun::npy::read("/dev/zero").unwrap_err();
+    assert_eq!(
+        e.to_string(),
+        "input file \"/dev/zero\" is a character device, not a regular file; pass the path of a file"
+    );
+    let e = edgerun::npy::read("/nonexistent/x.npy").unwrap_err();
+    assert!(matches!(e, Error::FileNotFound { .. }), "{e:?}");
+    assert!(e.to_string().contains("not found"), "{e}");
+}
+
+#[test]
+fn model_paths_that_are_not_files_say_what_they_are() {
+    let e = load_err("/dev/zero");
+    assert!(matches!(e, Error::NotAFile { .. }), "{e:?}");
+    assert_eq!(
+        e.to_string(),
+        "model file \"/dev/zero\" is a character device, not a regular file; pass the path of a file"
+    );
+    let fifo = scratch("model.fifo");
+    let _ = std::fs::remove_file(&fifo);
+    let made = std::process::Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .unwrap();
+    assert!(made.success());
+    // a FIFO is not opened (that would block until a writer came)
+    let e = load_err(&fifo);
+    assert!(
+        e.to_string()
+            .contains("is a FIFO (named pipe), not a regular file"),
+        "{e}"
+    );
+    std::fs::remove_file(&fifo).unwrap();
+}

@@ -70,7 +70,8 @@ fn classify_prints_the_top_five_labels_of_an_image() {
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(1));
-    assert!(String::from_utf8_lossy(&out.stderr).starts_with("error: cannot read"));
+    assert!(String::from_utf8_lossy(&out.stderr)
+        .starts_with("error: image file \"/nonexistent.png\" not found; check the path"));
 }
 
 /// The faces `models/make_face_reference.py` found in the astronaut photo with a peer

@@ -325,6 +325,12 @@ fn runtime(p: &Params, graph: &Path) -> Result<Runtime> {
         "" => {}
         b => rt = rt.with_backend(b),
     }
+    match p.int("max_tensor_mb") {
+        0 => {}
+        n => edgerun::limits::set_max_tensor_bytes(
+            u64::try_from(n).context("--max_tensor_mb: give a number of MB, or 0")? * 1_000_000,
+        ),
+    }
     let measure_ms = match p.int("measure_ms") {
         -1 => None,
         n => Some(u64::try_from(n).context("--measure_ms: give 0 or more milliseconds, or -1")?),
@@ -507,9 +513,15 @@ fn read_value_file(path: &str, info: &edgerun::TensorInfo, shape: &[usize]) -> R
         }
         return Ok(t.with_quant(info.quant));
     }
-    let bytes = std::fs::read(path)
+    // the size is checked before anything is read: a file may be a device or a FIFO
+    let want = edgerun::limits::check_tensor(&format!("input {:?}", info.name), info.dtype, shape)?
+        * info.dtype.size_of();
+    let len = edgerun::limits::regular_file("input file", std::path::Path::new(path))?;
+    if len != want as u64 {
+        bail!("The size of {path} is {len} bytes. It should be {want} bytes.");
+    }
+    let bytes = edgerun::limits::read_file("input file", std::path::Path::new(path), len)
         .with_context(|| format!("Failed to read the input_layer_value_file:{path}"))?;
-    let want = shape.iter().product::<usize>() * info.dtype.size_of();
     if bytes.len() != want {
         bail!(
             "The size of {path} is {} bytes. It should be {want} bytes.",

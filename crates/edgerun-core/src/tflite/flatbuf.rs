@@ -93,6 +93,17 @@ impl<'a> Table<'a> {
         buf.bytes(vtable, vtable_len)?;
         let table_len = buf.u16(vtable + 2)? as usize;
         buf.bytes(pos, table_len.max(4))?;
+        // every field lies inside the table (after its vtable offset), as a flatbuffer writer
+        // puts it: a reader may then take any scalar of a field without reading past the table
+        for slot in (4..vtable_len).step_by(2) {
+            let off = buf.u16(vtable + slot)? as usize;
+            if off != 0 && (off < 4 || off >= table_len) {
+                return bad(format!(
+                    "table at {pos} puts field {} at offset {off}, outside its {table_len} bytes",
+                    (slot - 4) / 2
+                ));
+            }
+        }
         Ok(Table {
             buf,
             pos,
@@ -193,6 +204,152 @@ impl<'a> Table<'a> {
     fn scalar_u64(&self, i: usize, default: u64) -> R<u64> {
         self.field(i)?.map_or(Ok(default), |at| self.buf.u64(at))
     }
+
+    fn scalar_u32(&self, i: usize, default: u32) -> R<u32> {
+        self.field(i)?.map_or(Ok(default), |at| self.buf.u32(at))
+    }
+}
+
+/// What an options table holds beyond scalars: (field, element size) of its vectors (strings
+/// are byte vectors), and the fields that name subgraphs (`i32`, or `u32` for CallOptions).
+struct OptionsLayout {
+    vectors: &'static [(usize, usize)],
+    subgraphs: &'static [usize],
+    /// A vector of subgraph indices (StablehloCustomCallOptions.called_computations).
+    subgraph_list: Option<usize>,
+}
+
+const NO_FIELDS: OptionsLayout = OptionsLayout {
+    vectors: &[],
+    subgraphs: &[],
+    subgraph_list: None,
+};
+
+/// The layout of a `BuiltinOptions` union member (schema order, 1-based), for those with more
+/// than scalars; the others hold scalars only.
+fn builtin_options(kind: u8) -> OptionsLayout {
+    let (vectors, subgraphs): (&'static [(usize, usize)], &'static [usize]) = match kind {
+        3 => (&[(1, 4), (2, 4)], &[]),   // ConcatEmbeddingsOptions
+        16 => (&[], &[0]),               // CallOptions.subgraph
+        17 | 30 => (&[(0, 4)], &[]),     // ReshapeOptions.new_shape, SqueezeOptions.squeeze_dims
+        92 | 93 => (&[], &[0, 1]),       // IfOptions then/else, WhileOptions cond/body
+        103 => (&[], &[0]),              // CallOnceOptions.init_subgraph_index
+        111 => (&[(0, 1), (1, 1)], &[]), // VarHandleOptions container, shared_name
+        115 => (&[(0, 4)], &[]),         // BucketizeOptions.boundaries
+        _ => return NO_FIELDS,
+    };
+    OptionsLayout {
+        vectors,
+        subgraphs,
+        subgraph_list: None,
+    }
+}
+
+/// The layout of a `BuiltinOptions2` union member (the StableHLO ops' options).
+fn builtin_options_2(kind: u8) -> OptionsLayout {
+    let (vectors, subgraphs, subgraph_list): (&'static [(usize, usize)], &'static [usize], _) =
+        match kind {
+            2 | 9 | 17 => (&[(0, 8)], &[], None), // BroadcastInDim, DynamicSlice, Transpose
+            3 | 10 => (&[(0, 8), (1, 8), (2, 8)], &[], None), // Slice, Pad
+            4 => (
+                // Convolution
+                &[
+                    (0, 8),
+                    (1, 8),
+                    (2, 8),
+                    (3, 8),
+                    (4, 1),
+                    (7, 8),
+                    (10, 8),
+                    (13, 8),
+                    (16, 4),
+                ],
+                &[],
+                None,
+            ),
+            5 => (&[(0, 1), (2, 1), (5, 1)], &[], Some(4)), // CustomCall
+            6 => (&[(0, 8)], &[1], None),                   // Reduce
+            7 => (&[(1, 8), (2, 8), (3, 8)], &[6], None),   // Scatter
+            12 => (&[(0, 8), (1, 8), (2, 8), (3, 8), (4, 4)], &[], None), // DotGeneral
+            13 => (&[(0, 8), (1, 8), (2, 8), (3, 8), (4, 8)], &[5], None), // ReduceWindow
+            14 => (&[], &[2], None),                        // Sort
+            15 => (&[], &[0, 1], None),                     // While
+            16 => (&[(0, 8), (1, 8), (2, 8), (4, 8)], &[], None), // Gather
+            21 => (&[(0, 1), (2, 1)], &[1], None),          // Composite
+            _ => return NO_FIELDS,
+        };
+    OptionsLayout {
+        vectors,
+        subgraphs,
+        subgraph_list,
+    }
+}
+
+/// Check an operator's options table as its union type says, and collect the subgraphs it
+/// names into `calls`.
+fn check_options(
+    opts: &Table<'_>,
+    layout: &OptionsLayout,
+    calls: &mut Vec<i64>,
+    where_: &dyn Fn() -> String,
+) -> R<()> {
+    for &(field, elem) in layout.vectors {
+        opts.vector(field, elem)
+            .map_err(|e| Invalid(format!("{}'s options: {e}", where_())))?;
+    }
+    for &field in layout.subgraphs {
+        if let Some(at) = opts.field(field)? {
+            calls.push(i64::from(opts.buf.i32(at)?));
+        }
+    }
+    if let Some(field) = layout.subgraph_list {
+        calls.extend(
+            opts.i32s(field)?
+                .unwrap_or_default()
+                .into_iter()
+                .map(i64::from),
+        );
+    }
+    Ok(())
+}
+
+/// A call cycle among subgraphs (a WHILE body that runs itself, two IFs naming each other):
+/// the path of it, if there is one.
+fn call_cycle(calls: &[Vec<usize>]) -> Option<Vec<usize>> {
+    // 0: not seen, 1: on the current path, 2: done; the path is an explicit stack (a file
+    // may chain many subgraphs: no recursion)
+    let mut state = vec![0u8; calls.len()];
+    for start in 0..calls.len() {
+        if state[start] != 0 {
+            continue;
+        }
+        let mut stack: Vec<(usize, usize)> = vec![(start, 0)];
+        state[start] = 1;
+        while let Some(&mut (g, ref mut next)) = stack.last_mut() {
+            match calls[g].get(*next) {
+                Some(&h) => {
+                    *next += 1;
+                    match state[h] {
+                        0 => {
+                            state[h] = 1;
+                            stack.push((h, 0));
+                        }
+                        1 => {
+                            let mut path: Vec<usize> = stack.iter().map(|&(g, _)| g).collect();
+                            path.push(h);
+                            return Some(path);
+                        }
+                        _ => {}
+                    }
+                }
+                None => {
+                    state[g] = 2;
+                    stack.pop();
+                }
+            }
+        }
+    }
+    None
 }
 
 /// Element size of the TFLite `TensorType` values edgerun exchanges.
@@ -281,6 +438,36 @@ pub struct ModelDecl {
     pub operator_count: usize,
     /// Every operator of every subgraph, in order.
     pub operators: Vec<OpDecl>,
+    /// The largest tensor the model declares (any subgraph): where it is, its shape, and its
+    /// size in bytes (`None` past 2^128).
+    pub largest: Option<(String, Vec<i32>, Option<u128>)>,
+}
+
+impl ModelDecl {
+    /// Check the largest declared tensor against the tensor size limit
+    /// ([`crate::limits::max_tensor_bytes`]) before a runtime allocates it.
+    ///
+    /// # Errors
+    /// [`crate::Error::TooLarge`] naming the tensor, its shape and size, and the limit.
+    pub fn check_sizes(&self) -> crate::Result<()> {
+        let limit = crate::limits::max_tensor_bytes();
+        match &self.largest {
+            Some((what, shape, bytes)) if bytes.is_none_or(|b| b > u128::from(limit)) => {
+                Err(crate::Error::TooLarge {
+                    what: format!(
+                        "{what}, declared by the model with shape [{}],",
+                        crate::error::shape_string(shape)
+                    ),
+                    size: bytes.map_or_else(
+                        || "more than 2^128 bytes".into(),
+                        crate::limits::human_bytes,
+                    ),
+                    limit: crate::limits::human_bytes(limit.into()),
+                })
+            }
+            _ => Ok(()),
+        }
+    }
 }
 
 /// Read and check a model. Every table, vector and index is checked; constant buffers must be
@@ -320,13 +507,31 @@ pub fn parse(bytes: &[u8]) -> R<ModelDecl> {
     let mut operator_count = 0;
     let mut operators = Vec::new();
     let mut main: Option<(Vec<TensorDecl>, Vec<i32>, Vec<i32>)> = None;
+    // per subgraph: the subgraphs its operators run, and its tensor count
+    let mut calls: Vec<Vec<usize>> = vec![Vec::new(); subgraphs.len()];
+    let mut tensor_counts = Vec::with_capacity(subgraphs.len());
+    let mut largest: Option<(String, Vec<i32>, Option<u128>)> = None;
     for (g, sg) in subgraphs.iter().enumerate() {
         let tensor_tables = sg.tables(0)?;
         let mut tensors = Vec::with_capacity(tensor_tables.len());
         for (t, tt) in tensor_tables.iter().enumerate() {
-            tensors.push(tensor(tt, t, g, &buffers, bytes.len())?);
+            let decl = tensor(tt, t, g, &buffers, bytes.len())?;
+            let size = declared_bytes(&decl);
+            // None (past 2^128) is the largest of all
+            if largest
+                .as_ref()
+                .is_none_or(|l| l.2.is_some() && size.is_none_or(|s| Some(s) > l.2))
+            {
+                largest = Some((
+                    format!("subgraph {g} tensor {t} ({:?})", decl.name),
+                    decl.shape.clone(),
+                    size,
+                ));
+            }
+            tensors.push(decl);
         }
         let n = tensors.len() as i32;
+        tensor_counts.push(tensors.len());
         let check = |what: &str, ix: &[i32], optional: bool| -> R<()> {
             match ix
                 .iter()
@@ -344,6 +549,42 @@ pub fn parse(bytes: &[u8]) -> R<ModelDecl> {
         check("the output list", &outputs, false)?;
         for (k, op) in sg.tables(3)?.iter().enumerate() {
             let ix = op.field(0)?.map_or(Ok(0), |at| buf.u32(at))? as usize;
+            let where_op = || format!("subgraph {g} operator {k}");
+            // options, as the union's type says; the subgraphs they name
+            let mut named = Vec::new();
+            if let Some(opts) = op.table(4)? {
+                let layout = builtin_options(op.scalar_u8(3, 0)?);
+                check_options(&opts, &layout, &mut named, &where_op)?;
+            }
+            if let Some(opts) = op.table(12)? {
+                let layout = builtin_options_2(op.scalar_u8(11, 0)?);
+                check_options(&opts, &layout, &mut named, &where_op)?;
+            }
+            for target in named {
+                match usize::try_from(target) {
+                    Ok(t) if t < subgraphs.len() => calls[g].push(t),
+                    _ => {
+                        return bad(format!(
+                            "{} runs subgraph {target}, but there are {}",
+                            where_op(),
+                            subgraphs.len()
+                        ))
+                    }
+                }
+            }
+            // custom options: inline, or after the flatbuffer in models over 2 GB
+            op.vector(5, 1)?;
+            let (offset, size) = (op.scalar_u64(9, 0)?, op.scalar_u64(10, 0)?);
+            if offset > 1
+                && offset
+                    .checked_add(size)
+                    .is_none_or(|end| end > bytes.len() as u64)
+            {
+                return bad(format!(
+                    "{}'s custom options at offset {offset} (+{size}) lie outside the file",
+                    where_op()
+                ));
+            }
             let Some(&code) = codes.get(ix) else {
                 return bad(format!(
                     "subgraph {g} operator {k} uses op code {ix}, but there are {}",
@@ -354,6 +595,21 @@ pub fn parse(bytes: &[u8]) -> R<ModelDecl> {
             check(&format!("operator {k}'s input list"), &op_inputs, true)?;
             let op_outputs = op.i32s(2)?.unwrap_or_default();
             check(&format!("operator {k}'s output list"), &op_outputs, true)?;
+            let intermediates = op.i32s(8)?.unwrap_or_default();
+            check(
+                &format!("operator {k}'s intermediate list"),
+                &intermediates,
+                false,
+            )?;
+            if let Some((_, mutated)) = op.vector(7, 1)? {
+                if mutated != 0 && mutated != op_inputs.len() {
+                    return bad(format!(
+                        "{} marks {mutated} inputs as mutated, but has {}",
+                        where_op(),
+                        op_inputs.len()
+                    ));
+                }
+            }
             operators.push(OpDecl {
                 subgraph: g,
                 index: k,
@@ -381,6 +637,14 @@ pub fn parse(bytes: &[u8]) -> R<ModelDecl> {
             main = Some((tensors, inputs, outputs));
         }
     }
+    if let Some(cycle) = call_cycle(&calls) {
+        let path: Vec<String> = cycle.iter().map(usize::to_string).collect();
+        return bad(format!(
+            "subgraphs run each other in a cycle ({}), which would never end",
+            path.join(" -> ")
+        ));
+    }
+    check_model_tables(&model, &tensor_counts, buffers.len())?;
     let (tensors, inputs, outputs) = main.expect("subgraph 0 exists");
     let pick = |ix: &[i32]| ix.iter().map(|&i| tensors[i as usize].clone()).collect();
     Ok(ModelDecl {
@@ -389,7 +653,215 @@ pub fn parse(bytes: &[u8]) -> R<ModelDecl> {
         per_channel_fully_connected,
         operator_count,
         operators,
+        largest,
     })
+}
+
+/// A sparse tensor's parameters (TACO format): the traversal order is a permutation of the
+/// tensor's dimensions and its block dimensions, each block maps to a dimension, and every
+/// sparse dimension's segments and indices are in order and in range. Returns how many values
+/// the tensor stores.
+fn check_sparsity(sp: &Table<'_>, shape: &[i32], where_: &dyn Fn() -> String) -> R<i64> {
+    let order = sp.i32s(0)?.unwrap_or_default();
+    let blocks = sp.i32s(1)?.unwrap_or_default();
+    let dims = sp.tables(2)?;
+    let rank = shape.len();
+    let n = rank + blocks.len();
+    let mut seen = vec![false; n];
+    let permutation = order.len() == n
+        && order.iter().all(|&d| {
+            usize::try_from(d)
+                .ok()
+                .filter(|&d| d < n && !std::mem::replace(&mut seen[d], true))
+                .is_some()
+        });
+    if !permutation || blocks.len() > rank {
+        return bad(format!(
+            "{}'s sparsity has traversal order {order:?}, not an order of its {rank} dimensions and {} block dimensions",
+            where_(),
+            blocks.len()
+        ));
+    }
+    if let Some(b) = blocks.iter().find(|&&b| b < 0 || b as usize >= rank) {
+        return bad(format!(
+            "{}'s sparsity maps a block to dimension {b} of {rank}",
+            where_()
+        ));
+    }
+    if dims.len() != n {
+        return bad(format!(
+            "{}'s sparsity describes {} dimensions, its traversal order {n}",
+            where_(),
+            dims.len()
+        ));
+    }
+    let bad_dim =
+        |i: usize, why: String| bad(format!("{}'s sparse dimension {i}: {why}", where_()));
+    // block dimensions are dense, of a positive size that divides the dimension they split
+    let mut block_size = vec![1i64; blocks.len()];
+    for (i, dm) in dims.iter().enumerate() {
+        if let Some(j) = (order[i] as usize).checked_sub(rank) {
+            let size = dm.scalar_i32(1, 0)?;
+            if dm.scalar_u8(0, 0)? != 0 || size <= 0 {
+                return bad_dim(
+                    i,
+                    format!("a block dimension must be dense, of a positive size, not {size}"),
+                );
+            }
+            block_size[j] = i64::from(size);
+        }
+    }
+    let mut outer: Vec<i64> = shape.iter().map(|&d| i64::from(d)).collect();
+    for (j, &b) in blocks.iter().enumerate() {
+        let d = b as usize;
+        if outer[d] % block_size[j] != 0 {
+            return bad(format!(
+                "{}'s sparsity splits dimension {d} ({}) into blocks of {}",
+                where_(),
+                outer[d],
+                block_size[j]
+            ));
+        }
+        outer[d] /= block_size[j];
+    }
+    // elements of the dimensions so far, in traversal order: what a sparse dimension segments
+    let mut so_far: i64 = 1;
+    for (i, dm) in dims.iter().enumerate() {
+        let d = order[i] as usize;
+        let extent = if d < rank {
+            outer[d]
+        } else {
+            block_size[d - rank]
+        };
+        match dm.scalar_u8(0, 0)? {
+            0 => {
+                let size = dm.scalar_i32(1, 0)?;
+                if i64::from(size) != extent {
+                    return bad_dim(
+                        i,
+                        format!("dense size {size}, but the dimension has {extent}"),
+                    );
+                }
+                so_far = so_far.saturating_mul(extent);
+            }
+            1 => {
+                let vector = |type_field: usize, field: usize| -> R<Option<Vec<i64>>> {
+                    let elem = match dm.scalar_u8(type_field, 0)? {
+                        1 => 4,
+                        2 => 2,
+                        3 => 1,
+                        _ => return Ok(None),
+                    };
+                    let Some(t) = dm.table(field)? else {
+                        return Ok(None);
+                    };
+                    let Some((start, len)) = t.vector(0, elem)? else {
+                        return Ok(Some(vec![]));
+                    };
+                    (0..len)
+                        .map(|k| {
+                            let at = start + k * elem;
+                            Ok(match elem {
+                                4 => i64::from(t.buf.i32(at)?),
+                                2 => i64::from(t.buf.u16(at)?),
+                                _ => i64::from(t.buf.u8(at)?),
+                            })
+                        })
+                        .collect::<R<Vec<i64>>>()
+                        .map(Some)
+                };
+                let (Some(segments), Some(indices)) = (vector(2, 3)?, vector(4, 5)?) else {
+                    return bad_dim(i, "a sparse dimension without segments and indices".into());
+                };
+                let ordered = segments.len() as i64 == so_far.saturating_add(1)
+                    && segments.first() == Some(&0)
+                    && segments.windows(2).all(|w| w[0] <= w[1])
+                    && segments.last() == Some(&(indices.len() as i64));
+                if !ordered {
+                    return bad_dim(
+                        i,
+                        format!(
+                            "segments {} are not {} offsets running in order from 0 to its {} indices",
+                            short_list(&segments),
+                            so_far.saturating_add(1),
+                            indices.len()
+                        ),
+                    );
+                }
+                if let Some(x) = indices.iter().find(|&&x| x < 0 || x >= extent) {
+                    return bad_dim(i, format!("index {x} outside its {extent} positions"));
+                }
+                so_far = indices.len() as i64;
+            }
+            f => return bad_dim(i, format!("unknown format {f}")),
+        }
+    }
+    Ok(so_far)
+}
+
+/// The first values of a list, for messages.
+fn short_list(v: &[i64]) -> String {
+    if v.len() <= 8 {
+        format!("{v:?}")
+    } else {
+        format!("{:?}... ({} values)", &v[..8], v.len())
+    }
+}
+
+/// The model's signatures (subgraph and tensor indices) and metadata (buffer indices).
+fn check_model_tables(model: &Table<'_>, tensor_counts: &[usize], buffers: usize) -> R<()> {
+    for (k, sig) in model.tables(7)?.iter().enumerate() {
+        let g = sig.scalar_u32(4, 0)? as usize;
+        let Some(&count) = tensor_counts.get(g) else {
+            return bad(format!(
+                "signature {k} is of subgraph {g}, but there are {}",
+                tensor_counts.len()
+            ));
+        };
+        sig.string(2)?;
+        for field in [0, 1] {
+            for map in sig.tables(field)? {
+                map.string(0)?;
+                let t = map.scalar_u32(1, 0)? as usize;
+                if t >= count {
+                    return bad(format!(
+                        "signature {k} names tensor {t} of subgraph {g}, which has {count}"
+                    ));
+                }
+            }
+        }
+    }
+    for (k, m) in model.tables(6)?.iter().enumerate() {
+        m.string(0)?;
+        let b = m.scalar_u32(1, 0)? as usize;
+        if b >= buffers {
+            return bad(format!(
+                "metadata {k} is in buffer {b}, but there are {buffers}"
+            ));
+        }
+    }
+    if let Some(b) = model
+        .i32s(5)?
+        .unwrap_or_default()
+        .into_iter()
+        .find(|&b| b < 0 || b as usize >= buffers)
+    {
+        return bad(format!(
+            "the metadata buffer list names buffer {b}, but there are {buffers}"
+        ));
+    }
+    Ok(())
+}
+
+/// The bytes a declared tensor takes (types of unknown size count one byte per element).
+fn declared_bytes(t: &TensorDecl) -> Option<u128> {
+    if t.shape.contains(&0) {
+        return Some(0);
+    }
+    let elem = tensor_type_size(t.tensor_type).unwrap_or(1) as u128;
+    t.shape
+        .iter()
+        .try_fold(elem, |acc, &d| acc.checked_mul(d as u128))
 }
 
 fn tensor(
@@ -436,7 +908,25 @@ fn tensor(
             }
         }
     };
-    if data_len > 0 {
+    let sparse = match tt.table(6)? {
+        Some(sp) => {
+            let stored = check_sparsity(&sp, &shape, &where_)?;
+            // a sparse constant holds the values its dimensions locate, no more, no fewer
+            let needed = tensor_type_size(tensor_type)
+                .and_then(|size| u64::try_from(stored).ok()?.checked_mul(size as u64));
+            if let Some(needed) = needed.filter(|_| data_len > 0) {
+                if needed != data_len {
+                    return bad(format!(
+                        "{} stores {stored} sparse values ({needed} bytes) but its buffer holds {data_len}",
+                        where_()
+                    ));
+                }
+            }
+            true
+        }
+        None => false,
+    };
+    if data_len > 0 && !sparse {
         if let Some(size) = tensor_type_size(tensor_type) {
             let count = shape
                 .iter()
@@ -452,12 +942,32 @@ fn tensor(
         }
     }
     let (scales, zero_points) = match tt.table(4)? {
-        Some(q) => (
-            q.f32s(2)?.unwrap_or_default(),
-            q.i64s(3)?.unwrap_or_default(),
-        ),
+        Some(q) => {
+            let scales = q.f32s(2)?.unwrap_or_default();
+            q.vector(0, 4)?;
+            q.vector(1, 4)?;
+            if let Some(custom) = q.table(5)? {
+                custom.vector(0, 1)?;
+            }
+            // per-channel: the channels are along a dimension of the tensor, one scale each
+            if scales.len() > 1 {
+                let dim = q.scalar_i32(6, 0)?;
+                let along = usize::try_from(dim).ok().and_then(|d| shape.get(d));
+                if along.is_none_or(|&n| n as usize != scales.len()) {
+                    return bad(format!(
+                        "{} has {} scales along dimension {dim} of shape {shape:?}",
+                        where_(),
+                        scales.len()
+                    ));
+                }
+            }
+            (scales, q.i64s(3)?.unwrap_or_default())
+        }
         None => (vec![], vec![]),
     };
+    for variant in tt.tables(9)? {
+        variant.vector(0, 4)?;
+    }
     if !zero_points.is_empty() && zero_points.len() != scales.len() {
         return bad(format!(
             "{} has {} scales but {} zero points",

@@ -4,3 +4,43 @@
 
 pub mod flatbuf;
 pub mod types;
+
+/// A shape as TensorFlow Lite's 32-bit dimensions.
+///
+/// # Errors
+/// [`crate::Error::InvalidOption`] when a dimension is over `i32::MAX`, the largest TensorFlow
+/// Lite and LiteRT take (a dimension is never clamped to fit).
+pub fn dims_i32(shape: &[usize]) -> crate::Result<Vec<i32>> {
+    shape
+        .iter()
+        .map(|&d| {
+            i32::try_from(d).map_err(|_| crate::Error::InvalidOption {
+                option: format!("input shape [{}]", crate::error::shape_string(shape)),
+                reason: format!(
+                    "dimension {d} is over {}, the largest TensorFlow Lite takes; give a smaller shape",
+                    i32::MAX
+                ),
+            })
+        })
+        .collect()
+}
+
+/// A TensorFlow Lite model's bytes, checked by [`flatbuf::parse`] and against the tensor size
+/// limit before any C code reads them.
+///
+/// # Errors
+/// [`crate::Error::Io`] when the file cannot be read, [`crate::Error::InvalidModel`] (for
+/// `backend`) when the check fails, [`crate::Error::TooLarge`] for a tensor over the limit.
+pub fn read_checked(
+    backend: &str,
+    source: &crate::ModelSource,
+) -> crate::Result<(std::sync::Arc<[u8]>, flatbuf::ModelDecl)> {
+    let bytes = source.read_bytes()?;
+    let decl = flatbuf::parse(&bytes).map_err(|e| crate::Error::InvalidModel {
+        backend: backend.into(),
+        path: source.path().into(),
+        reason: e.0,
+    })?;
+    decl.check_sizes()?;
+    Ok((bytes, decl))
+}
