@@ -11,6 +11,7 @@ pub mod format;
 pub mod library;
 pub mod limits;
 pub mod npy;
+pub mod onnx;
 pub mod platform;
 pub mod tensor;
 pub mod tflite;

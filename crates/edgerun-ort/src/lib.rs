@@ -19,7 +19,6 @@
 //! tensors. Dynamic dimensions take any size at each run.
 
 mod errors;
-mod onnx;
 mod session;
 mod sys;
 

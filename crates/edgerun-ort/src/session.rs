@@ -210,9 +210,12 @@ pub(crate) fn prepare(
     ort_options: &OrtOptions,
 ) -> Result<Box<dyn Prepared>> {
     let threads = options.threads.unwrap_or(1).max(1);
+    let bytes = source.read_bytes()?;
+    // sizes and data lengths checked before ONNX Runtime allocates from them
+    edgerun_core::onnx::check(crate::NAME, source.path(), &bytes)?;
     let recipe = Recipe {
         loaded,
-        bytes: source.read_bytes()?,
+        bytes,
         path: source.path().into(),
         threads,
         affinities: options

@@ -626,6 +626,9 @@ fn invalid(path: &Path, e: &TractError) -> Error {
 
 fn load_onnx(source: &ModelSource) -> Result<InferenceModel> {
     let onnx = tract_onnx::onnx();
+    // sizes and data lengths checked before tract allocates from them
+    edgerun_core::onnx::check(NAME, source.path(), &source.read_bytes()?)?;
+    // from the path when there is one: external data files are found beside the model
     let model = match source.memory() {
         Some(bytes) => onnx.model_for_read(&mut &bytes[..]),
         None => onnx.model_for_path(source.path()),
