@@ -158,7 +158,7 @@ impl Backend for TractBackend {
     }
 
     fn prepare(&self, model: &ModelSource, options: &Options) -> Result<Box<dyn Prepared>> {
-        let template = guard(model.path(), "preparing the model", || {
+        let template = guard(model.path(), model.format(), "preparing the model", || {
             template(model, options)
         })?;
         let inputs = template.inputs()?;
@@ -168,7 +168,7 @@ impl Backend for TractBackend {
             Template::Onnx(_) => Vec::new(),
         };
         let executor = match options.threads {
-            Some(n) if n > 1 => guard(model.path(), "starting threads", || {
+            Some(n) if n > 1 => guard(model.path(), model.format(), "starting threads", || {
                 pool(n, options.affinity.clone())
             })?,
             _ => Executor::SingleThread,
@@ -187,6 +187,7 @@ impl Backend for TractBackend {
             plans: Mutex::new(Vec::new()),
             capacity: self.options.plan_cache.max(1),
             path: model.path().into(),
+            format: model.format(),
         });
         if prepared_shapes.iter().all(Option::is_some) {
             let shapes: Vec<&[usize]> = prepared_shapes
@@ -206,33 +207,38 @@ impl Backend for TractBackend {
     }
 
     fn inspect(&self, model: &ModelSource) -> Result<ModelInfo> {
-        guard(model.path(), "reading the model", || match model.format() {
-            ModelFormat::Onnx => {
-                let m = load_onnx(model)?;
-                let inputs = inference_infos(&m, true)?;
-                // outputs as analysed with symbolic inputs; what the file declares if that fails
-                Ok(match symbolic_outputs(m.clone(), &inputs) {
-                    Some(outputs) => ModelInfo {
-                        inputs,
-                        outputs,
+        guard(
+            model.path(),
+            model.format(),
+            "reading the model",
+            || match model.format() {
+                ModelFormat::Onnx => {
+                    let m = load_onnx(model)?;
+                    let inputs = inference_infos(&m, true)?;
+                    // outputs as analysed with symbolic inputs; what the file declares if that fails
+                    Ok(match symbolic_outputs(m.clone(), &inputs) {
+                        Some(outputs) => ModelInfo {
+                            inputs,
+                            outputs,
+                            output_shapes_known: true,
+                        },
+                        None => ModelInfo {
+                            outputs: inference_infos(&m, false)?,
+                            inputs,
+                            output_shapes_known: false,
+                        },
+                    })
+                }
+                _ => {
+                    let m = load_typed(model)?;
+                    Ok(ModelInfo {
+                        inputs: infos(&m, true)?,
+                        outputs: infos(&m, false)?,
                         output_shapes_known: true,
-                    },
-                    None => ModelInfo {
-                        outputs: inference_infos(&m, false)?,
-                        inputs,
-                        output_shapes_known: false,
-                    },
-                })
-            }
-            _ => {
-                let m = load_typed(model)?;
-                Ok(ModelInfo {
-                    inputs: infos(&m, true)?,
-                    outputs: infos(&m, false)?,
-                    output_shapes_known: true,
-                })
-            }
-        })
+                    })
+                }
+            },
+        )
     }
 }
 
@@ -262,6 +268,7 @@ struct Shared {
     plans: Mutex<Vec<Arc<PlanEntry>>>,
     capacity: usize,
     path: std::path::PathBuf,
+    format: ModelFormat,
 }
 
 fn same_key<'a>(key: &[usize], shapes: impl Iterator<Item = &'a [usize]>) -> bool {
@@ -282,6 +289,7 @@ impl Shared {
         }
         let entry = Arc::new(guard(
             &self.path,
+            self.format,
             "optimizing the model for its input shapes",
             || self.optimize(shapes),
         )?);
@@ -571,14 +579,30 @@ fn pool(n: usize, affinity: Option<Vec<usize>>) -> Result<Executor> {
         })
 }
 
-/// Run `f`, turning a panic inside tract into an error: a corrupt model must not take the
-/// process down.
-fn guard<T>(path: &Path, what: &str, f: impl FnOnce() -> Result<T>) -> Result<T> {
+/// Run `f`, turning a panic inside tract into an error: a model must not take the process
+/// down. ONNX and TensorFlow Lite files passed edgerun's own checks before tract read them, so
+/// a panic on one is tract's failure, reported with its version; an NNEF file is not checked
+/// beforehand, so there it is taken for a corrupt file.
+fn guard<T>(
+    path: &Path,
+    format: ModelFormat,
+    what: &str,
+    f: impl FnOnce() -> Result<T>,
+) -> Result<T> {
     catch_unwind(AssertUnwindSafe(f)).unwrap_or_else(|p| {
-        Err(Error::InvalidModel {
-            backend: NAME.into(),
-            path: path.into(),
-            reason: panic_message(what, p),
+        Err(match format {
+            ModelFormat::Nnef => Error::InvalidModel {
+                backend: NAME.into(),
+                path: path.into(),
+                reason: panic_message(what, p),
+            },
+            _ => Error::Backend {
+                backend: NAME.into(),
+                message: format!(
+                    "{} on {path:?}, a file that passed edgerun's checks: a fault in tract, not a corrupt file; try another backend, and report it with the model",
+                    panic_message(what, p)
+                ),
+            },
         })
     })
 }
@@ -589,7 +613,7 @@ fn panic_message(what: &str, p: Box<dyn std::any::Any + Send>) -> String {
         .map(String::as_str)
         .or_else(|| p.downcast_ref::<&str>().copied())
         .unwrap_or("unknown cause");
-    format!("tract failed while {what} ({msg})")
+    format!("tract {} failed while {what} ({msg})", tract_version())
 }
 
 /// One line from a tract error chain, shortened.
@@ -1005,6 +1029,31 @@ fn write_output(t: &tract_onnx::prelude::Tensor, out: &mut Tensor) -> Result<()>
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn a_panic_is_a_fault_in_tract_on_checked_formats_and_corruption_on_nnef() {
+        let path = Path::new("m.onnx");
+        let e = guard::<()>(path, ModelFormat::Onnx, "reading the model", || {
+            panic!("index out of bounds")
+        })
+        .unwrap_err();
+        assert_eq!(e.kind(), edgerun_core::ErrorKind::Backend);
+        assert_eq!(
+            e.to_string(),
+            format!(
+                "tract: tract {} failed while reading the model (index out of bounds) on \"m.onnx\", a file that passed edgerun's checks: a fault in tract, not a corrupt file; try another backend, and report it with the model",
+                tract_version()
+            )
+        );
+        let e = guard::<()>(path, ModelFormat::Nnef, "reading the model", || {
+            panic!("eof")
+        })
+        .unwrap_err();
+        assert_eq!(e.kind(), edgerun_core::ErrorKind::InvalidModel);
+        assert!(e.to_string().contains("corrupt or truncated"), "{e}");
+        assert_eq!(guard(path, ModelFormat::Onnx, "x", || Ok(7)).unwrap(), 7);
+    }
+
     use super::*;
 
     #[test]
