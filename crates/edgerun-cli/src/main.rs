@@ -372,18 +372,7 @@ fn dispatch(cli: Cli) -> Result<()> {
 
 /// Parse `--input_layer_shape` (`1,3,224,224:1,10`).
 fn parse_shapes(text: &str) -> Result<Vec<Vec<usize>>> {
-    text.split(':')
-        .map(|shape| {
-            shape
-                .split(',')
-                .map(|d| {
-                    d.trim().parse::<usize>().map_err(|_| {
-                        anyhow!("--input_layer_shape: {d:?} in {shape:?} is not a dimension; write shapes like 1,3,224,224:1,10")
-                    })
-                })
-                .collect()
-        })
-        .collect()
+    edgerun::tensor::parse_shapes(text).map_err(|e| anyhow!("--input_layer_shape: {e}"))
 }
 
 /// Pair `--input_layer` names with `--input_layer_shape` shapes; without names, shapes go to

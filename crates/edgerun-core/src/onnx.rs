@@ -190,7 +190,8 @@ fn tensor(body: &[u8], what: &str, invalid: &dyn Fn(String) -> Error) -> Result<
     for (f, v) in values(body) {
         match (f, v) {
             (TENSOR_DIMS, v) => {
-                if push_varints(v, &mut dims).is_none() {
+                let decoded = push_varints(v, &mut dims);
+                if decoded.is_none() {
                     return Ok(()); // left to the runtime's parser
                 }
             }

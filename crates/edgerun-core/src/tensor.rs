@@ -463,6 +463,26 @@ pub struct Tensor {
     quant: Option<Quant>,
 }
 
+/// Parse shapes as the command line takes them: dimensions separated by commas, shapes by
+/// colons (`1,3,224,224:1,10`).
+///
+/// # Errors
+/// A description naming the first part that is not a dimension.
+pub fn parse_shapes(text: &str) -> std::result::Result<Vec<Vec<usize>>, String> {
+    text.split(':')
+        .map(|shape| {
+            shape
+                .split(',')
+                .map(|d| {
+                    d.trim().parse::<usize>().map_err(|_| {
+                        format!("{d:?} in {shape:?} is not a dimension; write shapes like 1,3,224,224:1,10")
+                    })
+                })
+                .collect()
+        })
+        .collect()
+}
+
 fn out_of_memory(dtype: DType, shape: &[usize]) -> Error {
     Error::OutOfMemory {
         what: format!(

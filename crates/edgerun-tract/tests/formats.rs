@@ -129,3 +129,43 @@ fn tract_tflite_reader_still_miscomputes_a_tf_converted_mobilenet() {
         .auto_choice(ModelFormat::TfLite)
         .is_err());
 }
+
+/// A thousand mutants of an NNEF archive (the dynamic-batch MLP written by tract): each is
+/// refused with an error, or prepares and runs; none crashes the process.
+#[test]
+fn a_thousand_nnef_archive_mutants_never_crash() {
+    let typed = tract_onnx::onnx()
+        .model_for_path(models().join("dynamic_mlp.onnx"))
+        .unwrap()
+        .into_typed()
+        .unwrap()
+        .into_decluttered()
+        .unwrap();
+    let mut original = Vec::new();
+    tract_nnef::nnef()
+        .with_onnx()
+        .write_to_tar(&typed, &mut original)
+        .unwrap();
+    let dir = scratch("nnef-mutants");
+    let path = dir.join("mutant.nnef.tar");
+    let (mut refused, mut ran) = (0, 0);
+    let mut state = 0x22ef;
+    for _ in 0..1000 {
+        let mut bytes = original.clone();
+        for _ in 0..1 + edgerun_testkit::xorshift(&mut state) % 4 {
+            let at = (edgerun_testkit::xorshift(&mut state) % bytes.len() as u64) as usize;
+            bytes[at] ^= 1 << (edgerun_testkit::xorshift(&mut state) % 8);
+        }
+        std::fs::write(&path, &bytes).unwrap();
+        let outcome = ModelSource::open(&path).and_then(|source| {
+            let p = TractBackend::new().prepare(&source, &Options::new())?;
+            edgerun_testkit::run_on_zeros(p.as_ref())
+        });
+        match outcome {
+            Ok(()) => ran += 1,
+            Err(_) => refused += 1,
+        }
+    }
+    eprintln!("NNEF archive mutants: {refused} refused, {ran} ran");
+    assert!(refused > 0 && ran > 0, "{refused} refused, {ran} ran");
+}

@@ -5,15 +5,23 @@
 /// # Errors
 /// A description of the first malformed entry.
 pub fn parse(text: &str) -> Result<Vec<usize>, String> {
-    let mut cpus = Vec::new();
+    // one flag per CPU Linux can address: memory stays bounded however many ranges repeat
+    let mut present = vec![false; MAX_CPUS];
     for part in text.trim().split(',').map(str::trim) {
         if part.is_empty() {
             continue;
         }
         let number = |s: &str| {
-            s.trim()
+            let n = s
+                .trim()
                 .parse::<usize>()
-                .map_err(|_| format!("{s:?} in {part:?} is not a CPU number"))
+                .map_err(|_| format!("{s:?} in {part:?} is not a CPU number"))?;
+            if n >= MAX_CPUS {
+                return Err(format!(
+                    "CPU {n} is beyond the {MAX_CPUS} CPUs Linux can address"
+                ));
+            }
+            Ok(n)
         };
         match part.split_once('-') {
             Some((lo, hi)) => {
@@ -21,22 +29,12 @@ pub fn parse(text: &str) -> Result<Vec<usize>, String> {
                 if lo > hi {
                     return Err(format!("range {part:?} runs backwards"));
                 }
-                if hi - lo >= MAX_CPUS {
-                    return Err(format!("range {part:?} is larger than {MAX_CPUS} CPUs"));
-                }
-                cpus.extend(lo..=hi);
+                present[lo..=hi].fill(true);
             }
-            None => cpus.push(number(part)?),
+            None => present[number(part)?] = true,
         }
     }
-    if let Some(&big) = cpus.iter().find(|&&c| c >= MAX_CPUS) {
-        return Err(format!(
-            "CPU {big} is beyond the {MAX_CPUS} CPUs Linux can address"
-        ));
-    }
-    cpus.sort_unstable();
-    cpus.dedup();
-    Ok(cpus)
+    Ok((0..MAX_CPUS).filter(|&c| present[c]).collect())
 }
 
 /// The most CPUs a CPU set can hold (glibc's `CPU_SETSIZE`).
@@ -84,5 +82,8 @@ mod tests {
         for bad in ["x", "3-1", "1-", "0-99999", "5000"] {
             assert!(parse(bad).is_err(), "{bad} should be refused");
         }
+        // a long list of whole ranges: one entry per CPU, not per mention
+        let many = format!("0-{},", MAX_CPUS - 1).repeat(30_000);
+        assert_eq!(parse(&many).unwrap().len(), MAX_CPUS);
     }
 }

@@ -510,12 +510,15 @@ pub fn parse(bytes: &[u8]) -> R<ModelDecl> {
     // per subgraph: the subgraphs its operators run, and its tensor count
     let mut calls: Vec<Vec<usize>> = vec![Vec::new(); subgraphs.len()];
     let mut tensor_counts = Vec::with_capacity(subgraphs.len());
+    let mut io: Vec<(Vec<i32>, Vec<i32>)> = Vec::with_capacity(subgraphs.len());
     let mut largest: Option<(String, Vec<i32>, Option<u128>)> = None;
     for (g, sg) in subgraphs.iter().enumerate() {
         let tensor_tables = sg.tables(0)?;
         let mut tensors = Vec::with_capacity(tensor_tables.len());
+        let mut constants = Vec::with_capacity(tensor_tables.len());
         for (t, tt) in tensor_tables.iter().enumerate() {
-            let decl = tensor(tt, t, g, &buffers, bytes.len())?;
+            let (decl, constant) = tensor(tt, t, g, &buffers, bytes.len())?;
+            constants.push(constant);
             let size = declared_bytes(&decl);
             // None (past 2^128) is the largest of all
             if largest
@@ -547,6 +550,8 @@ pub fn parse(bytes: &[u8]) -> R<ModelDecl> {
         let outputs = sg.i32s(2)?.unwrap_or_default();
         check("the input list", &inputs, false)?;
         check("the output list", &outputs, false)?;
+        io.push((inputs.clone(), outputs.clone()));
+        let mut written = vec![false; tensors.len()];
         for (k, op) in sg.tables(3)?.iter().enumerate() {
             let ix = op.field(0)?.map_or(Ok(0), |at| buf.u32(at))? as usize;
             let where_op = || format!("subgraph {g} operator {k}");
@@ -631,7 +636,30 @@ pub fn parse(bytes: &[u8]) -> R<ModelDecl> {
                     }
                 }
             }
+            // each tensor has one writer, and it is no input of the subgraph and no constant
+            for &o in op_outputs.iter().filter(|&&o| o >= 0) {
+                let why = if inputs.contains(&o) {
+                    "an input of the subgraph"
+                } else if constants[o as usize] {
+                    "a constant"
+                } else if std::mem::replace(&mut written[o as usize], true) {
+                    "which another operator writes too"
+                } else {
+                    continue;
+                };
+                return bad(format!("{} writes tensor {o}, {why}", where_op()));
+            }
             operator_count += 1;
+        }
+        // an output nothing produces would be memory no one allocated
+        if let Some(&o) = outputs
+            .iter()
+            .find(|&&o| !(written[o as usize] || inputs.contains(&o) || constants[o as usize]))
+        {
+            return bad(format!(
+                "subgraph {g}'s output tensor {o} ({:?}) is written by no operator",
+                tensors[o as usize].name
+            ));
         }
         if g == 0 {
             main = Some((tensors, inputs, outputs));
@@ -644,7 +672,7 @@ pub fn parse(bytes: &[u8]) -> R<ModelDecl> {
             path.join(" -> ")
         ));
     }
-    check_model_tables(&model, &tensor_counts, buffers.len())?;
+    check_model_tables(&model, &tensor_counts, &io, buffers.len())?;
     let (tensors, inputs, outputs) = main.expect("subgraph 0 exists");
     let pick = |ix: &[i32]| ix.iter().map(|&i| tensors[i as usize].clone()).collect();
     Ok(ModelDecl {
@@ -808,8 +836,15 @@ fn short_list(v: &[i64]) -> String {
     }
 }
 
-/// The model's signatures (subgraph and tensor indices) and metadata (buffer indices).
-fn check_model_tables(model: &Table<'_>, tensor_counts: &[usize], buffers: usize) -> R<()> {
+/// The model's signatures and metadata: a signature's inputs are inputs of its subgraph and
+/// its outputs outputs of it (LiteRT 2.3.0 aborts the process on a signature output that is
+/// not: its C API lets a C++ exception escape); metadata names buffers that exist.
+fn check_model_tables(
+    model: &Table<'_>,
+    tensor_counts: &[usize],
+    io: &[(Vec<i32>, Vec<i32>)],
+    buffers: usize,
+) -> R<()> {
     for (k, sig) in model.tables(7)?.iter().enumerate() {
         let g = sig.scalar_u32(4, 0)? as usize;
         let Some(&count) = tensor_counts.get(g) else {
@@ -819,13 +854,18 @@ fn check_model_tables(model: &Table<'_>, tensor_counts: &[usize], buffers: usize
             ));
         };
         sig.string(2)?;
-        for field in [0, 1] {
+        for (field, role, list) in [(0, "input", &io[g].0), (1, "output", &io[g].1)] {
             for map in sig.tables(field)? {
                 map.string(0)?;
                 let t = map.scalar_u32(1, 0)? as usize;
                 if t >= count {
                     return bad(format!(
                         "signature {k} names tensor {t} of subgraph {g}, which has {count}"
+                    ));
+                }
+                if !list.contains(&(t as i32)) {
+                    return bad(format!(
+                        "signature {k} gives tensor {t} as an {role}, but it is not an {role} of subgraph {g}"
                     ));
                 }
             }
@@ -870,7 +910,7 @@ fn tensor(
     g: usize,
     buffers: &[Table<'_>],
     file_len: usize,
-) -> R<TensorDecl> {
+) -> R<(TensorDecl, bool)> {
     let name = tt.string(3)?.unwrap_or_default();
     let shape = tt.i32s(0)?.unwrap_or_default();
     let tensor_type = tt.scalar_u8(1, 0)?;
@@ -987,14 +1027,15 @@ fn tensor(
             ));
         }
     }
-    Ok(TensorDecl {
+    let decl = TensorDecl {
         name,
         tensor_type,
         shape,
         signature,
         scales,
         zero_points,
-    })
+    };
+    Ok((decl, data_len > 0))
 }
 
 #[cfg(test)]
@@ -1029,6 +1070,7 @@ mod tests {
         type U = WIPOffset<UnionWIPOffset>;
 
         /// A field of a table: its slot (schema order) and value.
+        #[derive(Clone, Copy)]
         enum F {
             Off(u16, U),
             U8(u16, u8),
@@ -1069,35 +1111,27 @@ mod tests {
                 F::U32(2, buffer),
                 F::Off(3, name),
             ];
-            fields.extend(more.iter().map(copy));
+            fields.extend(more.iter().copied());
             table(b, &fields)
-        }
-
-        fn copy(f: &F) -> F {
-            match *f {
-                F::Off(s, o) => F::Off(s, o),
-                F::U8(s, v) => F::U8(s, v),
-                F::I32(s, v) => F::I32(s, v),
-                F::U32(s, v) => F::U32(s, v),
-                F::U64(s, v) => F::U64(s, v),
-            }
         }
 
         /// An operator with op code `opcode` reading tensor 0 and writing tensor 1.
         fn op(b: &mut FlatBufferBuilder<'_>, opcode: u32, more: &[F]) -> U {
             let (i, o) = (ints(b, &[0]), ints(b, &[1]));
             let mut fields = vec![F::U32(0, opcode), F::Off(1, i), F::Off(2, o)];
-            fields.extend(more.iter().map(copy));
+            fields.extend(more.iter().copied());
             table(b, &fields)
         }
 
-        /// A subgraph of two [1,4] tensors (0 in, 1 out), the operators given, and more
-        /// tensors.
+        /// A subgraph of two [1,4] tensors (0 in, 1 out; 0 out too without operators), the
+        /// operators given, and more tensors.
         fn subgraph(b: &mut FlatBufferBuilder<'_>, ops: &[U], extra: &[U]) -> U {
             let mut ts = vec![tensor(b, &[1, 4], 0, &[]), tensor(b, &[1, 4], 0, &[])];
             ts.extend_from_slice(extra);
             let ts = tables(b, &ts);
-            let (i, o) = (ints(b, &[0]), ints(b, &[1]));
+            // without operators, the input is the output
+            let out = if ops.is_empty() { 0 } else { 1 };
+            let (i, o) = (ints(b, &[0]), ints(b, &[out]));
             let ops = tables(b, ops);
             table(
                 b,
@@ -1136,7 +1170,7 @@ mod tests {
                 F::Off(2, sgs),
                 F::Off(4, bufs),
             ];
-            fields.extend(more.iter().map(copy));
+            fields.extend(more.iter().copied());
             let root = table(&mut b, &fields);
             b.finish(root, Some("TFL3"));
             b.finished_data().to_vec()
@@ -1261,6 +1295,51 @@ mod tests {
         }
 
         #[test]
+        fn every_tensor_has_one_writer_and_outputs_have_one() {
+            // an operator that writes the subgraph's input (and leaves its output unwritten)
+            let mut b = FlatBufferBuilder::new();
+            let (i, o) = (ints(&mut b, &[0]), ints(&mut b, &[0]));
+            let in_place = table(&mut b, &[F::U32(0, 2), F::Off(1, i), F::Off(2, o)]);
+            let sg = subgraph(&mut b, &[in_place], &[]);
+            refused(
+                &model(b, &[sg], &[], &[]),
+                "subgraph 0 operator 0 writes tensor 0, an input of the subgraph",
+            );
+            // two writers of one tensor
+            let mut b = FlatBufferBuilder::new();
+            let (first, second) = (op(&mut b, 2, &[]), op(&mut b, 2, &[]));
+            let sg = subgraph(&mut b, &[first, second], &[]);
+            refused(
+                &model(b, &[sg], &[], &[]),
+                "subgraph 0 operator 1 writes tensor 1, which another operator writes too",
+            );
+            // an output no operator writes: tensor 2 declared as the output
+            let mut b = FlatBufferBuilder::new();
+            let extra = tensor(&mut b, &[1, 4], 0, &[]);
+            let ts = {
+                let (t0, t1) = (
+                    tensor(&mut b, &[1, 4], 0, &[]),
+                    tensor(&mut b, &[1, 4], 0, &[]),
+                );
+                tables(&mut b, &[t0, t1, extra])
+            };
+            let relu = op(&mut b, 2, &[]);
+            let (i, o, ops) = (
+                ints(&mut b, &[0]),
+                ints(&mut b, &[2]),
+                tables(&mut b, &[relu]),
+            );
+            let sg = table(
+                &mut b,
+                &[F::Off(0, ts), F::Off(1, i), F::Off(2, o), F::Off(3, ops)],
+            );
+            refused(
+                &model(b, &[sg], &[], &[]),
+                "subgraph 0's output tensor 2 (\"t\") is written by no operator",
+            );
+        }
+
+        #[test]
         fn per_channel_scales_lie_along_a_dimension_of_their_size() {
             let build = |scales: usize, dim: i32| {
                 let mut b = FlatBufferBuilder::new();
@@ -1301,17 +1380,22 @@ mod tests {
                 let metas = tables(&mut b, &[meta]);
                 model(b, &[sg], &[b"2.6.0"], &[F::Off(6, metas), F::Off(7, sigs)])
             };
-            assert!(parse(&build(0, 1, 1)).is_ok());
+            assert!(parse(&build(0, 0, 1)).is_ok());
             refused(
-                &build(3, 1, 1),
+                &build(3, 0, 1),
                 "signature 0 is of subgraph 3, but there are 1",
             );
             refused(
                 &build(0, 9, 1),
                 "signature 0 names tensor 9 of subgraph 0, which has 2",
             );
+            // the subgraph's output given as a signature input
             refused(
-                &build(0, 1, 5),
+                &build(0, 1, 1),
+                "signature 0 gives tensor 1 as an input, but it is not an input of subgraph 0",
+            );
+            refused(
+                &build(0, 0, 5),
                 "metadata 0 is in buffer 5, but there are 2",
             );
         }

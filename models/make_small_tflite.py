@@ -1,7 +1,10 @@
-"""Write custom_op.tflite: x f32 [1,8] -> custom op "EdgerunMysteryOp" -> y f32 [1,8].
+"""Write two one-op TensorFlow Lite models, x f32 [1,8] -> op -> y f32 [1,8]:
 
-No TensorFlow Lite runtime has a kernel for the op, so loading the model must fail with an
-error that names it. The file is built field by field with the flatbuffers package
+- custom_op.tflite: the custom op "EdgerunMysteryOp". No TensorFlow Lite runtime has a kernel
+  for it, so loading the model must fail with an error that names it.
+- relu.tflite: the builtin RELU, which every backend reading TensorFlow Lite runs (tract's
+  reader included): the small model mutation tests start from.
+ The file is built field by field with the flatbuffers package
 (`pip install flatbuffers`), following TensorFlow Lite's schema (schema.fbs): table fields are
 numbered in schema order.
 """
@@ -11,6 +14,7 @@ import flatbuffers
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 CUSTOM = 32
+RELU = 19
 FLOAT32 = 0
 
 
@@ -36,18 +40,20 @@ def table(b, fields):
     return b.EndObject()
 
 
-def main():
+def write(filename, code, custom, description):
     b = flatbuffers.Builder(1024)
     # strings first: a table cannot be open while they are written
-    custom_name = b.CreateString("EdgerunMysteryOp")
+    custom_name = b.CreateString(custom) if custom else None
     names = [b.CreateString("x"), b.CreateString("y")]
 
     # Buffer 0: the empty buffer every model starts with
     empty = table(b, [(0, "offset", vector(b, [], b.PrependUint8))])
 
     # OperatorCode: deprecated_builtin_code (0), custom_code (1), version (2), builtin_code (3)
-    opcode = table(b, [(0, "uint8", CUSTOM), (1, "offset", custom_name),
-                       (2, "int32", 1), (3, "int32", CUSTOM)])
+    fields = [(0, "uint8", code), (2, "int32", 1), (3, "int32", code)]
+    if custom_name:
+        fields.insert(1, (1, "offset", custom_name))
+    opcode = table(b, fields)
 
     # Tensor: shape (0), type (1), buffer (2), name (3)
     tensors = []
@@ -71,13 +77,18 @@ def main():
     model = table(b, [(0, "uint32", 3),
                       (1, "offset", vector(b, [opcode], b.PrependUOffsetTRelative)),
                       (2, "offset", vector(b, [subgraph], b.PrependUOffsetTRelative)),
-                      (3, "offset", b.CreateString("edgerun test: a custom op no runtime has")),
+                      (3, "offset", b.CreateString(description)),
                       (4, "offset", vector(b, [empty], b.PrependUOffsetTRelative))])
     b.Finish(model, file_identifier=b"TFL3")
-    path = os.path.join(HERE, "custom_op.tflite")
+    path = os.path.join(HERE, filename)
     with open(path, "wb") as f:
         f.write(b.Output())
-    print(f"wrote custom_op.tflite ({os.path.getsize(path)} bytes)")
+    print(f"wrote {filename} ({os.path.getsize(path)} bytes)")
+
+
+def main():
+    write("custom_op.tflite", CUSTOM, "EdgerunMysteryOp", "edgerun test: a custom op no runtime has")
+    write("relu.tflite", RELU, None, "edgerun test: one RELU")
 
 
 if __name__ == "__main__":
