@@ -47,8 +47,8 @@ pub use edgerun_core::f16;
 pub use edgerun_tract as tract;
 
 pub use edgerun_core::{
-    backend, check_inputs, dtype, error, format, library, npy, order_inputs, platform, tensor,
-    AsTensorView, Availability, Backend, BackendReport, CpuAffinity, DType, Data, DataRef,
+    backend, check_inputs, dtype, error, format, library, npy, onnx, order_inputs, platform,
+    tensor, AsTensorView, Availability, Backend, BackendReport, CpuAffinity, DType, Data, DataRef,
     DelegateReport, Descriptor, Dim, Element, Error, ErrorKind, ModelFormat, ModelInfo,
     ModelSource, OpTiming, Options, Placement, Platform, Prepared, Quant, Result, Session, Setting,
     Tensor, TensorInfo, TensorView, Tolerance,
