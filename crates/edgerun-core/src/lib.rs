@@ -10,6 +10,7 @@ pub mod error;
 pub mod format;
 pub mod library;
 pub mod limits;
+pub mod nnef;
 pub mod npy;
 pub mod onnx;
 pub mod platform;

@@ -679,10 +679,14 @@ fn load_onnx(source: &ModelSource) -> Result<InferenceModel> {
 fn load_typed(source: &ModelSource) -> Result<TypedModel> {
     let path = source.path();
     match source.format() {
-        ModelFormat::Nnef => tract_nnef::nnef()
-            .with_onnx()
-            .model_for_path(path)
-            .map_err(|e| invalid(path, &e)),
+        ModelFormat::Nnef => {
+            // tensor headers checked against their files and the size limit first
+            edgerun_core::nnef::check(NAME, path)?;
+            tract_nnef::nnef()
+                .with_onnx()
+                .model_for_path(path)
+                .map_err(|e| invalid(path, &e))
+        }
         #[cfg(feature = "tflite")]
         ModelFormat::TfLite => {
             let tfl = tract_tflite::tflite();

@@ -169,3 +169,76 @@ fn a_thousand_nnef_archive_mutants_never_crash() {
     eprintln!("NNEF archive mutants: {refused} refused, {ran} ran");
     assert!(refused > 0 && ran > 0, "{refused} refused, {ran} ran");
 }
+
+/// The dynamic-batch MLP as an NNEF archive, in memory.
+fn mlp_nnef_tar() -> Vec<u8> {
+    let typed = tract_onnx::onnx()
+        .model_for_path(models().join("dynamic_mlp.onnx"))
+        .unwrap()
+        .into_typed()
+        .unwrap()
+        .into_decluttered()
+        .unwrap();
+    let mut tar = Vec::new();
+    tract_nnef::nnef()
+        .with_onnx()
+        .write_to_tar(&typed, &mut tar)
+        .unwrap();
+    tar
+}
+
+/// Where each tensor file's header starts in an archive (block-aligned, NNEF's magic).
+fn dat_headers(tar: &[u8]) -> Vec<usize> {
+    (0..tar.len())
+        .step_by(512)
+        .filter(|&at| tar[at..].starts_with(&[0x4e, 0xef, 1, 0]))
+        .collect()
+}
+
+#[test]
+fn nnef_tensor_headers_are_checked_against_their_files_and_the_limit() {
+    let dir = scratch("nnef-headers");
+    let original = mlp_nnef_tar();
+    let headers = dat_headers(&original);
+    assert!(headers.len() >= 2, "the MLP's weights and biases");
+    let load = |bytes: &[u8], name: &str| {
+        let path = dir.join(name);
+        std::fs::write(&path, bytes).unwrap();
+        let source = ModelSource::open(&path).unwrap();
+        TractBackend::new().prepare(&source, &Options::new()).err()
+    };
+    assert!(load(&original, "ok.nnef.tar").is_none());
+
+    // a header claiming 4 GB of data in a file of a few hundred bytes
+    let mut claims = original.clone();
+    claims[headers[0] + 4..headers[0] + 8].copy_from_slice(&0xffff_fff0u32.to_le_bytes());
+    let e = load(&claims, "claims.nnef.tar").expect("refused");
+    assert_eq!(e.kind(), edgerun_core::ErrorKind::InvalidModel, "{e}");
+    assert!(
+        e.to_string()
+            .contains("says it holds 4294967280 bytes of data but has"),
+        "{e}"
+    );
+
+    // dimensions declaring more than the limit
+    let mut huge = original.clone();
+    for k in 0..2 {
+        let at = headers[0] + 12 + 4 * k;
+        huge[at..at + 4].copy_from_slice(&u32::MAX.to_le_bytes());
+    }
+    let e = load(&huge, "huge.nnef.tar").expect("refused");
+    assert!(matches!(e, edgerun_core::Error::TooLarge { .. }), "{e:?}");
+    assert!(
+        e.to_string().contains("of shape [4294967295,4294967295"),
+        "{e}"
+    );
+
+    // the same archive gzip'd is checked through the decompressor
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    std::io::Write::write_all(&mut gz, &claims).unwrap();
+    let e = load(&gz.finish().unwrap(), "claims.nnef.tgz").expect("refused");
+    assert!(
+        e.to_string().contains("says it holds 4294967280 bytes"),
+        "{e}"
+    );
+}
