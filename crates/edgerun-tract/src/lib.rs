@@ -581,8 +581,8 @@ fn pool(n: usize, affinity: Option<Vec<usize>>) -> Result<Executor> {
 
 /// Run `f`, turning a panic inside tract into an error: a model must not take the process
 /// down. ONNX and TensorFlow Lite files passed edgerun's own checks before tract read them, so
-/// a panic on one is tract's failure, reported with its version; an NNEF file is not checked
-/// beforehand, so there it is taken for a corrupt file.
+/// a panic on one is tract's failure, reported with its version; of an NNEF model only the
+/// tensor files are checked beforehand, so there it is taken for a corrupt file.
 fn guard<T>(
     path: &Path,
     format: ModelFormat,
