@@ -354,6 +354,10 @@ fn dispatch(cli: Cli) -> Result<()> {
             let image = Some(&image);
             #[cfg(not(feature = "image"))]
             let image = None;
+            // before any input file is read: the limit applies to them too
+            if let Some(mb) = model.max_tensor_mb {
+                edgerun::limits::set_max_tensor_bytes(mb.saturating_mul(1_000_000));
+            }
             run(&model, &inputs, fill, seed, image, output_dir.as_deref())
         }
         Command::Inspect {
@@ -404,9 +408,6 @@ pub(crate) fn shape_options(
 }
 
 fn runtime(args: &ModelArgs, extra_shapes: &[(String, Vec<usize>)]) -> Result<Runtime> {
-    if let Some(mb) = args.max_tensor_mb {
-        edgerun::limits::set_max_tensor_bytes(mb.saturating_mul(1_000_000));
-    }
     let mut options = Options::new();
     for (name, shape) in extra_shapes {
         options = options.with_input_shape(name.clone(), shape.clone());

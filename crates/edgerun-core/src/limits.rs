@@ -72,7 +72,7 @@ pub fn human_bytes(bytes: u128) -> String {
 /// past `u128`.
 pub fn tensor_bytes(dtype: DType, shape: &[usize]) -> Option<u128> {
     if shape.contains(&0) {
-        return Some(0);
+        return crate::tensor::element_count(shape).map(|_| 0);
     }
     shape.iter().try_fold(dtype.size_of() as u128, |acc, &d| {
         acc.checked_mul(d as u128)
@@ -177,7 +177,7 @@ pub fn read_file(what: &'static str, path: &Path, max: u64) -> Result<Vec<u8>> {
     use std::io::Read;
     std::fs::File::open(path)
         .map_err(io)?
-        .take(max + 1)
+        .take(max.saturating_add(1))
         .read_to_end(&mut out)
         .map_err(io)?;
     if out.len() as u64 > max {
@@ -220,7 +220,9 @@ mod tests {
         );
         assert_eq!(e.kind(), crate::ErrorKind::InvalidRequest);
         assert_eq!(check_tensor("t", DType::F32, &[0, usize::MAX]).unwrap(), 0);
-        assert!(check_tensor("t", DType::F32, &[usize::MAX, 2, 0]).is_ok());
+        // a 0 makes no elements, but the other dimensions must multiply within range
+        assert!(check_tensor("t", DType::F32, &[usize::MAX, 2, 0]).is_err());
+        assert_eq!(check_tensor("t", DType::F32, &[7, 0, 9]).unwrap(), 0);
         assert_eq!(check_tensor("t", DType::U8, &[4, 4]).unwrap(), 16);
     }
 

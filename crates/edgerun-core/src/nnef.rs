@@ -62,7 +62,7 @@ pub fn check(backend: &str, path: &Path) -> Result<()> {
         f.read_exact(&mut magic).is_ok() && magic == [0x1f, 0x8b]
     };
     let file = std::fs::File::open(path).map_err(io)?;
-    // a gzip'd archive may not expand to more than this: every tensor at the limit, twice over
+    // a gzip'd archive may not expand to more than four tensors at the limit
     let cap = crate::limits::max_tensor_bytes().saturating_mul(4);
     if gzip {
         let reader = flate2::read::GzDecoder::new(file).take(cap.saturating_add(1));

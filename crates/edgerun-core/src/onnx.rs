@@ -126,10 +126,90 @@ fn element_bits(data_type: u64) -> Option<u128> {
     })
 }
 
-/// Check every tensor an ONNX model holds (initializers, sparse initializers, constants in
-/// node attributes, in nested graphs too) before a runtime reads it: no negative dimension,
-/// within the tensor size limit ([`crate::limits`]), and raw data exactly as long as the
-/// shape and type say. Data kept in external files is not read here.
+/// Every field of one message, or why it does not decode. Stricter than the runtimes' parsers,
+/// which skip groups and keep what follows: a part of the file this check could not read
+/// is a part the runtime must not read either.
+fn strict(buf: &[u8]) -> std::result::Result<Vec<(u64, Value<'_>)>, String> {
+    let mut out = Vec::new();
+    let mut pos = 0;
+    while pos < buf.len() {
+        let at = pos;
+        let bad = |what: &str| format!("{what} at byte {at} of a {}-byte message", buf.len());
+        let key = varint(buf, &mut pos).ok_or_else(|| bad("a field key that does not decode"))?;
+        let value = match key & 7 {
+            VARINT => Value::Varint(
+                varint(buf, &mut pos).ok_or_else(|| bad("a varint that does not decode"))?,
+            ),
+            FIXED64 | FIXED32 => {
+                let n = if key & 7 == FIXED64 { 8 } else { 4 };
+                pos = pos
+                    .checked_add(n)
+                    .filter(|&p| p <= buf.len())
+                    .ok_or_else(|| bad("a fixed-size field past the end"))?;
+                Value::Fixed
+            }
+            LEN => {
+                let n = varint(buf, &mut pos)
+                    .and_then(|n| usize::try_from(n).ok())
+                    .ok_or_else(|| bad("a length that does not decode"))?;
+                let end = pos
+                    .checked_add(n)
+                    .filter(|&e| e <= buf.len())
+                    .ok_or_else(|| bad(&format!("a {n}-byte field past the end")))?;
+                let body = &buf[pos..end];
+                pos = end;
+                Value::Bytes(body)
+            }
+            w => return Err(bad(&format!("wire type {w}, which ONNX files do not use"))),
+        };
+        out.push((key >> 3, value));
+    }
+    Ok(out)
+}
+
+/// The length-delimited fields of a message numbered `number`, refusing another wire type.
+fn messages<'a>(
+    fields: &[(u64, Value<'a>)],
+    number: u64,
+    what: &str,
+) -> std::result::Result<Vec<&'a [u8]>, String> {
+    fields
+        .iter()
+        .filter(|(f, _)| *f == number)
+        .map(|(_, v)| match v {
+            Value::Bytes(b) => Ok(*b),
+            _ => Err(format!("{what} is not a message")),
+        })
+        .collect()
+}
+
+/// A singular message field given more than once (protobuf would merge the copies: what this
+/// check read would not be what the runtime reads).
+fn at_most_one<'a>(
+    list: Vec<&'a [u8]>,
+    what: &str,
+) -> std::result::Result<Option<&'a [u8]>, String> {
+    match list.len() {
+        0 => Ok(None),
+        1 => Ok(Some(list[0])),
+        n => Err(format!("{what} is given {n} times")),
+    }
+}
+
+/// Field numbers of ModelProto, FunctionProto, AttributeProto and SparseTensorProto beyond
+/// those above.
+const MODEL_FUNCTIONS: u64 = 25;
+const FUNCTION_NODE: u64 = 7;
+const ATTRIBUTE_SPARSE_TENSOR: u64 = 22;
+const ATTRIBUTE_SPARSE_TENSORS: u64 = 23;
+const SPARSE_DIMS: u64 = 3;
+
+/// Check every tensor an ONNX model holds (initializers, sparse initializers, constants and
+/// sparse constants in node attributes, in nested graphs and functions too) before a runtime
+/// reads it: no negative dimension, within the tensor size limit ([`crate::limits`]), and raw
+/// data exactly as long as the shape and type say. Data kept in external files is not read
+/// here. The protobuf must decode whole, and a message the runtime would merge from copies
+/// (a second graph, a second tensor in one attribute) is refused.
 ///
 /// # Errors
 /// [`Error::InvalidModel`] (for `backend`) naming the tensor and what is wrong, or
@@ -140,59 +220,149 @@ pub fn check(backend: &str, path: &Path, model: &[u8]) -> Result<()> {
         path: path.into(),
         reason,
     };
-    let Some(graph) = fields(model)
-        .find(|(f, _)| *f == MODEL_GRAPH)
-        .map(|(_, g)| g)
-    else {
-        return Ok(());
-    };
-    // graphs to visit, with their nesting depth: a list, not recursion
-    let mut graphs = vec![(graph, 0usize)];
-    while let Some((graph, depth)) = graphs.pop() {
+    let top = strict(model).map_err(|e| invalid(format!("the model: {e}")))?;
+    // graphs to visit (as their node lists, initializers and sparse initializers), with
+    // their nesting depth: a list, not recursion
+    let mut graphs: Vec<(&[u8], usize, bool)> = Vec::new();
+    if let Some(g) = at_most_one(
+        messages(&top, MODEL_GRAPH, "the graph").map_err(&invalid)?,
+        "the graph",
+    )
+    .map_err(&invalid)?
+    {
+        graphs.push((g, 0, false));
+    }
+    for f in messages(&top, MODEL_FUNCTIONS, "a function").map_err(&invalid)? {
+        graphs.push((f, 0, true));
+    }
+    while let Some((graph, depth, function)) = graphs.pop() {
         if depth > MAX_NESTING {
             return Err(invalid(format!("graphs nest more than {MAX_NESTING} deep")));
         }
-        for (f, body) in fields(graph) {
-            match f {
-                GRAPH_INITIALIZER => tensor(body, "initializer", &invalid)?,
-                GRAPH_SPARSE_INITIALIZER => {
-                    for (f, t) in fields(body) {
-                        if f == SPARSE_VALUES || f == SPARSE_INDICES {
-                            tensor(t, "sparse initializer", &invalid)?;
-                        }
-                    }
+        let fields = strict(graph).map_err(|e| invalid(format!("a graph: {e}")))?;
+        let node_field = if function { FUNCTION_NODE } else { GRAPH_NODE };
+        if !function {
+            for t in messages(&fields, GRAPH_INITIALIZER, "an initializer").map_err(&invalid)? {
+                tensor(t, "initializer", &invalid)?;
+            }
+            for sp in messages(&fields, GRAPH_SPARSE_INITIALIZER, "a sparse initializer")
+                .map_err(&invalid)?
+            {
+                sparse(sp, "sparse initializer", &invalid)?;
+            }
+        }
+        for node in messages(&fields, node_field, "a node").map_err(&invalid)? {
+            let node = strict(node).map_err(|e| invalid(format!("a node: {e}")))?;
+            for attribute in messages(&node, NODE_ATTRIBUTE, "an attribute").map_err(&invalid)? {
+                let a = strict(attribute).map_err(|e| invalid(format!("an attribute: {e}")))?;
+                let one = |number, what| {
+                    at_most_one(messages(&a, number, what).map_err(&invalid)?, what)
+                        .map_err(&invalid)
+                };
+                if let Some(t) = one(ATTRIBUTE_T, "an attribute's tensor")? {
+                    tensor(t, "constant", &invalid)?;
                 }
-                GRAPH_NODE => {
-                    for (f, attribute) in fields(body) {
-                        if f != NODE_ATTRIBUTE {
-                            continue;
-                        }
-                        for (f, v) in fields(attribute) {
-                            match f {
-                                ATTRIBUTE_T | ATTRIBUTE_TENSORS => tensor(v, "constant", &invalid)?,
-                                ATTRIBUTE_G | ATTRIBUTE_GRAPHS => graphs.push((v, depth + 1)),
-                                _ => {}
-                            }
-                        }
-                    }
+                for t in
+                    messages(&a, ATTRIBUTE_TENSORS, "an attribute's tensor").map_err(&invalid)?
+                {
+                    tensor(t, "constant", &invalid)?;
                 }
-                _ => {}
+                if let Some(sp) = one(ATTRIBUTE_SPARSE_TENSOR, "an attribute's sparse tensor")? {
+                    sparse(sp, "sparse constant", &invalid)?;
+                }
+                for sp in messages(&a, ATTRIBUTE_SPARSE_TENSORS, "an attribute's sparse tensor")
+                    .map_err(&invalid)?
+                {
+                    sparse(sp, "sparse constant", &invalid)?;
+                }
+                if let Some(g) = one(ATTRIBUTE_G, "an attribute's graph")? {
+                    graphs.push((g, depth + 1, false));
+                }
+                for g in messages(&a, ATTRIBUTE_GRAPHS, "an attribute's graph").map_err(&invalid)? {
+                    graphs.push((g, depth + 1, false));
+                }
             }
         }
     }
     Ok(())
 }
 
+/// A SparseTensorProto: its values and indices, and the dense shape it expands to (what a
+/// runtime allocates when it densifies it).
+fn sparse(body: &[u8], what: &str, invalid: &dyn Fn(String) -> Error) -> Result<()> {
+    let fields = strict(body).map_err(|e| invalid(format!("a {what}: {e}")))?;
+    let one = |number, part: &str| {
+        at_most_one(messages(&fields, number, part).map_err(invalid)?, part).map_err(invalid)
+    };
+    let mut data_type = 1;
+    if let Some(values) = one(SPARSE_VALUES, "a sparse tensor's values")? {
+        tensor(values, what, invalid)?;
+        for (f, v) in strict(values).map_err(|e| invalid(format!("a {what}: {e}")))? {
+            if let (TENSOR_DATA_TYPE, Value::Varint(t)) = (f, v) {
+                data_type = t;
+            }
+        }
+    }
+    if let Some(indices) = one(SPARSE_INDICES, "a sparse tensor's indices")? {
+        tensor(indices, what, invalid)?;
+    }
+    let mut dims = Vec::new();
+    for (f, v) in &fields {
+        if *f == SPARSE_DIMS && push_varints(*v, &mut dims).is_none() {
+            return Err(invalid(format!("a {what}'s dense shape does not decode")));
+        }
+    }
+    let dims: Vec<i64> = dims.into_iter().map(|d| d as i64).collect();
+    sized(&format!("{what} (dense)"), &dims, data_type, invalid).map(|_| ())
+}
+
+/// A shape of `data_type` against negative dimensions and the size limit; its size in bytes.
+fn sized(
+    label: &str,
+    dims: &[i64],
+    data_type: u64,
+    invalid: &dyn Fn(String) -> Error,
+) -> Result<u128> {
+    if let Some(d) = dims.iter().find(|&&d| d < 0) {
+        return Err(invalid(format!("{label} has negative dimension {d}")));
+    }
+    // the dimensions other than 0 must still multiply within range
+    let nonzero = dims
+        .iter()
+        .filter(|&&d| d != 0)
+        .try_fold(1u128, |acc, &d| acc.checked_mul(d as u128));
+    let elements = nonzero.map(|n| if dims.contains(&0) { 0 } else { n });
+    let bits = element_bits(data_type).unwrap_or(8);
+    let bytes = elements.and_then(|n| n.checked_mul(bits).map(|b| b.div_ceil(8)));
+    let limit = crate::limits::max_tensor_bytes();
+    match bytes {
+        Some(b) if b <= u128::from(limit) && nonzero.is_some_and(|n| n <= u128::from(u64::MAX)) => {
+            Ok(b)
+        }
+        _ => Err(Error::TooLarge {
+            what: format!(
+                "{label} of shape [{}], declared by the model,",
+                shape_string(dims)
+            ),
+            size: bytes.map_or_else(
+                || "more than 2^128 bytes".into(),
+                crate::limits::human_bytes,
+            ),
+            limit: crate::limits::human_bytes(limit.into()),
+        }),
+    }
+}
+
 /// One TensorProto: its dimensions, size and raw data length.
 fn tensor(body: &[u8], what: &str, invalid: &dyn Fn(String) -> Error) -> Result<()> {
     let (mut dims, mut data_type, mut raw, mut external, mut name) =
         (Vec::new(), 0, None, false, String::new());
-    for (f, v) in values(body) {
+    for (f, v) in strict(body).map_err(|e| invalid(format!("a {what}: {e}")))? {
         match (f, v) {
             (TENSOR_DIMS, v) => {
                 let decoded = push_varints(v, &mut dims);
                 if decoded.is_none() {
-                    return Ok(()); // left to the runtime's parser
+                    return Err(invalid(format!("a {what}'s dimensions do not decode")));
                 }
             }
             (TENSOR_DATA_TYPE, Value::Varint(t)) => data_type = t,
@@ -204,33 +374,12 @@ fn tensor(body: &[u8], what: &str, invalid: &dyn Fn(String) -> Error) -> Result<
     }
     let dims: Vec<i64> = dims.into_iter().map(|d| d as i64).collect();
     let label = format!("{what} {name:?}");
-    if let Some(d) = dims.iter().find(|&&d| d < 0) {
-        return Err(invalid(format!("{label} has negative dimension {d}")));
-    }
-    let shape = shape_string(&dims);
-    let elements = if dims.contains(&0) {
-        Some(0)
-    } else {
-        dims.iter()
-            .try_fold(1u128, |acc, &d| acc.checked_mul(d as u128))
-    };
-    let bits = element_bits(data_type);
-    let bytes = elements.and_then(|n| n.checked_mul(bits.unwrap_or(8)).map(|b| b.div_ceil(8)));
-    let limit = crate::limits::max_tensor_bytes();
-    if bytes.is_none_or(|b| b > u128::from(limit)) {
-        return Err(Error::TooLarge {
-            what: format!("{label} of shape [{shape}], declared by the model,"),
-            size: bytes.map_or_else(
-                || "more than 2^128 bytes".into(),
-                crate::limits::human_bytes,
-            ),
-            limit: crate::limits::human_bytes(limit.into()),
-        });
-    }
-    if let (Some(raw), Some(_), Some(needed), false) = (raw, bits, bytes, external) {
+    let needed = sized(&label, &dims, data_type, invalid)?;
+    if let (Some(raw), Some(_), false) = (raw, element_bits(data_type), external) {
         if raw as u128 != needed {
             return Err(invalid(format!(
-                "{label} of shape [{shape}] needs {needed} bytes of data but holds {raw}"
+                "{label} of shape [{}] needs {needed} bytes of data but holds {raw}",
+                shape_string(&dims)
             )));
         }
     }
@@ -381,11 +530,36 @@ mod tests {
             .unwrap_err()
             .to_string()
             .contains("initializer \"w\" has negative dimension -1"));
-        // garbage is left to the runtime's parser
-        checked(&[0xff; 32]).unwrap();
+        // what does not decode is refused, whatever the runtime's parser would skip
+        let e = checked(&[0xff; 32]).unwrap_err();
+        assert!(
+            e.to_string().contains("a field key that does not decode"),
+            "{e}"
+        );
+        let group = [model_with(&[]), vec![(3 << 3) | 3]].concat();
+        let e = checked(&group).unwrap_err();
+        assert!(
+            e.to_string()
+                .contains("wire type 3, which ONNX files do not use"),
+            "{e}"
+        );
         for cut in 0..short_model().len() {
-            let _ = checked(&short_model()[..cut]);
+            assert!(checked(&short_model()[..cut]).is_err() || cut == 0 || cut == 2);
         }
+        // a shape with a 0 still has its other dimensions checked
+        let zero = model_with(&field(
+            GRAPH_INITIALIZER,
+            &tensor_proto(&[0, i64::MAX, i64::MAX, 4], false, Some(0)),
+        ));
+        assert!(matches!(
+            checked(&zero).unwrap_err(),
+            Error::TooLarge { .. }
+        ));
+        let empty = model_with(&field(
+            GRAPH_INITIALIZER,
+            &tensor_proto(&[0, 7], false, Some(0)),
+        ));
+        checked(&empty).unwrap();
     }
 
     fn short_model() -> Vec<u8> {
@@ -393,6 +567,51 @@ mod tests {
             GRAPH_INITIALIZER,
             &tensor_proto(&[2, 3], false, Some(20)),
         ))
+    }
+
+    #[test]
+    fn copies_the_runtime_would_merge_are_refused_and_sparse_and_function_tensors_checked() {
+        let ok = field(GRAPH_INITIALIZER, &tensor_proto(&[2], false, Some(8)));
+        let two_graphs = [model_with(&ok), field(MODEL_GRAPH, &ok)].concat();
+        let e = checked(&two_graphs).unwrap_err();
+        assert!(e.to_string().contains("the graph is given 2 times"), "{e}");
+        let t = field(ATTRIBUTE_T, &tensor_proto(&[2], false, Some(8)));
+        let twice = field(GRAPH_NODE, &field(NODE_ATTRIBUTE, &[t.clone(), t].concat()));
+        let e = checked(&model_with(&twice)).unwrap_err();
+        assert!(
+            e.to_string()
+                .contains("an attribute's tensor is given 2 times"),
+            "{e}"
+        );
+
+        // a sparse initializer whose dense shape is 6.4 TB of floats
+        let values = field(SPARSE_VALUES, &tensor_proto(&[1], false, Some(4)));
+        let dense: Vec<u8> = [100_000_000_000u64, 16]
+            .iter()
+            .flat_map(|&d| varint_field(SPARSE_DIMS, d))
+            .collect();
+        let sp = field(GRAPH_SPARSE_INITIALIZER, &[values, dense].concat());
+        let e = checked(&model_with(&sp)).unwrap_err();
+        assert!(
+            e.to_string().starts_with(
+                "sparse initializer (dense) of shape [100000000000,16], declared by the model, needs 6.4 TB"
+            ),
+            "{e}"
+        );
+
+        // a constant inside a function's node
+        let constant = field(
+            NODE_ATTRIBUTE,
+            &field(ATTRIBUTE_T, &tensor_proto(&[3], false, Some(4))),
+        );
+        let function = field(MODEL_FUNCTIONS, &field(FUNCTION_NODE, &constant));
+        let model = [model_with(&[]), function].concat();
+        let e = checked(&model).unwrap_err();
+        assert!(
+            e.to_string()
+                .contains("constant \"w\" of shape [3] needs 12 bytes"),
+            "{e}"
+        );
     }
 
     #[test]

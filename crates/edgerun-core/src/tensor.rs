@@ -494,10 +494,15 @@ fn out_of_memory(dtype: DType, shape: &[usize]) -> Error {
     }
 }
 
-/// Number of elements of a shape, or `None` on overflow (a shape with a 0 has none).
+/// Number of elements of a shape, or `None` on overflow. A shape with a 0 has none, but its
+/// other dimensions must still multiply within range (strides are computed from them).
 pub fn element_count(shape: &[usize]) -> Option<usize> {
     if shape.contains(&0) {
-        return Some(0);
+        return shape
+            .iter()
+            .filter(|&&d| d != 0)
+            .try_fold(1usize, |acc, &d| acc.checked_mul(d))
+            .map(|_| 0);
     }
     shape.iter().try_fold(1usize, |acc, &d| acc.checked_mul(d))
 }

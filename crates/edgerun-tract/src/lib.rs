@@ -689,12 +689,11 @@ fn load_typed(source: &ModelSource) -> Result<TypedModel> {
         }
         #[cfg(feature = "tflite")]
         ModelFormat::TfLite => {
-            let tfl = tract_tflite::tflite();
-            match source.memory() {
-                Some(bytes) => tfl.model_for_read(&mut &bytes[..]),
-                None => tfl.model_for_path(path),
-            }
-            .map_err(|e| tflite_error(path, &e))
+            // the same check as before the C libraries: tract then reads checked bytes
+            let (bytes, _) = edgerun_core::tflite::read_checked(NAME, source)?;
+            tract_tflite::tflite()
+                .model_for_read(&mut &bytes[..])
+                .map_err(|e| tflite_error(path, &e))
         }
         #[cfg(not(feature = "tflite"))]
         ModelFormat::TfLite => Err(Error::UnsupportedFormat {

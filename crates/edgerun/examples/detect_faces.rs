@@ -71,7 +71,8 @@ fn run() -> Result<(), Box<dyn std::error::Error>> {
         .with_fit(Fit::Letterbox { pad: [0, 0, 0] })
         .with_normalize(Normalize::Range(-1.0, 1.0));
     let (input, geometry) = model.image_input(0, &image, &how)?;
-    let (size_h, size_w) = (input.shape()[1], input.shape()[2]);
+    let (_, size_h, size_w, _) =
+        edgerun::preprocess::image_layout(&model.inputs()[0], input.shape())?;
     let outputs = model.session()?.run(&[input])?;
     let (Some(boxes), Some(scores)) = (
         outputs
@@ -234,7 +235,10 @@ fn draw(image: &Image, faces: &[Face], out: &str) -> Result<(), Box<dyn std::err
     };
     let thick = (w.max(h) / 256).max(1);
     for face in faces {
-        let c = face.coords.map(|v| v.round() as i64);
+        // coordinates just outside the picture at most: a box far off draws nothing
+        let c = face
+            .coords
+            .map(|v| (v.round() as i64).clamp(-thick, w.max(h) + thick));
         for t in 0..thick {
             for x in c[0]..=c[2] {
                 put(x, c[1] + t, [0, 255, 0]);

@@ -29,9 +29,7 @@ impl SplitMix {
 /// [`crate::Error::TooLarge`] when the tensor would be over the size limit
 /// ([`crate::limits`]).
 pub fn uniform(dtype: DType, shape: &[usize], lo: f64, hi: f64, seed: u64) -> Result<Tensor> {
-    // integers are drawn as i64 first: check that size too
-    let wide = if dtype.is_float() { dtype } else { DType::I64 };
-    let n = edgerun_core::limits::check_tensor("an input", wide, shape)?;
+    let n = edgerun_core::limits::check_tensor("an input", dtype, shape)?;
     let mut rng = SplitMix(seed);
     let mut real = || lo + (rng.unit() + 1.0) / 2.0 * (hi - lo);
     let data = match dtype {
@@ -44,25 +42,24 @@ pub fn uniform(dtype: DType, shape: &[usize], lo: f64, hi: f64, seed: u64) -> Re
                 .unwrap_or(0)
                 .saturating_add(1);
             let mut rng = SplitMix(seed);
-            let ints: Vec<i64> = (0..n)
-                .map(|_| lo.saturating_add((rng.next() % span) as i64))
-                .collect();
+            let mut draw = || lo.saturating_add((rng.next() % span) as i64);
+            // each type straight from the draws (no wider copy first)
             let clamp = |v: i64, a: i64, b: i64| v.clamp(a, b);
             match dtype {
-                DType::I8 => Data::I8(ints.iter().map(|&v| clamp(v, -128, 127) as i8).collect()),
-                DType::U8 => Data::U8(ints.iter().map(|&v| clamp(v, 0, 255) as u8).collect()),
+                DType::I8 => Data::I8((0..n).map(|_| clamp(draw(), -128, 127) as i8).collect()),
+                DType::U8 => Data::U8((0..n).map(|_| clamp(draw(), 0, 255) as u8).collect()),
                 DType::I16 => Data::I16(
-                    ints.iter()
-                        .map(|&v| clamp(v, i16::MIN.into(), i16::MAX.into()) as i16)
+                    (0..n)
+                        .map(|_| clamp(draw(), i16::MIN.into(), i16::MAX.into()) as i16)
                         .collect(),
                 ),
                 DType::I32 => Data::I32(
-                    ints.iter()
-                        .map(|&v| clamp(v, i32::MIN.into(), i32::MAX.into()) as i32)
+                    (0..n)
+                        .map(|_| clamp(draw(), i32::MIN.into(), i32::MAX.into()) as i32)
                         .collect(),
                 ),
-                DType::I64 => Data::I64(ints),
-                DType::Bool => Data::Bool(ints.iter().map(|&v| v != 0).collect()),
+                DType::I64 => Data::I64((0..n).map(|_| draw()).collect()),
+                DType::Bool => Data::Bool((0..n).map(|_| draw() != 0).collect()),
                 DType::F32 | DType::F64 | DType::F16 => unreachable!("floats handled above"),
             }
         }
@@ -78,16 +75,19 @@ pub fn uniform(dtype: DType, shape: &[usize], lo: f64, hi: f64, seed: u64) -> Re
 /// [`crate::Error::TooLarge`] when the tensor would be over the size limit
 /// ([`crate::limits`]).
 pub fn random(info: &TensorInfo, shape: &[usize], seed: u64) -> Result<Tensor> {
-    // a quantized input is drawn as f32 first: check that size too
-    let drawn = if info.quant.is_some() && !info.dtype.is_float() {
-        DType::F32
-    } else {
-        info.dtype
-    };
-    let n = edgerun_core::limits::check_tensor(&format!("input {:?}", info.name), drawn, shape)?;
+    let what = format!("input {:?}", info.name);
+    let n = edgerun_core::limits::check_tensor(&what, info.dtype, shape)?;
     let mut rng = SplitMix(seed);
     if let (Some(q), false) = (info.quant, info.dtype.is_float()) {
-        let reals: Vec<f32> = (0..n).map(|_| rng.unit() as f32).collect();
+        // drawn as reals first, then quantized: that wider copy is reserved fallibly
+        let mut reals: Vec<f32> = Vec::new();
+        reals
+            .try_reserve_exact(n)
+            .map_err(|_| crate::Error::OutOfMemory {
+                what: format!("{what}'s values before quantization"),
+                size: edgerun_core::limits::human_bytes(n as u128 * 4),
+            })?;
+        reals.extend((0..n).map(|_| rng.unit() as f32));
         return Tensor::from_vec(shape.to_vec(), reals)?.quantize(info.dtype, q);
     }
     let mut int = |max: i64| -> i64 { (rng.next() % (max as u64 + 1)) as i64 };

@@ -328,7 +328,9 @@ fn runtime(p: &Params, graph: &Path) -> Result<Runtime> {
     match p.int("max_tensor_mb") {
         0 => {}
         n => edgerun::limits::set_max_tensor_bytes(
-            u64::try_from(n).context("--max_tensor_mb: give a number of MB, or 0")? * 1_000_000,
+            u64::try_from(n)
+                .context("--max_tensor_mb: give a number of MB, or 0")?
+                .saturating_mul(1_000_000),
         ),
     }
     let measure_ms = match p.int("measure_ms") {

@@ -94,8 +94,10 @@ impl<'a> Table<'a> {
         let table_len = buf.u16(vtable + 2)? as usize;
         buf.bytes(pos, table_len.max(4))?;
         // every field lies inside the table (after its vtable offset), as a flatbuffer writer
-        // puts it: a reader may then take any scalar of a field without reading past the table
-        for slot in (4..vtable_len).step_by(2) {
+        // puts it: a reader may then take any scalar of a field without reading past the
+        // table. Readers know at most 24 fields of any table of the schema: slots past those
+        // are never read (and a huge vtable shared by many tables costs nothing)
+        for slot in (4..vtable_len.min(4 + 2 * 24)).step_by(2) {
             let off = buf.u16(vtable + slot)? as usize;
             if off != 0 && (off < 4 || off >= table_len) {
                 return bad(format!(
@@ -268,6 +270,7 @@ fn builtin_options_2(kind: u8) -> OptionsLayout {
                 None,
             ),
             5 => (&[(0, 1), (2, 1), (5, 1)], &[], Some(4)), // CustomCall
+            23 => (&[], &[], Some(0)),                      // Case branches
             6 => (&[(0, 8)], &[1], None),                   // Reduce
             7 => (&[(1, 8), (2, 8), (3, 8)], &[6], None),   // Scatter
             12 => (&[(0, 8), (1, 8), (2, 8), (3, 8), (4, 4)], &[], None), // DotGeneral
@@ -516,9 +519,18 @@ pub fn parse(bytes: &[u8]) -> R<ModelDecl> {
         let tensor_tables = sg.tables(0)?;
         let mut tensors = Vec::with_capacity(tensor_tables.len());
         let mut constants = Vec::with_capacity(tensor_tables.len());
+        let mut standing = Vec::with_capacity(tensor_tables.len());
         for (t, tt) in tensor_tables.iter().enumerate() {
             let (decl, constant) = tensor(tt, t, g, &buffers, bytes.len())?;
             constants.push(constant);
+            // a value without a writer: a constant, an empty tensor, data in an external
+            // buffer (field 10), a variable (field 5)
+            standing.push(
+                constant
+                    || decl.shape.contains(&0)
+                    || tt.field(10)?.is_some()
+                    || tt.scalar_u8(5, 0)? != 0,
+            );
             let size = declared_bytes(&decl);
             // None (past 2^128) is the largest of all
             if largest
@@ -552,6 +564,7 @@ pub fn parse(bytes: &[u8]) -> R<ModelDecl> {
         check("the output list", &outputs, false)?;
         io.push((inputs.clone(), outputs.clone()));
         let mut written = vec![false; tensors.len()];
+        let is_input: std::collections::HashSet<i32> = inputs.iter().copied().collect();
         for (k, op) in sg.tables(3)?.iter().enumerate() {
             let ix = op.field(0)?.map_or(Ok(0), |at| buf.u32(at))? as usize;
             let where_op = || format!("subgraph {g} operator {k}");
@@ -638,7 +651,7 @@ pub fn parse(bytes: &[u8]) -> R<ModelDecl> {
             }
             // each tensor has one writer, and it is no input of the subgraph and no constant
             for &o in op_outputs.iter().filter(|&&o| o >= 0) {
-                let why = if inputs.contains(&o) {
+                let why = if is_input.contains(&o) {
                     "an input of the subgraph"
                 } else if constants[o as usize] {
                     "a constant"
@@ -654,7 +667,7 @@ pub fn parse(bytes: &[u8]) -> R<ModelDecl> {
         // an output nothing produces would be memory no one allocated
         if let Some(&o) = outputs
             .iter()
-            .find(|&&o| !(written[o as usize] || inputs.contains(&o) || constants[o as usize]))
+            .find(|&&o| !(written[o as usize] || is_input.contains(&o) || standing[o as usize]))
         {
             return bad(format!(
                 "subgraph {g}'s output tensor {o} ({:?}) is written by no operator",
@@ -845,6 +858,10 @@ fn check_model_tables(
     io: &[(Vec<i32>, Vec<i32>)],
     buffers: usize,
 ) -> R<()> {
+    let sets: Vec<[std::collections::HashSet<i32>; 2]> = io
+        .iter()
+        .map(|(i, o)| [i.iter().copied().collect(), o.iter().copied().collect()])
+        .collect();
     for (k, sig) in model.tables(7)?.iter().enumerate() {
         let g = sig.scalar_u32(4, 0)? as usize;
         let Some(&count) = tensor_counts.get(g) else {
@@ -854,7 +871,7 @@ fn check_model_tables(
             ));
         };
         sig.string(2)?;
-        for (field, role, list) in [(0, "input", &io[g].0), (1, "output", &io[g].1)] {
+        for (field, role, list) in [(0, "input", &sets[g][0]), (1, "output", &sets[g][1])] {
             for map in sig.tables(field)? {
                 map.string(0)?;
                 let t = map.scalar_u32(1, 0)? as usize;
@@ -986,11 +1003,14 @@ fn tensor(
             let scales = q.f32s(2)?.unwrap_or_default();
             q.vector(0, 4)?;
             q.vector(1, 4)?;
-            if let Some(custom) = q.table(5)? {
-                custom.vector(0, 1)?;
+            // details: only CustomQuantization (union type 1) holds an offset at field 0
+            if q.scalar_u8(4, 0)? == 1 {
+                if let Some(custom) = q.table(5)? {
+                    custom.vector(0, 1)?;
+                }
             }
             // per-channel: the channels are along a dimension of the tensor, one scale each
-            if scales.len() > 1 {
+            if scales.len() > 1 && !shape.is_empty() {
                 let dim = q.scalar_i32(6, 0)?;
                 let along = usize::try_from(dim).ok().and_then(|d| shape.get(d));
                 if along.is_none_or(|&n| n as usize != scales.len()) {
