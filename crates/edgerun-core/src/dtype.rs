@@ -97,15 +97,34 @@ impl Quant {
         Quant { scale, zero_point }
     }
 
-    /// Real value of a quantized integer.
+    /// Real value of a quantized integer (in 64 bits: a zero point from a model file may be
+    /// anywhere in `i32`).
     pub fn dequantize(&self, q: i32) -> f32 {
-        self.scale * (q - self.zero_point) as f32
+        self.scale * (i64::from(q) - i64::from(self.zero_point)) as f32
     }
 
     /// Nearest quantized integer of a real value (ties away from zero), clamped to `[min, max]`.
+    /// Saturating: any scale and zero point (a model file's) give a value in range.
     pub fn quantize(&self, x: f32, min: i32, max: i32) -> i32 {
-        let q = (x / self.scale).round() as i64 + self.zero_point as i64;
-        q.clamp(min as i64, max as i64) as i32
+        let q = ((x / self.scale).round() as i64).saturating_add(i64::from(self.zero_point));
+        q.clamp(i64::from(min), i64::from(max)) as i32
+    }
+}
+
+#[cfg(test)]
+mod quant_tests {
+    use super::Quant;
+
+    #[test]
+    fn extreme_parameters_saturate() {
+        let q = Quant::new(1e-30, i32::MAX);
+        assert_eq!(q.quantize(1e30, -128, 127), 127);
+        assert_eq!(Quant::new(1e-30, i32::MIN).quantize(-1e30, -128, 127), -128);
+        assert_eq!(Quant::new(0.0, 3).quantize(1.0, 0, 255), 255);
+        let d = Quant::new(1.0, i32::MIN).dequantize(i32::MAX);
+        assert_eq!(d, (i64::from(i32::MAX) - i64::from(i32::MIN)) as f32);
+        assert_eq!(Quant::new(0.5, 2).quantize(1.0, -128, 127), 4);
+        assert_eq!(Quant::new(0.5, 2).dequantize(4), 1.0);
     }
 }
 
