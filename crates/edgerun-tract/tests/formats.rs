@@ -134,18 +134,7 @@ fn tract_tflite_reader_still_miscomputes_a_tf_converted_mobilenet() {
 /// refused with an error, or prepares and runs; none crashes the process.
 #[test]
 fn a_thousand_nnef_archive_mutants_never_crash() {
-    let typed = tract_onnx::onnx()
-        .model_for_path(models().join("dynamic_mlp.onnx"))
-        .unwrap()
-        .into_typed()
-        .unwrap()
-        .into_decluttered()
-        .unwrap();
-    let mut original = Vec::new();
-    tract_nnef::nnef()
-        .with_onnx()
-        .write_to_tar(&typed, &mut original)
-        .unwrap();
+    let original = mlp_nnef_tar();
     let dir = scratch("nnef-mutants");
     let path = dir.join("mutant.nnef.tar");
     let (mut refused, mut ran) = (0, 0);
