@@ -202,17 +202,19 @@ mod tests {
             tensor_bytes(DType::I8, &[usize::MAX, usize::MAX]),
             Some((usize::MAX as u128) * (usize::MAX as u128))
         );
-        assert_eq!(tensor_bytes(DType::F64, &[usize::MAX, usize::MAX]), None);
+        // past 2^128 on 32- and 64-bit targets alike
+        assert_eq!(tensor_bytes(DType::F64, &[usize::MAX; 5]), None);
         assert_eq!(human_bytes(900), "900 B");
         assert_eq!(human_bytes(6_400_000_000_000), "6.4 TB");
 
         let default = default_max_tensor_bytes();
         assert!(default >= 1 << 20, "{default}");
-        let e = check_tensor("input \"x\"", DType::F32, &[100_000_000_000, 16]).unwrap_err();
+        // dimensions that fit a 32-bit usize too
+        let e = check_tensor("input \"x\"", DType::F32, &[100_000, 1_000_000, 16]).unwrap_err();
         assert_eq!(
             e.to_string(),
             format!(
-                "input \"x\" of shape [100000000000,16] (f32) needs 6.4 TB, more than the \
+                "input \"x\" of shape [100000,1000000,16] (f32) needs 6.4 TB, more than the \
                  limit of {} per tensor; give a smaller shape, or raise the limit \
                  (edgerun --max_tensor_mb, edgerun::limits::set_max_tensor_bytes)",
                 human_bytes(default.into())
