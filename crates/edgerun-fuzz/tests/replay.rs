@@ -90,10 +90,27 @@ fn libraries() {
     }
 }
 
+thread_local! {
+    /// Panics on this thread since the last look, caught or not.
+    static PANICS: std::cell::RefCell<Vec<String>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
+/// As under AFL, where every panic aborts: a panic that edgerun catches (a fault inside a
+/// backend, reported as an error) still counts as a crash, so each one is recorded.
+fn record_panics() {
+    let previous = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        PANICS.with(|p| p.borrow_mut().push(info.to_string()));
+        previous(info);
+    }));
+}
+
 #[test]
 fn inputs_that_once_crashed_a_target_no_longer_do() {
     libraries();
+    record_panics();
     let mut replayed = 0;
+    let mut panicked = Vec::new();
     for (name, run) in edgerun_fuzz::TARGETS {
         for f in files(
             &Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -102,9 +119,13 @@ fn inputs_that_once_crashed_a_target_no_longer_do() {
         ) {
             run(&std::fs::read(&f).unwrap());
             replayed += 1;
+            for p in PANICS.with(|p| std::mem::take(&mut *p.borrow_mut())) {
+                panicked.push(format!("{name} {}: {p}", f.display()));
+            }
         }
     }
     assert!(replayed >= 2, "{replayed} regressions replayed");
+    assert!(panicked.is_empty(), "{}", panicked.join("\n"));
 }
 
 /// The load_run target on the bundled models: each loads on some backend and runs.

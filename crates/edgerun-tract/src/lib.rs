@@ -690,7 +690,19 @@ fn load_typed(source: &ModelSource) -> Result<TypedModel> {
         #[cfg(feature = "tflite")]
         ModelFormat::TfLite => {
             // the same check as before the C libraries: tract then reads checked bytes
-            let (bytes, _) = edgerun_core::tflite::read_checked(NAME, source)?;
+            let (bytes, decl) = edgerun_core::tflite::read_checked(NAME, source)?;
+            // tract's reader quantizes any tensor carrying both vectors, by their first entry,
+            // and loads constants of numeric types only; it panics on the rest
+            if let Some(what) = decl.uncommon {
+                return Err(Error::Backend {
+                    backend: NAME.into(),
+                    message: format!(
+                        "tract's TensorFlow Lite reader cannot read {path:?}: {what}; it reads \
+                         quantization on INT8, UINT8 and INT32 tensors and constants of numeric \
+                         types only; try the tflite or litert backend"
+                    ),
+                });
+            }
             tract_tflite::tflite()
                 .model_for_read(&mut &bytes[..])
                 .map_err(|e| tflite_error(path, &e))

@@ -130,6 +130,35 @@ fn tract_tflite_reader_still_miscomputes_a_tf_converted_mobilenet() {
         .is_err());
 }
 
+/// Files valid for the TFLite C library that tract 0.23.9's reader panics on (found by the
+/// fuzzer, kept in its regressions): refused before tract reads them, naming the tensor and the
+/// backends that read them, not reported as a fault inside tract.
+#[cfg(feature = "tflite")]
+#[test]
+fn tflite_files_beyond_tracts_reader_are_refused_before_it_reads_them() {
+    let found = models().join("../crates/edgerun-fuzz/regressions/load_run");
+    for (file, what) in [
+        (
+            "tract-quantization-on-f64.tflite",
+            "tensor 3 (\"StatefulPartitionedCall_1:0\") of type F64 has quantization parameters",
+        ),
+        (
+            "tract-constant-of-non-numeric-type-1.tflite",
+            "tensor 2 (\"functional_3_1/y_1/MatMul\") holds constant data of type STRING",
+        ),
+    ] {
+        let source = ModelSource::open(found.join(file)).unwrap();
+        let err = TractBackend::new()
+            .prepare(&source, &Options::new())
+            .err()
+            .unwrap_or_else(|| panic!("{file} must not load on tract"));
+        let text = err.to_string();
+        assert!(text.contains(what), "{file}: {text}");
+        assert!(text.contains("try the tflite or litert backend"), "{text}");
+        assert!(!text.contains("fault"), "{text}");
+    }
+}
+
 /// A thousand mutants of an NNEF archive (the dynamic-batch MLP written by tract): each is
 /// refused with an error, or prepares and runs; none crashes the process.
 #[test]

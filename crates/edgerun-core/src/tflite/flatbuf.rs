@@ -444,6 +444,12 @@ pub struct ModelDecl {
     /// The largest tensor the model declares (any subgraph): where it is, its shape, and its
     /// size in bytes (`None` past 2^128).
     pub largest: Option<(String, Vec<i32>, Option<u128>)>,
+    /// The first tensor declared in a way that is valid for the C library but uncommon,
+    /// described: quantization parameters present but not the usual kind (non-empty scales
+    /// and zero points on an INT8, UINT8 or INT32 tensor), or constant data of a type whose
+    /// values are not plain numbers (STRING, COMPLEX64, RESOURCE, VARIANT). tract's reader
+    /// cannot read such a file.
+    pub uncommon: Option<String>,
 }
 
 impl ModelDecl {
@@ -515,13 +521,15 @@ pub fn parse(bytes: &[u8]) -> R<ModelDecl> {
     let mut tensor_counts = Vec::with_capacity(subgraphs.len());
     let mut io: Vec<(Vec<i32>, Vec<i32>)> = Vec::with_capacity(subgraphs.len());
     let mut largest: Option<(String, Vec<i32>, Option<u128>)> = None;
+    let mut uncommon = None;
     for (g, sg) in subgraphs.iter().enumerate() {
         let tensor_tables = sg.tables(0)?;
         let mut tensors = Vec::with_capacity(tensor_tables.len());
         let mut constants = Vec::with_capacity(tensor_tables.len());
         let mut standing = Vec::with_capacity(tensor_tables.len());
         for (t, tt) in tensor_tables.iter().enumerate() {
-            let (decl, constant) = tensor(tt, t, g, &buffers, bytes.len())?;
+            let (decl, constant, odd) = tensor(tt, t, g, &buffers, bytes.len())?;
+            uncommon = uncommon.or(odd);
             constants.push(constant);
             // a value without a writer: a constant, an empty tensor, data in an external
             // buffer (field 10), a variable (field 5)
@@ -695,6 +703,7 @@ pub fn parse(bytes: &[u8]) -> R<ModelDecl> {
         operator_count,
         operators,
         largest,
+        uncommon,
     })
 }
 
@@ -927,7 +936,7 @@ fn tensor(
     g: usize,
     buffers: &[Table<'_>],
     file_len: usize,
-) -> R<(TensorDecl, bool)> {
+) -> R<(TensorDecl, bool, Option<String>)> {
     let name = tt.string(3)?.unwrap_or_default();
     let shape = tt.i32s(0)?.unwrap_or_default();
     let tensor_type = tt.scalar_u8(1, 0)?;
@@ -943,7 +952,20 @@ fn tensor(
             buffers.len()
         ));
     };
-    let data_len = match buffer.vector(0, 1)? {
+    let data_vector = buffer.vector(0, 1)?;
+    // constant data of a type whose values are not plain numbers (STRING, COMPLEX64, RESOURCE,
+    // VARIANT): valid for the C library, which reads it by its own rules; tract's reader cannot
+    let non_numeric = match tensor_type {
+        5 => Some("STRING"),
+        8 => Some("COMPLEX64"),
+        13 => Some("RESOURCE"),
+        14 => Some("VARIANT"),
+        _ => None,
+    };
+    let mut uncommon = non_numeric
+        .filter(|_| b != 0 && data_vector.is_some())
+        .map(|ty| format!("{} holds constant data of type {ty}", where_()));
+    let data_len = match data_vector {
         Some((_, len)) => len as u64,
         None => {
             // large models keep constants after the flatbuffer: offset and size into the file
@@ -1000,7 +1022,27 @@ fn tensor(
     }
     let (scales, zero_points) = match tt.table(4)? {
         Some(q) => {
-            let scales = q.f32s(2)?.unwrap_or_default();
+            let (scales, zero_points) = (q.f32s(2)?, q.i64s(3)?);
+            // both vectors present, yet not one integer scale and zero point per channel:
+            // the C library ignores them or the checks below refuse them; tract reads them
+            if let (Some(s), Some(z)) = (&scales, &zero_points) {
+                if s.is_empty() || z.is_empty() {
+                    uncommon = uncommon.or(Some(format!(
+                        "{} has quantization parameters with {} scales and {} zero points",
+                        where_(),
+                        s.len(),
+                        z.len()
+                    )));
+                } else if !matches!(tensor_type, 2 | 3 | 9) {
+                    uncommon = uncommon.or(Some(format!(
+                        "{} of type {} has quantization parameters",
+                        where_(),
+                        super::types::from_schema(tensor_type)
+                            .map_or(format!("code {tensor_type}"), |d| format!("{d:?}"))
+                    )));
+                }
+            }
+            let scales = scales.unwrap_or_default();
             q.vector(0, 4)?;
             q.vector(1, 4)?;
             // details: only CustomQuantization (union type 1) holds an offset at field 0
@@ -1021,14 +1063,15 @@ fn tensor(
                     ));
                 }
             }
-            (scales, q.i64s(3)?.unwrap_or_default())
+            (scales, zero_points.unwrap_or_default())
         }
         None => (vec![], vec![]),
     };
     for variant in tt.tables(9)? {
         variant.vector(0, 4)?;
     }
-    if !zero_points.is_empty() && zero_points.len() != scales.len() {
+    // as TFLite's reader: scales without as many zero points are an error
+    if !scales.is_empty() && zero_points.len() != scales.len() {
         return bad(format!(
             "{} has {} scales but {} zero points",
             where_(),
@@ -1055,7 +1098,7 @@ fn tensor(
         scales,
         zero_points,
     };
-    Ok((decl, data_len > 0))
+    Ok((decl, data_len > 0, uncommon))
 }
 
 #[cfg(test)]
@@ -1380,6 +1423,91 @@ mod tests {
                 &build(2, 5),
                 "has 2 scales along dimension 5 of shape [2, 4]",
             );
+        }
+
+        #[test]
+        fn quantization_needs_a_zero_point_per_scale_and_unusual_kinds_are_named() {
+            // a [4, 1] tensor of `ty` with `scales` and `zps` (None: the vector is absent)
+            let build = |ty: u8, scales: Option<usize>, zps: Option<usize>| {
+                let mut b = FlatBufferBuilder::new();
+                let mut q = vec![];
+                if let Some(n) = scales {
+                    q.push(F::Off(
+                        2,
+                        b.create_vector(&vec![0.5f32; n]).as_union_value(),
+                    ));
+                }
+                if let Some(n) = zps {
+                    q.push(F::Off(3, b.create_vector(&vec![0i64; n]).as_union_value()));
+                }
+                let q = table(&mut b, &q);
+                let shape = ints(&mut b, &[4, 1]);
+                let t = table(&mut b, &[F::Off(0, shape), F::U8(1, ty), F::Off(4, q)]);
+                let sg = subgraph(&mut b, &[], &[t]);
+                model(b, &[sg], &[], &[])
+            };
+            let odd = |bytes: &[u8]| parse(bytes).unwrap().uncommon;
+            // INT8, UINT8, INT32 with one scale and zero point: the usual kind
+            for ty in [9, 3, 2] {
+                assert_eq!(odd(&build(ty, Some(1), Some(1))), None);
+            }
+            assert_eq!(odd(&build(0, None, None)), None);
+            assert_eq!(odd(&build(0, Some(0), None)), None);
+            // read by the C library, which ignores them; named for tract
+            assert_eq!(
+                odd(&build(10, Some(1), Some(1))).as_deref(),
+                Some("subgraph 0 tensor 2 (\"\") of type F64 has quantization parameters")
+            );
+            assert!(odd(&build(7, Some(1), Some(1)))
+                .unwrap()
+                .contains("of type I16"));
+            assert_eq!(
+                odd(&build(9, Some(0), Some(1))).as_deref(),
+                Some(
+                    "subgraph 0 tensor 2 (\"\") has quantization parameters with 0 scales \
+                     and 1 zero points"
+                )
+            );
+            // scales without as many zero points: refused, as TensorFlow Lite does
+            refused(&build(9, Some(1), None), "has 1 scales but 0 zero points");
+            refused(
+                &build(9, Some(1), Some(0)),
+                "has 1 scales but 0 zero points",
+            );
+            refused(
+                &build(9, Some(4), Some(3)),
+                "has 4 scales but 3 zero points",
+            );
+        }
+
+        #[test]
+        fn constants_of_non_numeric_types_are_named() {
+            // a [2] tensor of `ty` holding 8 bytes of constant data in buffer 1
+            let build = |ty: u8| {
+                let mut b = FlatBufferBuilder::new();
+                let shape = ints(&mut b, &[2]);
+                let t = table(&mut b, &[F::Off(0, shape), F::U8(1, ty), F::U32(2, 1)]);
+                let sg = subgraph(&mut b, &[], &[t]);
+                model(b, &[sg], &[&[0; 8]], &[])
+            };
+            let uncommon = |ty| parse(&build(ty)).unwrap().uncommon;
+            // FLOAT32, INT32
+            assert_eq!(uncommon(0), None);
+            assert_eq!(uncommon(2), None);
+            // STRING, COMPLEX64, RESOURCE, VARIANT
+            for (ty, name) in [
+                (5, "STRING"),
+                (8, "COMPLEX64"),
+                (13, "RESOURCE"),
+                (14, "VARIANT"),
+            ] {
+                assert_eq!(
+                    uncommon(ty),
+                    Some(format!(
+                        "subgraph 0 tensor 2 (\"\") holds constant data of type {name}"
+                    ))
+                );
+            }
         }
 
         #[test]
