@@ -16,6 +16,13 @@ use anyhow::{anyhow, bail, Context, Result};
 use clap::{Parser, Subcommand, ValueEnum};
 use edgerun::{fill, npy, CpuAffinity, Model, Options, Platform, Runtime, Tensor};
 
+/// With the `mimalloc` feature, mimalloc serves every allocation. musl's malloc, which the static
+/// build would otherwise use, hands large freed blocks back to the kernel at once, so each
+/// inference maps and faults in its scratch buffers again.
+#[cfg(feature = "mimalloc")]
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 /// `println!` that ends the program quietly when stdout is closed (`edgerun ... | head`).
 macro_rules! out {
     ($($arg:tt)*) => {{
@@ -285,6 +292,13 @@ enum Command {
 }
 
 fn main() -> ExitCode {
+    // tract reports failed shape inferences while it loads a model as errors, which capture a
+    // backtrace when RUST_BACKTRACE or RUST_LIB_BACKTRACE asks for one. edgerun never prints
+    // those backtraces, and taking them made loading up to 6x slower in the static musl build.
+    // Panics keep theirs (RUST_BACKTRACE alone governs them). No thread exists yet.
+    if std::env::var_os("RUST_LIB_BACKTRACE").is_none() {
+        std::env::set_var("RUST_LIB_BACKTRACE", "0");
+    }
     // tract's panics on corrupt models are caught and reported as errors; keep the default
     // multi-line panic report out of the way unless a backtrace is asked for
     if std::env::var_os("RUST_BACKTRACE").is_none() {
