@@ -294,7 +294,7 @@ enum Command {
 fn main() -> ExitCode {
     // tract reports failed shape inferences while it loads a model as errors, which capture a
     // backtrace when RUST_BACKTRACE or RUST_LIB_BACKTRACE asks for one. edgerun never prints
-    // those backtraces, and taking them made loading up to 6x slower in the static musl build.
+    // those backtraces, and taking them made loading up to 8x slower in the static musl build.
     // Panics keep theirs (RUST_BACKTRACE alone governs them). No thread exists yet.
     if std::env::var_os("RUST_LIB_BACKTRACE").is_none() {
         std::env::set_var("RUST_LIB_BACKTRACE", "0");
