@@ -882,7 +882,8 @@ fn processes_loading_at_once_leave_a_valid_cache() {
     let file: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(&cache).unwrap()).expect("valid JSON");
     let entries = file["entries"].as_object().unwrap();
-    assert!(!entries.is_empty());
+    // writers take turns: no process's entry is lost (one per thread count)
+    assert_eq!(entries.len(), 2, "{file}");
     for e in entries.values() {
         assert_eq!(e["winner"], "ort", "{e}");
     }

@@ -2,11 +2,13 @@
 //! that could change the outcome (see `Runtime::load`).
 //!
 //! The file is replaced whole and atomically: written to a temporary file in the same
-//! directory, flushed to disk, then renamed over the old one. Two processes that store at
-//! once each write a complete file; the later rename wins and the other's new entry is lost
-//! (it is measured again next time), but a reader never sees a partial file. A missing file
-//! is an empty cache; an unreadable, corrupt or unwritable one is a warning and the load goes
-//! on measuring.
+//! directory, flushed to disk, then renamed over the old one, so a reader never sees a partial
+//! file. Writers take turns: a store holds an exclusive advisory lock on `.<name>.lock` beside
+//! the file from its read to its rename, so processes storing at once keep each other's
+//! entries. Where the lock cannot be taken (a file system without locks, a read-only
+//! directory) the store goes on unlocked, and then the later rename wins and the other
+//! process's new entry is measured again next time. A missing file is an empty cache; an
+//! unreadable, corrupt or unwritable one is a warning and the load goes on measuring.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -115,14 +117,38 @@ pub(crate) fn now() -> u64 {
         .map_or(0, |d| d.as_secs())
 }
 
-/// Store `entry` under `hash`; a warning when that failed. Threads of one process store one
-/// at a time (their read-modify-write would otherwise drop each other's entries).
+/// Store `entry` under `hash`; a warning when that failed. Threads of one process, and
+/// processes, store one at a time (their read-modify-write would otherwise drop each other's
+/// entries).
 pub(crate) fn store(path: &Path, hash: &str, entry: Entry) -> Option<String> {
     static ONE_AT_A_TIME: std::sync::Mutex<()> = std::sync::Mutex::new(());
     let _turn = ONE_AT_A_TIME
         .lock()
         .unwrap_or_else(std::sync::PoisonError::into_inner);
+    let _other_processes = lock_beside(path);
     store_limited(path, hash, entry, MAX_ENTRIES)
+}
+
+/// The lock file beside `path`, locked exclusively (waiting for other writers), or `None`
+/// where it cannot be created or locked. The lock goes with the returned file.
+fn lock_beside(path: &Path) -> Option<std::fs::File> {
+    let dir = path.parent().filter(|d| !d.as_os_str().is_empty());
+    if let Some(d) = dir {
+        std::fs::create_dir_all(d).ok()?;
+    }
+    let name = path.file_name()?.to_string_lossy();
+    let lock_path = match dir {
+        Some(d) => d.join(format!(".{name}.lock")),
+        None => PathBuf::from(format!(".{name}.lock")),
+    };
+    let file = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(lock_path)
+        .ok()?;
+    file.lock().ok()?;
+    Some(file)
 }
 
 fn store_limited(path: &Path, hash: &str, entry: Entry, limit: usize) -> Option<String> {
@@ -232,6 +258,24 @@ mod tests {
             .filter(|n| n.to_string_lossy().ends_with(".tmp"))
             .collect();
         assert!(leftovers.is_empty(), "{leftovers:?}");
+    }
+
+    #[test]
+    fn a_store_waits_for_the_writer_holding_the_lock() {
+        let p = temp("locked");
+        assert_eq!(store(&p, "a", entry("ort", 1)), None);
+        // another process's store, as far as the lock file can tell
+        let held = lock_beside(&p).expect("the lock is taken");
+        let writer = {
+            let p = p.clone();
+            std::thread::spawn(move || store(&p, "b", entry("tract", 2)))
+        };
+        std::thread::sleep(std::time::Duration::from_millis(300));
+        assert_eq!(lookup(&p, "b").0, None, "stored while the lock was held");
+        drop(held);
+        assert_eq!(writer.join().unwrap(), None);
+        assert_eq!(lookup(&p, "a").0, Some(entry("ort", 1)));
+        assert_eq!(lookup(&p, "b").0, Some(entry("tract", 2)));
     }
 
     #[test]
