@@ -132,15 +132,7 @@ pub(crate) fn store(path: &Path, hash: &str, entry: Entry) -> Option<String> {
 /// The lock file beside `path`, locked exclusively (waiting for other writers), or `None`
 /// where it cannot be created or locked. The lock goes with the returned file.
 fn lock_beside(path: &Path) -> Option<std::fs::File> {
-    let dir = path.parent().filter(|d| !d.as_os_str().is_empty());
-    if let Some(d) = dir {
-        std::fs::create_dir_all(d).ok()?;
-    }
-    let name = path.file_name()?.to_string_lossy();
-    let lock_path = match dir {
-        Some(d) => d.join(format!(".{name}.lock")),
-        None => PathBuf::from(format!(".{name}.lock")),
-    };
+    let lock_path = beside(path, ".lock").ok()?;
     let file = std::fs::OpenOptions::new()
         .create(true)
         .truncate(false)
@@ -182,27 +174,31 @@ fn store_limited(path: &Path, hash: &str, entry: Entry, limit: usize) -> Option<
     warning
 }
 
-fn write_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
-    use std::io::Write;
+/// `.NAME` + `suffix` in `path`'s directory, which is created if missing.
+fn beside(path: &Path, suffix: &str) -> std::io::Result<PathBuf> {
     let dir = path.parent().filter(|d| !d.as_os_str().is_empty());
     if let Some(d) = dir {
         std::fs::create_dir_all(d)?;
     }
     let name = path
         .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_else(|| "decisions.json".into());
+        .map_or_else(|| "decisions.json".into(), |n| n.to_string_lossy());
+    let file = format!(".{name}{suffix}");
+    Ok(dir.map_or_else(|| PathBuf::from(&file), |d| d.join(&file)))
+}
+
+fn write_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    use std::io::Write;
     // a name no other writer uses: this process, a counter, and the time
     static SERIAL: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
     let serial = SERIAL.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     let nanos = SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map_or(0, |d| d.subsec_nanos());
-    let tmp_name = format!(".{name}.{}.{serial}.{nanos}.tmp", std::process::id());
-    let tmp = match dir {
-        Some(d) => d.join(tmp_name),
-        None => PathBuf::from(tmp_name),
-    };
+    let tmp = beside(
+        path,
+        &format!(".{}.{serial}.{nanos}.tmp", std::process::id()),
+    )?;
     let result = (|| {
         let mut f = std::fs::OpenOptions::new()
             .write(true)
