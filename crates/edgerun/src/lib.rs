@@ -144,6 +144,52 @@ fn reference_rank(format: ModelFormat, backend: &str) -> usize {
         .unwrap_or(usize::MAX)
 }
 
+/// How candidates' outputs agree: see [`agreement`].
+struct Agreement {
+    /// The candidate the others are judged by.
+    anchor: usize,
+    /// How many others agree with the anchor.
+    agreeing: usize,
+    /// For each candidate, how its outputs differ from the anchor's (`None`: they agree).
+    rejected: Vec<Option<String>>,
+}
+
+/// The largest group of candidates whose outputs agree with one anchor: the candidate that
+/// agrees with the most others, ties to the better `rank` (the format's reference backend
+/// first), then to order. Fewer than two candidates all agree.
+fn agreement(outputs: &[&[Tensor]], rank: impl Fn(usize) -> usize) -> Agreement {
+    let n = outputs.len();
+    let mut differs: Vec<Vec<Option<String>>> = vec![vec![None; n]; n];
+    for a in 0..n {
+        for b in a + 1..n {
+            let d = measure::disagreement(outputs[a], outputs[b]);
+            differs[a][b] = d.clone();
+            differs[b][a] = d;
+        }
+    }
+    let agreeing = |a: usize| {
+        (0..n)
+            .filter(|&b| b != a && differs[a][b].is_none())
+            .count()
+    };
+    let anchor = (0..n)
+        .min_by_key(|&a| (std::cmp::Reverse(agreeing(a)), rank(a), a))
+        .unwrap_or(0);
+    Agreement {
+        anchor,
+        agreeing: if n == 0 { 0 } else { agreeing(anchor) },
+        rejected: (0..n)
+            .map(|b| {
+                if b == anchor {
+                    None
+                } else {
+                    differs[anchor][b].clone()
+                }
+            })
+            .collect(),
+    }
+}
+
 /// The default measuring budget of `auto`: half a second of timed runs, paid at the first
 /// load of a model on a device (later loads hit the decision cache). It bounds the timed runs
 /// only; preparing each candidate comes on top. Most models are decided well before it runs
@@ -1115,8 +1161,18 @@ impl Load<'_> {
                 }
             }
         }
+        let format = self.format();
+        let rank = |slot: usize| reference_rank(format, cands[timed[slot].0].backend.name());
+        let contenders = |warm: &[(usize, &[Tensor])]| {
+            let outputs: Vec<&[Tensor]> = warm.iter().map(|(_, o)| *o).collect();
+            agreement(&outputs, |k| rank(warm[k].0))
+                .rejected
+                .iter()
+                .map(Option::is_none)
+                .collect()
+        };
         let results = if timed.len() >= 2 {
-            measure::measure(&mut sessions, self.rt.budget)
+            measure::measure(&mut sessions, self.rt.budget, &contenders)
         } else {
             Vec::new()
         };
@@ -1136,45 +1192,24 @@ impl Load<'_> {
             }
         }
         // outputs that disagree: the largest group of candidates that agree with one anchor
-        // wins (the anchor: the candidate agreeing with the most others, ties to the format's
-        // reference); the rest are rejected, however fast
-        let format = self.format();
+        // wins; the rest are rejected, however fast
         let mut rejected: Vec<Option<String>> = vec![None; ok.len()];
         if ok.len() >= 2 {
-            let n = ok.len();
-            let mut differs: Vec<Vec<Option<String>>> = vec![vec![None; n]; n];
-            for a in 0..n {
-                for b in a + 1..n {
-                    let d = measure::disagreement(&ok[a].2.outputs, &ok[b].2.outputs);
-                    differs[a][b] = d.clone();
-                    differs[b][a] = d;
-                }
+            let outputs: Vec<&[Tensor]> = ok.iter().map(|(_, _, t)| t.outputs.as_slice()).collect();
+            let a = agreement(&outputs, |k| rank(ok[k].0));
+            let anchor = &cands[ok[a.anchor].1];
+            for (r, d) in rejected.iter_mut().zip(a.rejected) {
+                *r = d.map(|d| format!("with {}: {d}", anchor.label));
             }
-            let agreeing = |a: usize| {
-                (0..n)
-                    .filter(|&b| b != a && differs[a][b].is_none())
-                    .count()
-            };
-            let rank = |a: usize| reference_rank(format, cands[ok[a].1].backend.name());
-            let anchor = (0..n)
-                .min_by_key(|&a| (std::cmp::Reverse(agreeing(a)), rank(a), a))
-                .expect("two or more");
-            for b in 0..n {
-                if b != anchor {
-                    if let Some(d) = &differs[anchor][b] {
-                        rejected[b] = Some(format!("with {}: {d}", cands[ok[anchor].1].label));
-                    }
-                }
-            }
-            if agreeing(anchor) == 0 {
-                let why = if rank(anchor) == usize::MAX {
+            if a.agreeing == 0 {
+                let why = if rank(ok[a.anchor].0) == usize::MAX {
                     "the first in order of preference".to_string()
                 } else {
                     format!("the reference backend for {format} models")
                 };
                 notes.push(format!(
                     "the candidates' outputs all disagree; kept {}, {why}",
-                    cands[ok[anchor].1].label
+                    anchor.label
                 ));
             }
         }

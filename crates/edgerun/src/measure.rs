@@ -5,7 +5,10 @@
 //! each per round, in an order that rotates every round, so a slow phase of a shared machine
 //! hits all of them alike. Rounds stop at [`MAX_RUNS`] timed runs each, at the budget (a run
 //! is started only if the candidate's last run still fits), or once [`CLEAR_AFTER`] rounds
-//! show the fastest candidate's slowest run below every other candidate's fastest.
+//! show one contender's slowest run below every other contender's fastest. The contenders are
+//! the candidates whose warm-up outputs leave them in the running (the caller decides, as it
+//! decides the winner): a fast candidate with wrong outputs is still timed, for the decision to
+//! show, but does not end the measuring of those that may win.
 
 use std::time::{Duration, Instant};
 
@@ -67,11 +70,17 @@ fn run_once(
     Ok(start.elapsed())
 }
 
+/// Given the warm-up outputs of the sessions that ran (their slot, their outputs), which of
+/// them may still win.
+pub(crate) type Contenders<'a> = &'a dyn Fn(&[(usize, &[Tensor])]) -> Vec<bool>;
+
 /// Warm up and time every session on its inputs within `budget`. A session that fails to run
-/// gets its reason instead of a timing.
+/// gets its reason instead of a timing. `contenders` picks, from the warm-up outputs, the
+/// sessions whose timings can end the measuring early.
 pub(crate) fn measure(
     sessions: &mut [(Box<dyn Session>, Vec<Tensor>)],
     budget: Duration,
+    contenders: Contenders<'_>,
 ) -> Vec<std::result::Result<Timing, String>> {
     let start = Instant::now();
     let deadline = start + budget;
@@ -88,8 +97,17 @@ pub(crate) fn measure(
             })
         })
         .collect();
-    let mut scratch = Vec::new();
     let n = sessions.len();
+    let warmed: Vec<(usize, &[Tensor])> = results
+        .iter()
+        .enumerate()
+        .filter_map(|(i, r)| r.as_ref().ok().map(|t| (i, t.outputs.as_slice())))
+        .collect();
+    let mut contending = vec![false; n];
+    for (&(i, _), c) in warmed.iter().zip(contenders(&warmed)) {
+        contending[i] = c;
+    }
+    let mut scratch = Vec::new();
     for round in 0..MAX_RUNS {
         let mut ran = false;
         for k in 0..n {
@@ -107,16 +125,21 @@ pub(crate) fn measure(
             }
             ran = true;
         }
-        if !ran || (round + 1 >= CLEAR_AFTER && clear_winner(&results)) {
+        if !ran || (round + 1 >= CLEAR_AFTER && clear_winner(&results, &contending)) {
             break;
         }
     }
     results
 }
 
-/// Is one candidate's slowest run faster than every other's fastest?
-fn clear_winner(results: &[std::result::Result<Timing, String>]) -> bool {
-    let timed: Vec<&Timing> = results.iter().filter_map(|r| r.as_ref().ok()).collect();
+/// Is one contender's slowest run faster than every other contender's fastest?
+fn clear_winner(results: &[std::result::Result<Timing, String>], contending: &[bool]) -> bool {
+    let timed: Vec<&Timing> = results
+        .iter()
+        .zip(contending)
+        .filter(|(_, &c)| c)
+        .filter_map(|(r, _)| r.as_ref().ok())
+        .collect();
     if timed.len() < 2 {
         return true;
     }
@@ -179,4 +202,36 @@ pub(crate) fn disagreement(a: &[Tensor], b: &[Tensor]) -> Option<String> {
         }
     }
     None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn timing(ms: &[u64]) -> std::result::Result<Timing, String> {
+        Ok(Timing {
+            warmup: Duration::from_millis(ms[0]),
+            times: ms.iter().map(|&m| Duration::from_millis(m)).collect(),
+            outputs: Vec::new(),
+        })
+    }
+
+    #[test]
+    fn only_contenders_make_a_clear_winner() {
+        // a fast outlier, and two close candidates whose order three runs do not settle
+        let results = [
+            timing(&[1, 1, 1]),
+            timing(&[5, 9, 6]),
+            timing(&[7, 8, 6]),
+            Err("failed".into()),
+        ];
+        assert!(clear_winner(&results, &[true, true, true, false]));
+        // the outlier out of the running (its outputs disagree): keep measuring the others
+        assert!(!clear_winner(&results, &[false, true, true, false]));
+        // once the others separate, one of them is clear
+        let separated = [timing(&[1, 1, 1]), timing(&[5, 5, 6]), timing(&[7, 8, 9])];
+        assert!(clear_winner(&separated, &[false, true, true]));
+        // a lone contender needs nothing more
+        assert!(clear_winner(&results, &[false, true, false, false]));
+    }
 }

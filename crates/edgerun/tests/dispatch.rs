@@ -232,9 +232,9 @@ fn the_fastest_of_agreeing_candidates_wins_and_the_decision_says_so() {
 fn a_fast_backend_with_wrong_outputs_never_wins() {
     let _turn = serial();
     let (a, wrong, c) = (
-        script("right_slow", 6.0, 1.0),
+        script("right_slow", 12.0, 1.0),
         script("wrong_fast", 0.2, 1.5),
-        script("right_mid", 3.0, 1.0),
+        script("right_mid", 2.0, 1.0),
     );
     let m = runtime(&[&a, &wrong, &c]).load(model()).unwrap();
     assert_eq!(m.backend(), "right_mid");
@@ -611,7 +611,7 @@ fn a_cached_winner_that_no_longer_prepares_is_measured_again() {
 fn the_largest_agreeing_group_wins_over_lone_outliers() {
     let _turn = serial();
     // two agree, two are each off on their own (and faster)
-    let (a, b) = (script("a", 4.0, 1.0), script("b", 2.0, 1.0));
+    let (a, b) = (script("a", 8.0, 1.0), script("b", 1.0, 1.0));
     let (c, d) = (script("c", 0.2, 3.0), script("d", 0.3, -2.0));
     let m = runtime(&[&c, &a, &d, &b]).load(model()).unwrap();
     assert_eq!(m.backend(), "b");
