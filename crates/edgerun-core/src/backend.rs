@@ -317,8 +317,8 @@ pub trait Backend: Send + Sync {
         None
     }
 
-    /// The native library a run-time-loaded backend uses, once found.
-    fn library_path(&self) -> Option<std::path::PathBuf> {
+    /// The native library a run-time-loaded backend uses, once found, and where it was found.
+    fn found_library(&self) -> Option<crate::library::Found> {
         None
     }
 
@@ -339,8 +339,8 @@ pub trait Backend: Send + Sync {
         format!(
             "version {}; library {}; settings {}",
             self.version().as_deref().unwrap_or("?"),
-            self.library_path()
-                .map_or_else(|| "-".into(), |p| p.display().to_string()),
+            self.found_library()
+                .map_or_else(|| "-".into(), |l| l.path.display().to_string()),
             self.settings_fingerprint()
         )
     }
@@ -348,11 +348,14 @@ pub trait Backend: Send + Sync {
     /// Everything `edgerun info` says about this backend.
     fn report(&self) -> BackendReport {
         let availability = self.availability();
+        let found = self.found_library();
         BackendReport {
             name: self.name().to_string(),
             available: availability.is_available(),
             version: self.version(),
-            library: self.library_path(),
+            library: found.as_ref().map(|l| l.path.clone()),
+            library_origin: found.as_ref().map(|l| l.origin.to_string()),
+            library_skipped: found.map(|l| l.skipped).unwrap_or_default(),
             formats: self
                 .formats()
                 .iter()
@@ -416,6 +419,11 @@ pub struct BackendReport {
     pub version: Option<String>,
     /// The run-time-loaded library in use.
     pub library: Option<std::path::PathBuf>,
+    /// Where it was found: the path given, an environment variable, the bundle beside the
+    /// executable, edgerun's system directory, a Python package, the loader path.
+    pub library_origin: Option<String>,
+    /// Files passed over before it, each with the reason (another CPU's build, say).
+    pub library_skipped: Vec<String>,
     pub formats: Vec<String>,
     /// What was found, when available.
     pub detail: Option<String>,

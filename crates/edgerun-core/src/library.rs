@@ -1,7 +1,10 @@
 //! Finding and checking the native libraries that run-time-loaded backends use: where to look
-//! (explicit path, environment variable, usual names on the loader path) and, before the
-//! loader sees a file, whether it is a shared library for this machine.
+//! (explicit path, environment variable, a directory shipped beside the executable, edgerun's
+//! system directory, the engine inside an installed Python wheel, the usual names on the
+//! loader path) and, before the loader sees a file, whether it is a shared library for this
+//! machine.
 
+use std::fmt;
 use std::path::{Path, PathBuf};
 
 use crate::error::{Error, Result};
@@ -18,8 +21,110 @@ pub struct LibrarySpec {
     /// Further variables tried, in order, when `env` is unset (another tool's own, such as
     /// ONNX Runtime's `ORT_DYLIB_PATH`).
     pub more_env: &'static [&'static str],
+    /// File names looked for in the bundle and system directories, in order; a trailing `*`
+    /// matches a version suffix (`libonnxruntime.so.*`), the highest version first.
+    pub files: &'static [&'static str],
+    /// The library inside Python wheels that ship it, looked for in site-packages.
+    pub wheels: &'static [WheelLib],
     /// Names tried on the loader path, in order.
     pub names: &'static [&'static str],
+}
+
+/// An engine library that a Python package installs into site-packages.
+#[derive(Debug, Clone, Copy)]
+pub struct WheelLib {
+    /// The package's name on PyPI (`ai-edge-litert`).
+    pub package: &'static str,
+    /// Path below site-packages; a trailing `*` matches a version suffix.
+    pub file: &'static str,
+}
+
+/// edgerun's system library directory, searched after the one beside the executable: where a
+/// distribution or a Yocto recipe installs the engines for every program on the board.
+pub const SYSTEM_DIR: &str = "/usr/lib/edgerun";
+
+/// The library directory of a bundle, relative to the parent of the directory holding the
+/// executable: `bin/edgerun` finds its engines in `lib/edgerun/`.
+pub const BUNDLE_DIR: &str = "lib/edgerun";
+
+/// Where a library was found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Origin {
+    /// The path the application (or a setting, or a flag) gave.
+    Explicit,
+    /// The path an environment variable named.
+    Env(&'static str),
+    /// The library directory shipped beside the executable (`bin/edgerun` -> `lib/edgerun/`).
+    Bundle(PathBuf),
+    /// edgerun's system library directory ([`SYSTEM_DIR`]).
+    SystemDir(PathBuf),
+    /// Inside an installed Python package.
+    Wheel {
+        package: &'static str,
+        /// Which installation: the active virtual environment, the user's, the system's.
+        place: String,
+    },
+    /// The system loader's search (`LD_LIBRARY_PATH`, `/etc/ld.so.cache`, `/lib`, `/usr/lib`).
+    LoaderPath,
+}
+
+impl fmt::Display for Origin {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Origin::Explicit => write!(f, "given explicitly"),
+            Origin::Env(var) => write!(f, "named by {var}"),
+            Origin::Bundle(dir) => write!(f, "bundled beside the executable, in {}", dir.display()),
+            Origin::SystemDir(dir) => write!(f, "in edgerun's system directory {}", dir.display()),
+            Origin::Wheel { package, place } => {
+                write!(f, "in the Python package {package}, {place}")
+            }
+            Origin::LoaderPath => write!(f, "on the loader path"),
+        }
+    }
+}
+
+/// A library found and loaded, with where it came from and what was passed over before it.
+#[derive(Debug)]
+pub struct Located<T> {
+    pub lib: T,
+    pub path: PathBuf,
+    pub origin: Origin,
+    /// Candidates found earlier in the search but not usable, each with the reason (a library
+    /// for another CPU in site-packages, say).
+    pub skipped: Vec<String>,
+}
+
+impl<T> Located<T> {
+    /// The library, and the record of where it was found.
+    pub fn split(self) -> (T, Found) {
+        (
+            self.lib,
+            Found {
+                path: self.path,
+                origin: self.origin,
+                skipped: self.skipped,
+            },
+        )
+    }
+}
+
+/// Where a backend's library was found, for `edgerun info` and the dispatcher's explanation.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Found {
+    pub path: PathBuf,
+    pub origin: Origin,
+    /// Files passed over before it, each with the reason.
+    pub skipped: Vec<String>,
+}
+
+impl fmt::Display for Found {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} ({})", self.path.display(), self.origin)?;
+        for s in &self.skipped {
+            write!(f, "; passed over {s}")?;
+        }
+        Ok(())
+    }
 }
 
 /// Why a library could not be used, as the backend's loader says it.
@@ -29,6 +134,139 @@ pub enum LoadFailure {
     Open(String),
     /// A function the backend needs is absent.
     MissingSymbol(&'static str),
+}
+
+impl fmt::Display for LoadFailure {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            LoadFailure::Open(reason) => f.write_str(reason),
+            LoadFailure::MissingSymbol(symbol) => write!(f, "it lacks the function {symbol}"),
+        }
+    }
+}
+
+/// One Python installation whose site-packages are searched.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PythonPlace {
+    /// What it is, for messages (`the active virtual environment`).
+    pub what: String,
+    /// Its `lib` directory, holding `python3.N/site-packages` or `python3/dist-packages`.
+    pub lib_dir: PathBuf,
+}
+
+/// The places searched between the environment variables and the loader path. Read from the
+/// process ([`Places::from_env`]) or given, so that tests can lay out their own.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Places {
+    /// `lib/edgerun/` beside the executable's `bin/`, when the executable's path is known.
+    pub bundle: Option<PathBuf>,
+    /// edgerun's system directory ([`SYSTEM_DIR`]).
+    pub system: Option<PathBuf>,
+    /// Python installations, in the order searched.
+    pub python: Vec<PythonPlace>,
+}
+
+impl Places {
+    /// This process's places: the bundle directory beside its executable, [`SYSTEM_DIR`], and
+    /// the Python installations a `pip install` on the device writes to: the active virtual
+    /// environment (`$VIRTUAL_ENV`), the user's (`$PYTHONUSERBASE`, else `~/.local`), then the
+    /// system's (`/usr/local/lib`, `/usr/lib`). Python itself is never run.
+    pub fn from_env() -> Places {
+        let var = |name: &str| {
+            std::env::var_os(name)
+                .filter(|v| !v.is_empty())
+                .map(PathBuf::from)
+        };
+        // `<prefix>/bin/edgerun` -> `<prefix>/lib/edgerun` (the kernel resolves the link a
+        // program was started through, so a link elsewhere still finds its bundle)
+        let bundle = std::env::current_exe().ok().and_then(|exe| {
+            let prefix = exe.parent()?.parent()?;
+            Some(prefix.join(BUNDLE_DIR))
+        });
+        let mut python = Vec::new();
+        if let Some(venv) = var("VIRTUAL_ENV") {
+            python.push(PythonPlace {
+                what: format!("the active virtual environment {}", venv.display()),
+                lib_dir: venv.join("lib"),
+            });
+        }
+        if let Some(base) = var("PYTHONUSERBASE").or_else(|| var("HOME").map(|h| h.join(".local")))
+        {
+            python.push(PythonPlace {
+                what: format!("the user's packages {}", base.display()),
+                lib_dir: base.join("lib"),
+            });
+        }
+        for prefix in ["/usr/local", "/usr"] {
+            python.push(PythonPlace {
+                what: format!("the system's packages {prefix}"),
+                lib_dir: Path::new(prefix).join("lib"),
+            });
+        }
+        Places {
+            bundle,
+            system: Some(PathBuf::from(SYSTEM_DIR)),
+            python,
+        }
+    }
+}
+
+/// The version in a file name's suffix after `prefix` (`1.31.1` in `libonnxruntime.so.1.31.1`),
+/// as numbers, for ordering; `None` when the suffix is not dotted numbers.
+fn version_suffix(name: &str, prefix: &str) -> Option<Vec<u64>> {
+    let rest = name.strip_prefix(prefix)?;
+    if rest.is_empty() {
+        return Some(Vec::new());
+    }
+    rest.split('.').map(|p| p.parse().ok()).collect()
+}
+
+/// Files in `dir` matching `pattern` (a name, or a name ending in `*` before a version
+/// suffix), the highest version first.
+fn matching(dir: &Path, pattern: &str) -> Vec<PathBuf> {
+    let Some(prefix) = pattern.strip_suffix('*') else {
+        let p = dir.join(pattern);
+        return if p.exists() { vec![p] } else { Vec::new() };
+    };
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return Vec::new();
+    };
+    let mut found: Vec<(Vec<u64>, PathBuf)> = entries
+        .filter_map(|e| e.ok())
+        .filter_map(|e| {
+            let name = e.file_name().into_string().ok()?;
+            let v = version_suffix(&name, prefix).filter(|v| !v.is_empty())?;
+            Some((v, e.path()))
+        })
+        .collect();
+    found.sort_by(|a, b| b.0.cmp(&a.0));
+    found.into_iter().map(|(_, p)| p).collect()
+}
+
+/// The site-packages directories of one Python installation: `python3.N/site-packages` and
+/// `python3.N/dist-packages`, the newest Python first, then Debian's `python3/dist-packages`.
+fn site_dirs(lib_dir: &Path) -> Vec<PathBuf> {
+    let Ok(entries) = std::fs::read_dir(lib_dir) else {
+        return Vec::new();
+    };
+    let mut pythons: Vec<(Vec<u64>, PathBuf)> = entries
+        .filter_map(|e| e.ok())
+        .filter_map(|e| {
+            let name = e.file_name().into_string().ok()?;
+            let v = match name.strip_prefix("python3") {
+                Some("") => vec![3],
+                Some(minor) => vec![3, minor.strip_prefix('.')?.parse().ok()?, 1],
+                None => return None,
+            };
+            Some((v, e.path()))
+        })
+        .collect();
+    pythons.sort_by(|a, b| b.0.cmp(&a.0));
+    pythons
+        .into_iter()
+        .flat_map(|(_, p)| [p.join("site-packages"), p.join("dist-packages")])
+        .filter(|p| p.is_dir())
+        .collect()
 }
 
 /// What the system loader said: the message under a loading error (libloading's own says only
@@ -116,22 +354,52 @@ fn loaded<T>(spec: &LibrarySpec, path: &Path, r: std::result::Result<T, LoadFail
     })
 }
 
-/// Find and load a backend's library: the explicit path, else the file named by the
-/// environment variable, else the usual names on the loader path. Files named by path are
-/// checked with [`check_elf`] first. A library found on the loader path that fails to load is
-/// reported, not skipped.
+/// Find and load a backend's library from this process's places ([`Places::from_env`]); see
+/// [`discover_in`].
 ///
 /// # Errors
-/// [`Error::LibraryNotFound`] listing the places searched, [`Error::LibraryLoad`] or
-/// [`Error::MissingSymbol`].
+/// As [`discover_in`].
 pub fn discover<T>(
     spec: &LibrarySpec,
     explicit: Option<&Path>,
     load: impl Fn(&Path) -> std::result::Result<T, LoadFailure>,
-) -> Result<T> {
+) -> Result<Located<T>> {
+    discover_in(spec, explicit, &Places::from_env(), load)
+}
+
+/// Find and load a backend's library. In order: the explicit path; the file named by the
+/// environment variables; the bundle directory beside the executable; edgerun's system
+/// directory; the engine inside installed Python wheels; the usual names on the loader path.
+///
+/// A path given explicitly or by a variable is the user's choice: when it is unusable that is
+/// the error. A file found in a directory (bundle, system, site-packages) is checked with
+/// [`check_elf`] before the loader sees it; one for another CPU, or one the backend cannot
+/// load, is passed over with its reason, which the result (or the not-found error) keeps. A
+/// library found on the loader path that fails to load is reported, not passed over.
+///
+/// # Errors
+/// [`Error::LibraryNotFound`] listing every place searched and every file passed over,
+/// [`Error::LibraryLoad`] or [`Error::MissingSymbol`].
+pub fn discover_in<T>(
+    spec: &LibrarySpec,
+    explicit: Option<&Path>,
+    places: &Places,
+    load: impl Fn(&Path) -> std::result::Result<T, LoadFailure>,
+) -> Result<Located<T>> {
+    let found = |lib, path: &Path, origin, skipped| Located {
+        lib,
+        path: path.to_path_buf(),
+        origin,
+        skipped,
+    };
     if let Some(p) = explicit {
         check_elf(p)?;
-        return loaded(spec, p, load(p));
+        return Ok(found(
+            loaded(spec, p, load(p))?,
+            p,
+            Origin::Explicit,
+            Vec::new(),
+        ));
     }
     let mut searched = Vec::new();
     for var in std::iter::once(&spec.env).chain(spec.more_env) {
@@ -147,19 +415,100 @@ pub fn discover<T>(
             },
             other => other,
         })?;
-        return loaded(spec, &p, load(&p));
+        return Ok(found(
+            loaded(spec, &p, load(&p))?,
+            &p,
+            Origin::Env(var),
+            Vec::new(),
+        ));
     }
+
+    // directories: every candidate file, with its origin, in the order searched
+    let mut candidates: Vec<(PathBuf, Origin)> = Vec::new();
+    let dirs = [
+        places
+            .bundle
+            .as_ref()
+            .map(|d| (d, Origin::Bundle(d.clone()), "beside the executable")),
+        places.system.as_ref().map(|d| {
+            (
+                d,
+                Origin::SystemDir(d.clone()),
+                "edgerun's system directory",
+            )
+        }),
+    ];
+    for (dir, origin, what) in dirs.into_iter().flatten() {
+        if spec.files.is_empty() {
+            continue;
+        }
+        searched.push(format!(
+            "{} ({what})",
+            dir.join(spec.files.join("|")).display()
+        ));
+        for pattern in spec.files {
+            for p in matching(dir, pattern) {
+                candidates.push((p, origin.clone()));
+            }
+        }
+    }
+    if !spec.wheels.is_empty() {
+        for place in &places.python {
+            let files: Vec<&str> = spec.wheels.iter().map(|w| w.file).collect();
+            searched.push(format!(
+                "{}/python3*/{{site,dist}}-packages/{} ({})",
+                place.lib_dir.display(),
+                files.join("|"),
+                place.what
+            ));
+            for site in site_dirs(&place.lib_dir) {
+                for w in spec.wheels {
+                    let (sub, name) = match w.file.rsplit_once('/') {
+                        Some((sub, name)) => (site.join(sub), name),
+                        None => (site.clone(), w.file),
+                    };
+                    for p in matching(&sub, name) {
+                        let origin = Origin::Wheel {
+                            package: w.package,
+                            place: format!("{} ({})", site.display(), place.what),
+                        };
+                        candidates.push((p, origin));
+                    }
+                }
+            }
+        }
+    }
+    let mut skipped = Vec::new();
+    for (path, origin) in candidates {
+        // another CPU's build is never handed to the loader
+        if let Err(e) = check_elf(&path) {
+            let reason = match e {
+                Error::LibraryLoad { reason, .. } => reason,
+                other => other.to_string(),
+            };
+            skipped.push(format!("{} skipped: {reason}", path.display()));
+            continue;
+        }
+        match load(&path) {
+            Ok(lib) => return Ok(found(lib, &path, origin, skipped)),
+            Err(e) => skipped.push(format!("{} skipped: {e}", path.display())),
+        }
+    }
+
     for name in spec.names {
         let path = Path::new(name);
         match load(path) {
-            Ok(lib) => return Ok(lib),
+            Ok(lib) => return Ok(found(lib, path, Origin::LoaderPath, skipped)),
             Err(LoadFailure::Open(reason))
                 if reason.contains("No such file")
                     || reason.contains("cannot open shared object") =>
             {
                 searched.push(format!("{name} on the loader path"));
             }
-            Err(e) => return loaded(spec, path, Err(e)),
+            Err(e) => {
+                return loaded(spec, path, Err(e))
+                    .map(|lib| found(lib, path, Origin::LoaderPath, skipped))
+            }
         }
     }
     let ld = std::env::var("LD_LIBRARY_PATH").unwrap_or_default();
@@ -167,6 +516,7 @@ pub fn discover<T>(
         "(loader path: LD_LIBRARY_PATH={}, /etc/ld.so.cache, /lib, /usr/lib)",
         if ld.is_empty() { "unset" } else { &ld }
     ));
+    searched.extend(skipped);
     Err(Error::LibraryNotFound {
         backend: spec.backend.into(),
         library: spec.library.into(),
@@ -178,65 +528,308 @@ pub fn discover<T>(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::cell::RefCell;
+
+    /// An ELF header (all a file needs for [`check_elf`]) for `machine`.
+    fn elf_for(machine: u16) -> Vec<u8> {
+        let mut elf = vec![0u8; 64];
+        elf[..4].copy_from_slice(b"\x7fELF");
+        elf[5] = 1;
+        elf[18..20].copy_from_slice(&machine.to_le_bytes());
+        elf
+    }
+
+    fn this_machine() -> u16 {
+        host_machine().expect("a known CPU").0
+    }
+
+    fn other_machine() -> u16 {
+        if std::env::consts::ARCH == "aarch64" {
+            62
+        } else {
+            183
+        }
+    }
+
+    fn put(path: &Path, bytes: &[u8]) {
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(path, bytes).unwrap();
+    }
+
+    fn scratch(name: &str) -> PathBuf {
+        let dir = std::env::temp_dir().join(format!("edgerun-lib-{}-{name}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        dir
+    }
+
+    const SPEC: LibrarySpec = LibrarySpec {
+        backend: "demo",
+        library: "demo library",
+        env: "EDGERUN_TEST_NO_SUCH_VAR",
+        more_env: &[],
+        files: &["libdemo.so", "libdemo.so.*"],
+        wheels: &[WheelLib {
+            package: "demo-engine",
+            file: "demo_engine/capi/libdemo.so.*",
+        }],
+        names: &["libedgerun_absent_a.so", "libedgerun_absent_b.so"],
+    };
+
+    /// A loader that records what it was handed and opens only files: the loader path has
+    /// nothing.
+    struct Loader {
+        tried: RefCell<Vec<PathBuf>>,
+    }
+
+    impl Loader {
+        fn new() -> Loader {
+            Loader {
+                tried: RefCell::new(Vec::new()),
+            }
+        }
+
+        fn load(&self, p: &Path) -> std::result::Result<PathBuf, LoadFailure> {
+            self.tried.borrow_mut().push(p.to_path_buf());
+            if p.is_absolute() {
+                Ok(p.to_path_buf())
+            } else {
+                Err(LoadFailure::Open(format!(
+                    "{}: cannot open shared object file: No such file or directory",
+                    p.display()
+                )))
+            }
+        }
+    }
+
+    fn places(root: &Path) -> Places {
+        Places {
+            bundle: Some(root.join("bundle").join(BUNDLE_DIR)),
+            system: Some(root.join("usr/lib/edgerun")),
+            python: vec![
+                PythonPlace {
+                    what: "the active virtual environment".into(),
+                    lib_dir: root.join("venv/lib"),
+                },
+                PythonPlace {
+                    what: "the system's packages".into(),
+                    lib_dir: root.join("usr/lib"),
+                },
+            ],
+        }
+    }
 
     #[test]
     fn elf_check_names_the_problem() {
-        let dir = std::env::temp_dir().join(format!("edgerun-elf-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).unwrap();
+        let dir = scratch("elf");
         let text = dir.join("not_elf.so");
         std::fs::write(&text, b"hello, this is not a library at all").unwrap();
         let e = check_elf(&text).unwrap_err().to_string();
         assert!(e.contains("no ELF header"), "{e}");
-        // an ELF header for another machine than this one
-        let mut elf = vec![0u8; 64];
-        elf[..4].copy_from_slice(b"\x7fELF");
-        elf[5] = 1;
-        let other: u16 = if std::env::consts::ARCH == "aarch64" {
-            62
-        } else {
-            183
-        };
-        elf[18..20].copy_from_slice(&other.to_le_bytes());
         let foreign = dir.join("foreign.so");
-        std::fs::write(&foreign, &elf).unwrap();
+        std::fs::write(&foreign, elf_for(other_machine())).unwrap();
         let e = check_elf(&foreign).unwrap_err().to_string();
         assert!(e.contains("built for") && e.contains("install the"), "{e}");
         let e = check_elf(&dir.join("absent.so")).unwrap_err().to_string();
         assert!(e.contains("does not exist"), "{e}");
+        std::fs::write(&foreign, elf_for(this_machine())).unwrap();
+        check_elf(&foreign).unwrap();
         std::fs::remove_dir_all(&dir).unwrap();
     }
 
     #[test]
-    fn discovery_reports_what_was_searched() {
-        let spec = LibrarySpec {
-            backend: "demo",
-            library: "demo library",
-            env: "EDGERUN_TEST_NO_SUCH_VAR",
-            more_env: &[],
-            names: &["libedgerun_absent_a.so", "libedgerun_absent_b.so"],
-        };
-        let e = discover(&spec, None, |p| -> std::result::Result<(), _> {
-            Err(LoadFailure::Open(format!(
-                "{}: cannot open shared object file: No such file or directory",
-                p.display()
-            )))
+    fn the_bundle_beside_the_executable_comes_before_the_system_and_wheels() {
+        let root = scratch("bundle");
+        let p = places(&root);
+        let bundled = root.join("bundle/lib/edgerun/libdemo.so.2.1");
+        put(&bundled, &elf_for(this_machine()));
+        put(
+            &root.join("usr/lib/edgerun/libdemo.so"),
+            &elf_for(this_machine()),
+        );
+        let loader = Loader::new();
+        let got = discover_in(&SPEC, None, &p, |p| loader.load(p)).unwrap();
+        assert_eq!(got.lib, bundled);
+        assert!(matches!(got.origin, Origin::Bundle(_)), "{:?}", got.origin);
+        assert_eq!(loader.tried.borrow().len(), 1);
+        assert!(got.origin.to_string().contains("beside the executable"));
+
+        // without the bundle: the system directory
+        std::fs::remove_file(&bundled).unwrap();
+        let got = discover_in(&SPEC, None, &p, |p| loader.load(p)).unwrap();
+        assert_eq!(got.origin, Origin::SystemDir(root.join("usr/lib/edgerun")));
+        std::fs::remove_dir_all(&root).unwrap();
+    }
+
+    #[test]
+    fn wheels_are_found_in_site_packages_newest_python_and_version_first() {
+        let root = scratch("wheels");
+        let p = places(&root);
+        let site = |py: &str| root.join(format!("venv/lib/{py}/site-packages/demo_engine/capi"));
+        put(
+            &site("python3.9").join("libdemo.so.1.40.0"),
+            &elf_for(this_machine()),
+        );
+        put(
+            &site("python3.12").join("libdemo.so.1.9.0"),
+            &elf_for(this_machine()),
+        );
+        put(
+            &site("python3.12").join("libdemo.so.1.31.1"),
+            &elf_for(this_machine()),
+        );
+        // not a version suffix: never a candidate
+        put(
+            &site("python3.12").join("libdemo.so.backup"),
+            &elf_for(this_machine()),
+        );
+        let loader = Loader::new();
+        let got = discover_in(&SPEC, None, &p, |p| loader.load(p)).unwrap();
+        // python3.12 before python3.9 (numbers, not text), 1.31.1 before 1.9.0
+        assert_eq!(got.lib, site("python3.12").join("libdemo.so.1.31.1"));
+        match &got.origin {
+            Origin::Wheel { package, place } => {
+                assert_eq!(*package, "demo-engine");
+                assert!(
+                    place.contains("python3.12/site-packages")
+                        && place.contains("virtual environment"),
+                    "{place}"
+                );
+            }
+            other => panic!("{other:?}"),
+        }
+        // Debian's system layout: python3/dist-packages
+        let root2 = scratch("wheels-debian");
+        let debian = root2.join("usr/lib/python3/dist-packages/demo_engine/capi/libdemo.so.1.20.0");
+        put(&debian, &elf_for(this_machine()));
+        let got = discover_in(&SPEC, None, &places(&root2), |p| loader.load(p)).unwrap();
+        assert_eq!(got.lib, debian);
+        assert!(
+            got.origin.to_string().contains("system's packages"),
+            "{}",
+            got.origin
+        );
+        std::fs::remove_dir_all(&root).unwrap();
+        std::fs::remove_dir_all(&root2).unwrap();
+    }
+
+    #[test]
+    fn a_library_for_another_cpu_in_site_packages_is_skipped_with_its_reason_never_loaded() {
+        let root = scratch("foreign");
+        let p = places(&root);
+        let foreign =
+            root.join("venv/lib/python3.11/site-packages/demo_engine/capi/libdemo.so.1.31.1");
+        put(&foreign, &elf_for(other_machine()));
+        let system =
+            root.join("usr/lib/python3.11/dist-packages/demo_engine/capi/libdemo.so.1.30.0");
+        put(&system, &elf_for(this_machine()));
+        let loader = Loader::new();
+        let got = discover_in(&SPEC, None, &p, |p| loader.load(p)).unwrap();
+        assert_eq!(got.lib, system);
+        assert!(
+            !loader.tried.borrow().contains(&foreign),
+            "{:?}",
+            loader.tried.borrow()
+        );
+        assert_eq!(got.skipped.len(), 1, "{:?}", got.skipped);
+        assert!(
+            got.skipped[0].contains(&foreign.display().to_string())
+                && got.skipped[0].contains("it is built for"),
+            "{:?}",
+            got.skipped
+        );
+
+        // alone, it is not found, and the message says why it was passed over
+        std::fs::remove_file(&system).unwrap();
+        let e = discover_in(&SPEC, None, &p, |p| loader.load(p)).unwrap_err();
+        assert!(matches!(e, Error::LibraryNotFound { .. }), "{e:?}");
+        assert!(!loader.tried.borrow().contains(&foreign));
+        let text = e.to_string();
+        assert!(
+            text.contains(&format!("{} skipped: it is built for", foreign.display())),
+            "{text}"
+        );
+        std::fs::remove_dir_all(&root).unwrap();
+    }
+
+    #[test]
+    fn a_library_the_backend_refuses_is_passed_over_for_the_next_place() {
+        let root = scratch("refused");
+        let p = places(&root);
+        let bundled = root.join("bundle/lib/edgerun/libdemo.so");
+        put(&bundled, &elf_for(this_machine()));
+        let wheel = root.join("venv/lib/python3.11/site-packages/demo_engine/capi/libdemo.so.1.0");
+        put(&wheel, &elf_for(this_machine()));
+        let got = discover_in(&SPEC, None, &p, |path| {
+            if path.starts_with(root.join("bundle")) {
+                Err(LoadFailure::MissingSymbol("demo_fn"))
+            } else {
+                Ok(path.to_path_buf())
+            }
         })
-        .unwrap_err();
+        .unwrap();
+        assert_eq!(got.lib, wheel);
+        assert!(
+            got.skipped[0].contains("lacks the function demo_fn"),
+            "{:?}",
+            got.skipped
+        );
+        std::fs::remove_dir_all(&root).unwrap();
+    }
+
+    #[test]
+    fn not_found_lists_every_place_searched() {
+        let root = scratch("nowhere");
+        let p = places(&root);
+        let e = discover_in(&SPEC, None, &p, |p| Loader::new().load(p)).unwrap_err();
         let text = e.to_string();
         assert!(
             matches!(&e, Error::LibraryNotFound { backend, .. } if backend == "demo"),
             "{e:?}"
         );
-        assert!(
-            text.contains("libedgerun_absent_b.so on the loader path")
-                && text.contains("EDGERUN_TEST_NO_SUCH_VAR"),
-            "{text}"
-        );
-        // found but unusable: reported with its reason, not skipped
-        let e = discover(&spec, None, |_| -> std::result::Result<(), _> {
-            Err(LoadFailure::MissingSymbol("demo_fn"))
+        for place in [
+            "EDGERUN_TEST_NO_SUCH_VAR (unset)".to_string(),
+            format!("{} (beside the executable)", root.join("bundle/lib/edgerun/libdemo.so|libdemo.so.*").display()),
+            format!("{} (edgerun's system directory)", root.join("usr/lib/edgerun/libdemo.so|libdemo.so.*").display()),
+            format!("{}/python3*/{{site,dist}}-packages/demo_engine/capi/libdemo.so.* (the active virtual environment)", root.join("venv/lib").display()),
+            format!("{}/python3*/{{site,dist}}-packages/demo_engine/capi/libdemo.so.* (the system's packages)", root.join("usr/lib").display()),
+            "libedgerun_absent_b.so on the loader path".to_string(),
+        ] {
+            assert!(text.contains(&place), "{place:?} missing from: {text}");
+        }
+        std::fs::remove_dir_all(&root).unwrap();
+    }
+
+    #[test]
+    fn a_path_given_or_named_by_a_variable_is_used_or_its_failure_reported() {
+        let root = scratch("explicit");
+        let given = root.join("libmine.so");
+        put(&given, &elf_for(this_machine()));
+        let got = discover_in(&SPEC, Some(&given), &places(&root), |p| {
+            Loader::new().load(p)
         })
+        .unwrap();
+        assert_eq!(got.origin, Origin::Explicit);
+        // found but unusable: reported with its reason, not skipped
+        let e = discover_in(
+            &SPEC,
+            Some(&given),
+            &places(&root),
+            |_| -> std::result::Result<(), _> { Err(LoadFailure::MissingSymbol("demo_fn")) },
+        )
         .unwrap_err();
         assert!(matches!(e, Error::MissingSymbol { .. }), "{e:?}");
+        std::fs::remove_dir_all(&root).unwrap();
+    }
+
+    #[test]
+    fn this_process_places_follow_its_executable() {
+        let p = Places::from_env();
+        let exe = std::env::current_exe().unwrap();
+        let prefix = exe.parent().unwrap().parent().unwrap();
+        assert_eq!(p.bundle, Some(prefix.join("lib/edgerun")));
+        assert_eq!(p.system.as_deref(), Some(Path::new(SYSTEM_DIR)));
+        let last = p.python.last().unwrap();
+        assert_eq!(last.lib_dir, Path::new("/usr/lib"));
     }
 }

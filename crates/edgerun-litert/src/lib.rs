@@ -5,7 +5,11 @@
 //! present before the first call ([`REQUIRED_SYMBOLS`]), and a file's architecture before it
 //! is loaded. Where the library comes from, in order: an explicit path
 //! ([`LiteRtBackend::with_library`], setting `litert_lib`), the `EDGERUN_LITERT_LIB`
-//! environment variable, then `libLiteRt.so` on the loader path.
+//! environment variable, `lib/edgerun/libLiteRt.so` beside the executable's directory (a
+//! device bundle), `/usr/lib/edgerun`, `ai_edge_litert/libLiteRt.so` in an installed
+//! `ai-edge-litert` wheel (the active virtual environment, the user's, the system's
+//! site-packages), then `libLiteRt.so` on the loader path
+//! ([`edgerun_core::library::discover`]).
 //!
 //! A model runs as a LiteRT *compiled model* on the CPU accelerator (XNNPACK), with the
 //! session's thread count given as the CPU options' TOML payload (`num_threads = N`), which is
@@ -24,7 +28,7 @@ use std::path::PathBuf;
 use std::sync::{Arc, OnceLock};
 
 use edgerun_core::backend::ModelInfo;
-use edgerun_core::library::{discover, LibrarySpec};
+use edgerun_core::library::{discover, Found, LibrarySpec, WheelLib};
 use edgerun_core::tflite::{flatbuf, types};
 use edgerun_core::{
     Availability, Backend, Descriptor, Dim, Error, ModelFormat, ModelSource, Options, Prepared,
@@ -52,20 +56,26 @@ const SPEC: LibrarySpec = LibrarySpec {
     library: "LiteRT C library (libLiteRt.so)",
     env: ENV_VAR,
     more_env: &[],
+    files: &["libLiteRt.so"],
+    wheels: &[WheelLib {
+        package: "ai-edge-litert",
+        file: "ai_edge_litert/libLiteRt.so",
+    }],
     names: LIBRARY_NAMES,
 };
 
 const SETTINGS: &[Setting] = &[Setting {
     key: "litert_lib",
     value: "PATH",
-    help: "the LiteRT C library to load (default: $EDGERUN_LITERT_LIB, then libLiteRt.so on the loader path)",
+    help: "the LiteRT C library to load (default: $EDGERUN_LITERT_LIB, then lib/edgerun/ beside the executable, /usr/lib/edgerun, the ai-edge-litert Python package, libLiteRt.so on the loader path)",
     default: None,
 }];
 
 /// The LiteRT backend's own options.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct LiteRtOptions {
-    /// The C library to load; `None`: discovery ([`ENV_VAR`], then [`LIBRARY_NAMES`]).
+    /// The C library to load; `None`: discovery ([`ENV_VAR`], the bundle and system
+    /// directories, Python wheels, then [`LIBRARY_NAMES`]).
     pub library: Option<PathBuf>,
 }
 
@@ -73,7 +83,7 @@ pub struct LiteRtOptions {
 #[derive(Default)]
 pub struct LiteRtBackend {
     options: LiteRtOptions,
-    api: OnceLock<Arc<sys::Api>>,
+    api: OnceLock<(Arc<sys::Api>, Found)>,
 }
 
 impl LiteRtBackend {
@@ -111,15 +121,16 @@ impl LiteRtBackend {
     }
 
     fn api(&self) -> Result<Arc<sys::Api>> {
-        if let Some(api) = self.api.get() {
-            return Ok(api.clone());
+        Ok(self.loaded()?.0.clone())
+    }
+
+    fn loaded(&self) -> Result<&(Arc<sys::Api>, Found)> {
+        if let Some(l) = self.api.get() {
+            return Ok(l);
         }
-        let api = Arc::new(discover(
-            &SPEC,
-            self.options.library.as_deref(),
-            sys::Api::load,
-        )?);
-        Ok(self.api.get_or_init(|| api).clone())
+        let (api, found) =
+            discover(&SPEC, self.options.library.as_deref(), sys::Api::load)?.split();
+        Ok(self.api.get_or_init(|| (Arc::new(api), found)))
     }
 }
 
@@ -151,11 +162,10 @@ impl Backend for LiteRtBackend {
     }
 
     fn availability(&self) -> Availability {
-        match self.api() {
-            Ok(api) => Availability::Available {
+        match self.loaded() {
+            Ok((_, found)) => Availability::Available {
                 detail: format!(
-                    "LiteRT ({VERSION}; the library reports no release number) from {}, CPU accelerator (XNNPACK)",
-                    api.path().display()
+                    "LiteRT ({VERSION}; the library reports no release number) from {found}, CPU accelerator (XNNPACK)"
                 ),
             },
             Err(e) => Availability::Unavailable {
@@ -178,8 +188,8 @@ impl Backend for LiteRtBackend {
         )
     }
 
-    fn library_path(&self) -> Option<PathBuf> {
-        self.api().ok().map(|a| a.path().to_path_buf())
+    fn found_library(&self) -> Option<Found> {
+        self.loaded().ok().map(|(_, f)| f.clone())
     }
 
     fn prepare(&self, source: &ModelSource, options: &Options) -> Result<Box<dyn Prepared>> {

@@ -3,8 +3,11 @@
 //! ONNX Runtime's shared library (`libonnxruntime.so`, shipped in the `onnxruntime` wheels for
 //! x86_64 and aarch64) is opened at run time, never linked, never downloaded at build time.
 //! Where it comes from, in order: an explicit path ([`OrtBackend::with_library`], setting
-//! `ort_lib`), `EDGERUN_ORT_LIB`, ONNX Runtime's own `ORT_DYLIB_PATH`, then `libonnxruntime.so`
-//! and `libonnxruntime.so.1` on the loader path. Before `ort` sees a file, edgerun checks its
+//! `ort_lib`), `EDGERUN_ORT_LIB`, ONNX Runtime's own `ORT_DYLIB_PATH`,
+//! `lib/edgerun/libonnxruntime.so*` beside the executable's directory (a device bundle),
+//! `/usr/lib/edgerun`, `onnxruntime/capi/libonnxruntime.so.*` in an installed `onnxruntime`
+//! wheel (the active virtual environment, the user's, the system's site-packages), then
+//! `libonnxruntime.so` and `libonnxruntime.so.1` on the loader path. Before `ort` sees a file, edgerun checks its
 //! architecture, that it exports `OrtGetApiBase`, and that it serves the API version `ort`
 //! needs (ONNX Runtime 1.17 or newer); `ort` would panic on the last.
 //!
@@ -27,7 +30,7 @@ use std::sync::{Arc, Mutex, OnceLock};
 
 use edgerun_core::backend::parse_bool;
 use edgerun_core::backend::ModelInfo;
-use edgerun_core::library::{discover, LibrarySpec, LoadFailure};
+use edgerun_core::library::{discover, Found, LibrarySpec, LoadFailure, WheelLib};
 use edgerun_core::{
     Availability, Backend, Descriptor, Error, ModelFormat, ModelSource, Options, Prepared, Result,
     Setting,
@@ -52,6 +55,12 @@ const SPEC: LibrarySpec = LibrarySpec {
     library: "ONNX Runtime library (libonnxruntime.so)",
     env: ENV_VAR,
     more_env: &["ORT_DYLIB_PATH"],
+    // the wheels and the device bundle carry the versioned file (libonnxruntime.so.1.31.1)
+    files: &["libonnxruntime.so", "libonnxruntime.so.*"],
+    wheels: &[WheelLib {
+        package: "onnxruntime",
+        file: "onnxruntime/capi/libonnxruntime.so.*",
+    }],
     names: LIBRARY_NAMES,
 };
 
@@ -64,7 +73,7 @@ const SETTINGS: &[Setting] = &[
     Setting {
         key: "ort_lib",
         value: "PATH",
-        help: "the ONNX Runtime library to load (default: $EDGERUN_ORT_LIB, $ORT_DYLIB_PATH, then libonnxruntime.so on the loader path)",
+        help: "the ONNX Runtime library to load (default: $EDGERUN_ORT_LIB, $ORT_DYLIB_PATH, then lib/edgerun/ beside the executable, /usr/lib/edgerun, the onnxruntime Python package, libonnxruntime.so on the loader path)",
         default: None,
     },
     Setting {
@@ -193,6 +202,8 @@ pub struct OrtOptions {
 /// The library this process loaded, and its one environment.
 pub(crate) struct Loaded {
     pub path: PathBuf,
+    /// Where discovery found it (the first backend's search, for later ones too).
+    pub found: OnceLock<Found>,
     pub version: String,
     pub env: ort::environment::Environment,
     _library: libloading::Library,
@@ -236,6 +247,7 @@ fn load(path: &Path) -> std::result::Result<Arc<Loaded>, LoadFailure> {
         .map_err(|e| LoadFailure::Open(format!("cannot create ONNX Runtime's environment: {e}")))?;
     let loaded = Arc::new(Loaded {
         path: path.to_path_buf(),
+        found: OnceLock::new(),
         version: checked.version,
         env,
         _library: checked.library,
@@ -305,7 +317,12 @@ impl OrtBackend {
         let current = LOADED.lock().unwrap_or_else(|e| e.into_inner()).clone();
         let l = match (&self.options.library, current) {
             (None, Some(l)) => l,
-            _ => discover(&SPEC, self.options.library.as_deref(), load)?,
+            _ => {
+                let (l, found) = discover(&SPEC, self.options.library.as_deref(), load)?.split();
+                // the first discovery of this process's library says where it came from
+                let _ = l.found.set(found);
+                l
+            }
         };
         Ok(self.loaded.get_or_init(|| l).clone())
     }
@@ -347,7 +364,9 @@ impl Backend for OrtBackend {
                 detail: format!(
                     "ONNX Runtime {} from {}, providers: {}",
                     l.version,
-                    l.path.display(),
+                    l.found
+                        .get()
+                        .map_or_else(|| l.path.display().to_string(), |f| f.to_string()),
                     session::available_providers().join(", ")
                 ),
             },
@@ -371,8 +390,8 @@ impl Backend for OrtBackend {
         )
     }
 
-    fn library_path(&self) -> Option<PathBuf> {
-        self.loaded().ok().map(|l| l.path.clone())
+    fn found_library(&self) -> Option<Found> {
+        self.loaded().ok()?.found.get().cloned()
     }
 
     fn prepare(&self, source: &ModelSource, options: &Options) -> Result<Box<dyn Prepared>> {

@@ -9,8 +9,10 @@
 //! must work on whatever a board ships.
 //!
 //! Where the library comes from, in order: an explicit path ([`TfLiteBackend::with_library`],
-//! setting `tflite_lib`), the `EDGERUN_TFLITE_LIB` environment variable, then the usual names on
-//! the loader path ([`LIBRARY_NAMES`]).
+//! setting `tflite_lib`), the `EDGERUN_TFLITE_LIB` environment variable,
+//! `lib/edgerun/libtensorflowlite_c.so` beside the executable's directory (a device bundle),
+//! `/usr/lib/edgerun`, then the usual names on the loader path ([`LIBRARY_NAMES`]). No Python
+//! wheel ships TensorFlow Lite's C library, so none is searched.
 //!
 //! Delegates: XNNPACK (on by default, with the session's thread count) and one external
 //! delegate plugin (`tflite_plugin_create_delegate`, options in benchmark_model's
@@ -33,6 +35,7 @@ use std::path::PathBuf;
 use std::sync::{Arc, Mutex, OnceLock};
 
 use edgerun_core::backend::{parse_bool, ModelInfo};
+use edgerun_core::library::Found;
 use edgerun_core::{
     Availability, Backend, DelegateReport, Descriptor, Dim, Error, ModelFormat, ModelSource,
     Options, Prepared, Quant, Result, Setting, TensorInfo,
@@ -67,7 +70,7 @@ const SETTINGS: &[Setting] = &[
     Setting {
         key: "tflite_lib",
         value: "PATH",
-        help: "the TensorFlow Lite C library to load (default: $EDGERUN_TFLITE_LIB, then libtensorflowlite_c.so on the loader path)",
+        help: "the TensorFlow Lite C library to load (default: $EDGERUN_TFLITE_LIB, then lib/edgerun/ beside the executable, /usr/lib/edgerun, libtensorflowlite_c.so on the loader path)",
         default: None,
     },
     Setting {
@@ -126,7 +129,7 @@ impl Default for TfLiteOptions {
 /// The TensorFlow Lite backend.
 pub struct TfLiteBackend {
     options: TfLiteOptions,
-    api: OnceLock<Arc<sys::Api>>,
+    api: OnceLock<(Arc<sys::Api>, Found)>,
 }
 
 impl Default for TfLiteBackend {
@@ -208,11 +211,15 @@ impl TfLiteBackend {
     }
 
     fn api(&self) -> Result<Arc<sys::Api>> {
-        if let Some(api) = self.api.get() {
-            return Ok(api.clone());
+        Ok(self.loaded()?.0.clone())
+    }
+
+    fn loaded(&self) -> Result<&(Arc<sys::Api>, Found)> {
+        if let Some(l) = self.api.get() {
+            return Ok(l);
         }
-        let api = Arc::new(library::load(self.options.library.as_deref())?);
-        Ok(self.api.get_or_init(|| api).clone())
+        let (api, found) = library::load(self.options.library.as_deref())?.split();
+        Ok(self.api.get_or_init(|| (Arc::new(api), found)))
     }
 }
 
@@ -254,12 +261,11 @@ impl Backend for TfLiteBackend {
                 reason: e.to_string(),
             };
         }
-        match self.api() {
-            Ok(api) => Availability::Available {
+        match self.loaded() {
+            Ok((api, found)) => Availability::Available {
                 detail: format!(
-                    "TensorFlow Lite {} from {}{}",
+                    "TensorFlow Lite {} from {found}{}",
                     api.version(),
-                    api.path().display(),
                     if api.has_xnnpack() {
                         ", with XNNPACK"
                     } else {
@@ -281,14 +287,14 @@ impl Backend for TfLiteBackend {
         self.api().ok().map(|a| a.version().to_string())
     }
 
-    fn library_path(&self) -> Option<PathBuf> {
-        self.api().ok().map(|a| a.path().to_path_buf())
+    fn found_library(&self) -> Option<Found> {
+        self.loaded().ok().map(|(_, f)| f.clone())
     }
 
     fn delegates(&self) -> Vec<DelegateReport> {
         delegates::find(
             self.options.external_delegate.as_deref(),
-            self.library_path(),
+            self.found_library().map(|f| f.path),
         )
     }
 

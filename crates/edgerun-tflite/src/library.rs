@@ -2,7 +2,7 @@
 
 use std::path::Path;
 
-use edgerun_core::library::{discover, LibrarySpec};
+use edgerun_core::library::{discover, LibrarySpec, Located};
 use edgerun_core::Result;
 
 use crate::sys;
@@ -22,11 +22,14 @@ pub(crate) const SPEC: LibrarySpec = LibrarySpec {
     library: "TensorFlow Lite C library",
     env: ENV_VAR,
     more_env: &[],
+    files: &["libtensorflowlite_c.so"],
+    wheels: &[],
     names: LIBRARY_NAMES,
 };
 
-/// Explicit path, then `EDGERUN_TFLITE_LIB`, then the usual names on the loader path.
-pub(crate) fn load(explicit: Option<&Path>) -> Result<sys::Api> {
+/// Explicit path, then `EDGERUN_TFLITE_LIB`, the bundle and system directories, then the usual
+/// names on the loader path.
+pub(crate) fn load(explicit: Option<&Path>) -> Result<Located<sys::Api>> {
     discover(&SPEC, explicit, sys::Api::load)
 }
 

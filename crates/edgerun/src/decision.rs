@@ -56,6 +56,8 @@ pub struct CandidateReport {
     /// Threads it was prepared with.
     pub threads: usize,
     pub outcome: Outcome,
+    /// The backend's run-time-loaded library and where it was found, when it has one.
+    pub library: Option<String>,
 }
 
 /// How the backend running a model was chosen: [`crate::Model::decision`].
@@ -179,6 +181,9 @@ impl fmt::Display for Decision {
                 if c.threads == 1 { "" } else { "s" },
                 c.outcome
             )?;
+            if let Some(lib) = &c.library {
+                write!(f, "\n    library {lib}")?;
+            }
         }
         for n in &self.notes {
             write!(f, "\n  note: {n}")?;

@@ -879,6 +879,14 @@ impl Load<'_> {
             backend: c.backend.name(),
             threads: self.threads(c),
             outcome,
+            // the library of a backend that could run the model
+            library: c
+                .backend
+                .formats()
+                .contains(&self.source.format())
+                .then(|| c.backend.found_library())
+                .flatten()
+                .map(|l| l.to_string()),
         }
     }
 

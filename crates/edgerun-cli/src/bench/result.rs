@@ -111,8 +111,8 @@ impl Record {
             backend: model.backend(),
             backend_version: backend.and_then(|b| b.version()),
             backend_library: backend
-                .and_then(|b| b.library_path())
-                .map(|l| l.display().to_string()),
+                .and_then(|b| b.found_library())
+                .map(|l| l.path.display().to_string()),
             threads: placement.threads,
             affinity: placement
                 .affinity
