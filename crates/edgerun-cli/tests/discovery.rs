@@ -335,10 +335,7 @@ fn another_cpus_engine_in_site_packages_is_skipped_with_its_reason_and_never_loa
     assert!(
         litert.starts_with("litert: available: ")
             && litert.contains("the user's packages")
-            && litert.contains(&format!(
-                "passed over {} skipped: it is built for",
-                foreign.display()
-            )),
+            && litert.contains(&format!("; {} skipped: it is built for", foreign.display())),
         "{litert}"
     );
 }

@@ -121,7 +121,7 @@ impl fmt::Display for Found {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{} ({})", self.path.display(), self.origin)?;
         for s in &self.skipped {
-            write!(f, "; passed over {s}")?;
+            write!(f, "; {s}")?;
         }
         Ok(())
     }
