@@ -7,9 +7,9 @@
 //! `lib/edgerun/libonnxruntime.so*` beside the executable's directory (a device bundle),
 //! `/usr/lib/edgerun`, `onnxruntime/capi/libonnxruntime.so.*` in an installed `onnxruntime`
 //! wheel (the active virtual environment, the user's, the system's site-packages), then
-//! `libonnxruntime.so` and `libonnxruntime.so.1` on the loader path. Before `ort` sees a file, edgerun checks its
-//! architecture, that it exports `OrtGetApiBase`, and that it serves the API version `ort`
-//! needs (ONNX Runtime 1.17 or newer); `ort` would panic on the last.
+//! `libonnxruntime.so` and `libonnxruntime.so.1` on the loader path. Before `ort` sees a file,
+//! edgerun checks its architecture, that it exports `OrtGetApiBase`, and that it serves the API
+//! version `ort` needs (ONNX Runtime 1.17 or newer); `ort` would panic on the last.
 //!
 //! One process holds one ONNX Runtime library and one ONNX Runtime environment: the first
 //! backend that loads one fixes it; a backend given no path later uses it, and one given
