@@ -45,9 +45,10 @@ fn add_engines(lib_dir: &Path) {
 }
 
 /// The binary at `exe` with nothing in the environment that names an engine or a Python
-/// installation: only what discovery finds by looking counts. `home` stands for the user's
-/// home directory (its `.local` is the user's site-packages).
-fn command(exe: &Path, home: &Path) -> Command {
+/// installation but `venv`, the active virtual environment when given: only what discovery
+/// finds by looking counts. `home` stands for the user's home directory (its `.local` is the
+/// user's site-packages).
+fn command(exe: &Path, home: &Path, venv: Option<&Path>) -> Command {
     let mut c = kit::command(exe);
     for var in [
         "EDGERUN_LITERT_LIB",
@@ -60,7 +61,26 @@ fn command(exe: &Path, home: &Path) -> Command {
         c.env_remove(var);
     }
     c.env("HOME", home).env("EDGERUN_CACHE", "off");
+    if let Some(v) = venv {
+        c.env("VIRTUAL_ENV", v);
+    }
     c
+}
+
+/// `edgerun info` from the bundle at `root`.
+fn run_info(root: &Path, home: &Path, venv: Option<&Path>) -> String {
+    ok(command(&root.join("bin/edgerun"), home, venv)
+        .arg("info")
+        .output()
+        .unwrap())
+    .0
+}
+
+/// The line `info` prints for `backend`.
+fn backend_line<'a>(info: &'a str, backend: &str) -> &'a str {
+    info.lines()
+        .find(|l| l.starts_with(&format!("{backend}: ")))
+        .unwrap_or_else(|| panic!("no {backend} line: {info}"))
 }
 
 fn text(b: &[u8]) -> String {
@@ -87,11 +107,7 @@ fn run_case(
     let out_dir = kit::scratch(&format!("discovery-out-{case}"));
     let (input_name, _) = &c.shapes[0];
     let input = kit::models_dir().join(format!("reference/{case}/input.0.npy"));
-    let mut cmd = command(exe, home);
-    if let Some(v) = venv {
-        cmd.env("VIRTUAL_ENV", v);
-    }
-    let (_, stderr) = ok(cmd
+    let (_, stderr) = ok(command(exe, home, venv)
         .args(["run", "--explain", "--backend", "first", "--graph"])
         .arg(&c.model)
         .arg("--input")
@@ -124,18 +140,12 @@ fn an_unpacked_bundle_finds_its_engines_with_no_environment_variable() {
     let home = kit::scratch("discovery-found-home");
     let lib_dir = root.join("lib/edgerun");
 
-    let (info, _) = ok(command(&root.join("bin/edgerun"), &home)
-        .arg("info")
-        .output()
-        .unwrap());
+    let info = run_info(&root, &home, None);
     for (backend, file) in [
         ("litert", "libLiteRt.so"),
         ("ort", "libonnxruntime.so.1.31.1"),
     ] {
-        let line = info
-            .lines()
-            .find(|l| l.starts_with(&format!("{backend}: ")))
-            .unwrap_or_else(|| panic!("no {backend} line: {info}"));
+        let line = backend_line(&info, backend);
         assert!(
             line.starts_with(&format!("{backend}: available: "))
                 && line.contains(&format!(
@@ -178,7 +188,7 @@ fn an_unpacked_bundle_finds_its_engines_with_no_environment_variable() {
     );
 
     // started as benchmark_model (a link to bin/edgerun), it still finds the bundle
-    let (bench, _) = ok(command(&root.join("bin/benchmark_model"), &home)
+    let (bench, _) = ok(command(&root.join("bin/benchmark_model"), &home, None)
         .args(["--backend=first", "--num_runs=1", "--warmup_runs=0"])
         .arg(format!(
             "--graph={}",
@@ -193,14 +203,8 @@ fn an_unpacked_bundle_finds_its_engines_with_no_environment_variable() {
 fn a_bundle_without_engines_says_where_it_looked() {
     let root = bundle("empty");
     let home = kit::scratch("discovery-empty-home");
-    let (info, _) = ok(command(&root.join("bin/edgerun"), &home)
-        .arg("info")
-        .output()
-        .unwrap());
-    let litert = info
-        .lines()
-        .find(|l| l.starts_with("litert: "))
-        .unwrap_or_else(|| panic!("{info}"));
+    let info = run_info(&root, &home, None);
+    let litert = backend_line(&info, "litert");
     let lib_dir = root.join("lib/edgerun");
     for place in [
         "litert: unavailable: LiteRT C library (libLiteRt.so) not found; searched: EDGERUN_LITERT_LIB (unset)".to_string(),
@@ -216,14 +220,14 @@ fn a_bundle_without_engines_says_where_it_looked() {
     ] {
         assert!(litert.contains(&place), "{place:?} missing from: {litert}");
     }
-    let ort = info.lines().find(|l| l.starts_with("ort: ")).unwrap();
+    let ort = backend_line(&info, "ort");
     assert!(
         ort.starts_with("ort: unavailable: ")
             && ort.contains("onnxruntime/capi/libonnxruntime.so.*"),
         "{ort}"
     );
     // and an ONNX model runs on tract
-    let out = command(&root.join("bin/edgerun"), &home)
+    let out = command(&root.join("bin/edgerun"), &home, None)
         .args(["run", "--backend", "first", "--graph"])
         .arg(kit::models_dir().join("mobilenetv2_mini.onnx"))
         .output()
@@ -247,12 +251,8 @@ fn engines_installed_by_pip_are_found_in_site_packages() {
         &kit::ort_lib(),
         &site.join("onnxruntime/capi/libonnxruntime.so.1.31.1"),
     );
-    let (info, _) = ok(command(&root.join("bin/edgerun"), &home)
-        .env("VIRTUAL_ENV", &venv)
-        .arg("info")
-        .output()
-        .unwrap());
-    let litert = info.lines().find(|l| l.starts_with("litert: ")).unwrap();
+    let info = run_info(&root, &home, Some(&venv));
+    let litert = backend_line(&info, "litert");
     assert!(
         litert.contains(&format!(
             "{} (in the Python package ai-edge-litert, {} (the active virtual environment {}))",
@@ -262,7 +262,7 @@ fn engines_installed_by_pip_are_found_in_site_packages() {
         )),
         "{litert}"
     );
-    let ort = info.lines().find(|l| l.starts_with("ort: ")).unwrap();
+    let ort = backend_line(&info, "ort");
     assert!(
         ort.contains("in the Python package onnxruntime") && ort.contains("virtual environment"),
         "{ort}"
@@ -283,11 +283,8 @@ fn engines_installed_by_pip_are_found_in_site_packages() {
         &kit::litert_lib(),
         &user_site.join("ai_edge_litert/libLiteRt.so"),
     );
-    let (info, _) = ok(command(&root.join("bin/edgerun"), &home)
-        .arg("info")
-        .output()
-        .unwrap());
-    let litert = info.lines().find(|l| l.starts_with("litert: ")).unwrap();
+    let info = run_info(&root, &home, None);
+    let litert = backend_line(&info, "litert");
     assert!(
         litert.starts_with("litert: available: ") && litert.contains("the user's packages"),
         "{litert}"
@@ -301,12 +298,8 @@ fn another_cpus_engine_in_site_packages_is_skipped_with_its_reason_and_never_loa
     let venv = kit::scratch("discovery-foreign-venv");
     let foreign = venv.join("lib/python3.11/site-packages/ai_edge_litert/libLiteRt.so");
     link(&kit::litert_lib_for(other_arch()), &foreign);
-    let (info, _) = ok(command(&root.join("bin/edgerun"), &home)
-        .env("VIRTUAL_ENV", &venv)
-        .arg("info")
-        .output()
-        .unwrap());
-    let litert = info.lines().find(|l| l.starts_with("litert: ")).unwrap();
+    let info = run_info(&root, &home, Some(&venv));
+    let litert = backend_line(&info, "litert");
     // not loaded: the loader would have said "wrong ELF class" or "cannot open"
     assert!(
         litert.starts_with("litert: unavailable: ")
@@ -326,12 +319,8 @@ fn another_cpus_engine_in_site_packages_is_skipped_with_its_reason_and_never_loa
         &kit::litert_lib(),
         &user_site.join("ai_edge_litert/libLiteRt.so"),
     );
-    let (info, _) = ok(command(&root.join("bin/edgerun"), &home)
-        .env("VIRTUAL_ENV", &venv)
-        .arg("info")
-        .output()
-        .unwrap());
-    let litert = info.lines().find(|l| l.starts_with("litert: ")).unwrap();
+    let info = run_info(&root, &home, Some(&venv));
+    let litert = backend_line(&info, "litert");
     assert!(
         litert.starts_with("litert: available: ")
             && litert.contains("the user's packages")
