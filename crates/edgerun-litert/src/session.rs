@@ -48,9 +48,24 @@ const BUILTIN_CUSTOM_OPS: &[&str] = &[
     "aeq.hadamard_rotation",
 ];
 
+/// Where XNNPACK (through cpuinfo) reads which CPUs exist when LiteRT compiles a model.
+const CPU_LIST: &str = "/sys/devices/system/cpu/possible";
+
+/// Without `/sys` (a chroot, a sandbox that does not mount it) XNNPACK cannot read the CPU
+/// lists and compiling fails with a bare runtime failure: say what is missing.
+fn missing_sys_hint(cpu_list: &std::path::Path) -> Option<String> {
+    (!cpu_list.exists()).then(|| {
+        format!(
+            "{} is missing, and XNNPACK reads the CPU lists there: mount /sys (a container has it; a chroot or sandbox may not)",
+            cpu_list.display()
+        )
+    })
+}
+
 /// Compiling failed. LiteRT says why only in its log, so when the model has an op that LiteRT's
 /// built-in op set cannot hold (a builtin code newer than the schema, or a custom op it does not
-/// register), that op is named; anything else stays a backend error.
+/// register), that op is named, and a missing `/sys` is named; anything else stays a backend
+/// error.
 fn compile_error(recipe: &Recipe, f: sys::Failure) -> Error {
     let foreign = recipe.ops.iter().find(|o| match (o.code, &o.custom) {
         (CUSTOM, Some(name)) => !BUILTIN_CUSTOM_OPS.contains(&name.as_str()),
@@ -64,7 +79,13 @@ fn compile_error(recipe: &Recipe, f: sys::Failure) -> Error {
             node: op.place(),
             detail: format!("{f}; LiteRT has no kernel for it (its log above names the cause)"),
         },
-        None => backend_error(recipe, f),
+        None => match missing_sys_hint(std::path::Path::new(CPU_LIST)) {
+            Some(hint) => Error::Backend {
+                backend: NAME.into(),
+                message: format!("{f} for {:?}; {hint}", recipe.path),
+            },
+            None => backend_error(recipe, f),
+        },
     }
 }
 
@@ -279,5 +300,25 @@ impl Session for LiteRtSession {
             out.set_quant(quant);
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_missing_cpu_list_is_named_with_the_fix() {
+        let dir = std::env::temp_dir().join(format!("edgerun-litert-sys-{}", std::process::id()));
+        let list = dir.join("possible");
+        let hint = missing_sys_hint(&list).expect("a hint when the CPU list is missing");
+        assert!(
+            hint.contains(&list.display().to_string()) && hint.contains("mount /sys"),
+            "{hint}"
+        );
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(&list, "0-1\n").unwrap();
+        assert_eq!(missing_sys_hint(&list), None);
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 }
