@@ -104,7 +104,10 @@ fn run_case(
     expect_backend: &str,
 ) -> String {
     let c = kit::case(case);
-    let out_dir = kit::scratch(&format!("discovery-out-{case}"));
+    // inside the test's own home: tests run at once, and two of them run the same case
+    let out_dir = home.join(format!("out-{case}"));
+    let _ = std::fs::remove_dir_all(&out_dir);
+    std::fs::create_dir_all(&out_dir).unwrap();
     let (input_name, _) = &c.shapes[0];
     let input = kit::models_dir().join(format!("reference/{case}/input.0.npy"));
     let (_, stderr) = ok(command(exe, home, venv)
