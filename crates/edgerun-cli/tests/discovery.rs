@@ -161,34 +161,19 @@ fn an_unpacked_bundle_finds_its_engines_with_no_environment_variable() {
     }
 
     // --explain names the library and where it came from; outputs match the references
-    let explained = run_case(
-        &root.join("bin/edgerun"),
-        &home,
-        None,
-        "mobilenetv2_mini",
-        "ort",
-    );
-    assert!(
-        explained.contains(&format!(
-            "library {} (bundled beside the executable",
-            lib_dir.join("libonnxruntime.so.1.31.1").display()
-        )),
-        "{explained}"
-    );
-    let explained = run_case(
-        &root.join("bin/edgerun"),
-        &home,
-        None,
-        "mobilenetv2_mini_tflite",
-        "litert",
-    );
-    assert!(
-        explained.contains(&format!(
-            "library {} (bundled beside the executable",
-            lib_dir.join("libLiteRt.so").display()
-        )),
-        "{explained}"
-    );
+    for (case, backend, file) in [
+        ("mobilenetv2_mini", "ort", "libonnxruntime.so.1.31.1"),
+        ("mobilenetv2_mini_tflite", "litert", "libLiteRt.so"),
+    ] {
+        let explained = run_case(&root.join("bin/edgerun"), &home, None, case, backend);
+        assert!(
+            explained.contains(&format!(
+                "library {} (bundled beside the executable",
+                lib_dir.join(file).display()
+            )),
+            "{explained}"
+        );
+    }
 
     // started as benchmark_model (a link to bin/edgerun), it still finds the bundle
     let (bench, _) = ok(command(&root.join("bin/benchmark_model"), &home, None)

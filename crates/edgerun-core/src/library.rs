@@ -453,8 +453,8 @@ pub fn discover_in<T>(
         }
     }
     if !spec.wheels.is_empty() {
+        let files: Vec<&str> = spec.wheels.iter().map(|w| w.file).collect();
         for place in &places.python {
-            let files: Vec<&str> = spec.wheels.iter().map(|w| w.file).collect();
             searched.push(format!(
                 "{}/python3*/{{site,dist}}-packages/{} ({})",
                 place.lib_dir.display(),
