@@ -6,7 +6,8 @@
 //! shows the fixed cost per run; MobileNetV2 shows it against real work. Criterion's runs of
 //! the three are sequential, and this machine class is noisy; so after them each case is also
 //! timed in 30 interleaved rounds (direct, edgerun, alternating which goes first), and a table
-//! of the medians and their difference is printed: the figures the README reports.
+//! of the medians and their difference is printed: the figures of benches/README.md, "Session
+//! overhead".
 //!
 //! The direct paths do what an application would: tract copies the input into a new tensor
 //! and runs its state; TFLite (through the `edgefirst-tflite` crate, the library of

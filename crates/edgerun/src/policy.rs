@@ -24,7 +24,8 @@ use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
-use crate::{CpuAffinity, Error, Result};
+use crate::backends::fresh_backend;
+use crate::{CpuAffinity, Error, Result, Runtime, Selection};
 
 /// One rule of a policy file.
 #[derive(Debug, Clone, PartialEq, Deserialize)]
@@ -111,6 +112,68 @@ pub struct Policy {
 }
 
 impl Policy {
+    /// Whether every rule fits the runtime: the backends and variants it names exist, and its
+    /// settings belong to one backend of this build.
+    pub(crate) fn check(&self, rt: &Runtime) -> Result<()> {
+        let labels: Vec<&str> = rt.cands(None).iter().map(|c| c.label).collect();
+        for r in &self.rules {
+            if let Some(Selection::Named(b)) = r.backend.as_deref().map(Selection::parse) {
+                if !labels.contains(&b.as_str()) {
+                    return Err(Error::InvalidOption {
+                        option: format!("backend of the rule for {:?} in {}", r.model, self.origin),
+                        reason: format!(
+                            "no backend or variant {b:?}; known: auto, first, {}",
+                            labels.join(", ")
+                        ),
+                    });
+                }
+            }
+            // a rule's settings go to one backend of this build: the one it names, or the
+            // one that owns them
+            let settings = r.all_settings();
+            let bad = |key: &str, reason: String| Error::InvalidOption {
+                option: format!(
+                    "setting {key:?} of the rule for {:?} in {}",
+                    r.model, self.origin
+                ),
+                reason,
+            };
+            let mut owner: Option<&'static str> = None;
+            if let Some(Selection::Named(b)) = r.backend.as_deref().map(Selection::parse) {
+                if !settings.is_empty() && rt.variants.iter().any(|v| v.label == b) {
+                    return Err(bad(
+                        &settings[0].0,
+                        format!("{b} is a variant: settings apply to backends; configure the variant's backend when adding it"),
+                    ));
+                }
+                owner = rt.backends.iter().find(|x| x.name() == b).map(|x| x.name());
+            }
+            for (key, _) in &settings {
+                let Some((by, _)) = rt.settings().into_iter().find(|(_, s)| s.key == key) else {
+                    return Err(bad(
+                        key,
+                        "no backend of this build has such a setting (see `edgerun info`)".into(),
+                    ));
+                };
+                match owner {
+                    Some(o) if o != by => {
+                        return Err(bad(key, format!("it is a setting of {by}, not of {o}")))
+                    }
+                    _ => owner = Some(by),
+                }
+            }
+            if let Some(o) = owner.filter(|_| !settings.is_empty()) {
+                if fresh_backend(o).is_none() {
+                    return Err(bad(
+                        &settings[0].0,
+                        format!("{o} is not a backend of this build that a rule can configure"),
+                    ));
+                }
+            }
+        }
+        Ok(())
+    }
+
     /// Read a policy file.
     ///
     /// # Errors

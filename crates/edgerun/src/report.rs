@@ -73,7 +73,7 @@ pub(crate) fn build(rt: &Runtime) -> Report {
             }
         }
     };
-    let mut compiled = crate::compiled_in();
+    let mut compiled = crate::backends::compiled_in();
     compiled.sort_unstable();
     if cfg!(feature = "tract-tflite") {
         compiled.push("tract-tflite");

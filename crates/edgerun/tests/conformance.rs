@@ -330,20 +330,38 @@ fn litert_and_tflite(xnnpack: bool) -> Runtime {
         .with_cache(edgerun::CacheSetting::Off)
 }
 
+/// The candidate with the lowest median of those measured whose outputs agree: what a
+/// measured choice must be, whichever engine is faster on this machine.
+fn fastest_measured(d: &edgerun::Decision) -> &str {
+    d.candidates
+        .iter()
+        .filter_map(|c| match c.outcome {
+            edgerun::Outcome::Measured { median, .. } => Some((median, c.label.as_str())),
+            _ => None,
+        })
+        .min()
+        .map(|(_, label)| label)
+        .unwrap_or_else(|| panic!("nothing measured: {d}"))
+}
+
 #[test]
-fn auto_measures_and_takes_the_clearly_faster_backend() {
-    // int8 MobileNetV2: TFLite 2.6's plain kernels run it many times slower than LiteRT's
-    // XNNPACK (about 20x in the comparison harness)
+fn auto_measures_litert_and_tflite_and_takes_the_faster() {
+    // which engine is faster here is a benchmark's question (benches/compare); the decision's
+    // is that both were measured on the real engines and the faster median was taken
     let c = case("mobilenetv2_mini_int8_tflite");
     let model = litert_and_tflite(false).load(&c.model).unwrap();
     let d = model.decision();
     assert_eq!(d.source, edgerun::Source::Measured, "{d}");
-    assert_eq!(model.backend(), "litert", "{d}");
-    let median = |l: &str| match d.candidate(l).unwrap().outcome {
-        edgerun::Outcome::Measured { median, .. } => median,
-        ref o => panic!("{l}: {o}"),
-    };
-    assert!(median("litert") < median("tflite"), "{d}");
+    for l in ["litert", "tflite"] {
+        assert!(
+            matches!(
+                d.candidate(l).unwrap().outcome,
+                edgerun::Outcome::Measured { runs, .. } if runs >= 1
+            ),
+            "{d}"
+        );
+    }
+    assert_eq!(model.backend(), fastest_measured(d), "{d}");
     assert!(
         matches!(&d.candidate("tract").unwrap().outcome, edgerun::Outcome::Skipped(r) if r.contains("not chosen automatically")),
         "{d}"

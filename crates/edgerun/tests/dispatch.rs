@@ -1,9 +1,10 @@
 //! The dispatcher with scripted backends: each takes a set time per run, gives set outputs,
 //! or fails where told, so ordering, measuring, agreement, fallback, error aggregation,
 //! policy and the decision cache are checked without depending on real engines' speed.
-//! Scripted runs spin for their time, and the tests take turns (`serial`), so that the
-//! timings compared are not two tests' competing for the same cores.
+//! Time is scripted too: a run advances the runtime's clock by its set time and spends none,
+//! so every test's timings, and so its decisions, are the same on any machine and load.
 
+use std::cell::Cell;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
@@ -51,7 +52,7 @@ fn script(name: &'static str, run_ms: f64, value: f32) -> Script {
     }
 }
 
-struct Scripted {
+struct ScriptedBackend {
     s: Script,
     descriptor: &'static Descriptor,
 }
@@ -62,7 +63,7 @@ impl Script {
             name: self.name,
             formats: self.formats,
         }));
-        Box::new(Scripted {
+        Box::new(ScriptedBackend {
             s: self.clone(),
             descriptor,
         })
@@ -78,7 +79,7 @@ fn infos(name: &str, len: usize) -> Vec<TensorInfo> {
     }]
 }
 
-impl Backend for Scripted {
+impl Backend for ScriptedBackend {
     fn descriptor(&self) -> &'static Descriptor {
         self.descriptor
     }
@@ -164,28 +165,33 @@ impl Session for ScriptedSession {
                 message: "scripted run failure".into(),
             });
         }
-        // busy, not asleep: a loaded machine wakes sleepers late, by more than these runs last
-        let end = std::time::Instant::now() + self.0.run_time;
-        while std::time::Instant::now() < end {
-            std::hint::spin_loop();
-        }
+        NOW.with(|now| now.set(now.get() + self.0.run_time));
         outputs.clear();
         outputs.push(Tensor::from_vec(vec![1, 3], vec![self.0.value; 3])?);
         Ok(())
     }
 }
 
-/// One test at a time in this binary.
-fn serial() -> std::sync::MutexGuard<'static, ()> {
-    static TURN: std::sync::Mutex<()> = std::sync::Mutex::new(());
-    TURN.lock()
-        .unwrap_or_else(std::sync::PoisonError::into_inner)
+thread_local! {
+    /// The scripted time of the test running on this thread: the dispatcher measures on the
+    /// thread that loads, so each test has a clock of its own.
+    static NOW: Cell<Duration> = const { Cell::new(Duration::ZERO) };
+}
+
+/// The runtime's clock: this thread's scripted time.
+struct Scripted;
+
+impl edgerun::Clock for Scripted {
+    fn now(&self) -> Duration {
+        NOW.with(Cell::get)
+    }
 }
 
 fn runtime(scripts: &[&Script]) -> Runtime {
     Runtime::with_backends(scripts.iter().map(|s| s.backend()).collect())
         .with_threads(1)
         .with_cache(CacheSetting::Off)
+        .with_clock(Arc::new(Scripted))
 }
 
 fn model() -> std::path::PathBuf {
@@ -207,7 +213,6 @@ fn median(m: &edgerun::Model, label: &str) -> Duration {
 
 #[test]
 fn the_fastest_of_agreeing_candidates_wins_and_the_decision_says_so() {
-    let _turn = serial();
     let (a, b, c) = (
         script("slow", 16.0, 1.0),
         script("fast", 0.3, 1.0),
@@ -218,7 +223,9 @@ fn the_fastest_of_agreeing_candidates_wins_and_the_decision_says_so() {
     let d = m.decision();
     assert_eq!(d.chosen, "fast");
     assert_eq!(d.source, Source::Measured);
-    assert!(median(&m, "fast") < median(&m, "mid") && median(&m, "mid") < median(&m, "slow"));
+    assert_eq!(median(&m, "fast"), Duration::from_micros(300));
+    assert_eq!(median(&m, "mid"), Duration::from_millis(4));
+    assert_eq!(median(&m, "slow"), Duration::from_millis(16));
     let text = d.to_string();
     assert!(text.contains("backend fast: measured now"), "{text}");
     assert!(
@@ -230,7 +237,6 @@ fn the_fastest_of_agreeing_candidates_wins_and_the_decision_says_so() {
 
 #[test]
 fn a_fast_backend_with_wrong_outputs_never_wins() {
-    let _turn = serial();
     let (a, wrong, c) = (
         script("right_slow", 12.0, 1.0),
         script("wrong_fast", 0.2, 1.5),
@@ -255,7 +261,6 @@ fn a_fast_backend_with_wrong_outputs_never_wins() {
 
 #[test]
 fn of_two_that_disagree_the_reference_backend_of_the_format_is_kept() {
-    let _turn = serial();
     // for ONNX models ONNX Runtime is the reference, whatever the speed
     let (ort, tract) = (script("ort", 4.0, 1.0), script("tract", 0.2, 7.0));
     let m = runtime(&[&tract, &ort]).load(model()).unwrap();
@@ -273,7 +278,6 @@ fn of_two_that_disagree_the_reference_backend_of_the_format_is_kept() {
 
 #[test]
 fn small_differences_within_tolerance_agree() {
-    let _turn = serial();
     let (a, b) = (script("ort", 3.0, 1.0), script("tract", 0.3, 1.0 + 5e-5));
     let m = runtime(&[&a, &b]).load(model()).unwrap();
     assert_eq!(m.backend(), "tract");
@@ -281,7 +285,6 @@ fn small_differences_within_tolerance_agree() {
 
 #[test]
 fn candidates_that_cannot_run_are_skipped_with_their_reasons() {
-    let _turn = serial();
     let mut gone = script("gone", 0.1, 1.0);
     gone.available = false;
     let mut lacks = script("lacks", 0.1, 1.0);
@@ -327,7 +330,6 @@ fn candidates_that_cannot_run_are_skipped_with_their_reasons() {
 
 #[test]
 fn one_candidate_is_taken_without_measuring() {
-    let _turn = serial();
     let mut gone = script("gone", 0.1, 1.0);
     gone.available = false;
     let only = script("only", 1.0, 1.0);
@@ -342,7 +344,6 @@ fn one_candidate_is_taken_without_measuring() {
 
 #[test]
 fn first_and_a_zero_budget_take_the_first_in_order_unmeasured() {
-    let _turn = serial();
     let (a, b) = (script("a", 3.0, 1.0), script("b", 0.2, 1.0));
     for rt in [
         runtime(&[&a, &b]).with_selection(Selection::First),
@@ -364,40 +365,40 @@ fn first_and_a_zero_budget_take_the_first_in_order_unmeasured() {
 
 #[test]
 fn the_budget_bounds_the_timed_runs() {
-    let _turn = serial();
     let (a, b) = (script("a", 30.0, 1.0), script("b", 30.0, 1.0));
     let m = runtime(&[&a, &b])
         .with_measure_budget(Duration::from_millis(100))
         .load(model())
         .unwrap();
-    // warm-ups (one run each) then timed runs only while the budget lasts: 100 ms holds at
-    // most three 30 ms runs in all
-    let runs = a.runs.load(Ordering::SeqCst) + b.runs.load(Ordering::SeqCst);
-    assert!((2..=5).contains(&runs), "{runs} runs");
-    for l in ["a", "b"] {
-        match m.decision().candidate(l).unwrap().outcome {
-            Outcome::Measured { runs, .. } => assert!(runs <= 2, "{l}: {runs} timed runs"),
-            ref o => panic!("{o}"),
-        }
-    }
+    // the warm-ups (one run each) take 60 of the 100 ms; a timed run starts only while one
+    // more run (as long as the candidate's last) still fits: a runs once more, then b's
+    // would end at 120 ms
+    assert_eq!(a.runs.load(Ordering::SeqCst), 2);
+    assert_eq!(b.runs.load(Ordering::SeqCst), 1);
+    let timed = |l: &str| match m.decision().candidate(l).unwrap().outcome {
+        Outcome::Measured { runs, .. } => runs,
+        ref o => panic!("{o}"),
+    };
+    assert_eq!((timed("a"), timed("b")), (1, 0));
+    assert_eq!(m.decision().measuring, Duration::from_millis(90));
 }
 
 #[test]
 fn a_clear_winner_ends_measuring_early() {
-    let _turn = serial();
     let (a, b) = (script("a", 20.0, 1.0), script("b", 0.3, 1.0));
     let m = runtime(&[&a, &b])
         .with_measure_budget(Duration::from_secs(30))
         .load(model())
         .unwrap();
     assert_eq!(m.backend(), "b");
-    // the slow candidate's every run is slower than the fast one's: three rounds decide
-    assert!(a.runs.load(Ordering::SeqCst) <= 1 + 3, "{:?}", a.runs);
+    // the slow candidate's every run is slower than the fast one's: after its warm-up, three
+    // rounds decide
+    assert_eq!(a.runs.load(Ordering::SeqCst), 1 + 3);
+    assert_eq!(b.runs.load(Ordering::SeqCst), 1 + 3);
 }
 
 #[test]
 fn an_explicit_choice_wins_or_fails_with_its_reason() {
-    let _turn = serial();
     let (a, b) = (script("a", 0.2, 1.0), script("b", 3.0, 1.0));
     let m = runtime(&[&a, &b]).with_backend("b").load(model()).unwrap();
     assert_eq!(m.backend(), "b");
@@ -424,7 +425,6 @@ fn an_explicit_choice_wins_or_fails_with_its_reason() {
 
 #[test]
 fn variants_compete_under_their_own_labels_and_threads() {
-    let _turn = serial();
     let base = script("eng", 3.0, 1.0);
     let fast = script("eng", 0.3, 1.0);
     let rt = runtime(&[&base])
@@ -450,7 +450,6 @@ fn variants_compete_under_their_own_labels_and_threads() {
 
 #[test]
 fn a_policy_pins_backend_and_threads_and_may_allow_fallback() {
-    let _turn = serial();
     let (a, b) = (script("a", 0.2, 1.0), script("b", 3.0, 1.0));
     let policy = Policy::parse(
         "[[rule]]\nmodel = \"mobilenet*.onnx\"\nbackend = \"b\"\nthreads = 2\n",
@@ -508,7 +507,6 @@ fn a_policy_pins_backend_and_threads_and_may_allow_fallback() {
 
 #[test]
 fn the_cache_skips_measuring_and_any_change_of_the_key_measures_again() {
-    let _turn = serial();
     let path = temp_cache("key");
     let (a, b) = (script("a", 3.0, 1.0), script("b", 0.3, 1.0));
     let rt = |a: &Script, b: &Script, threads: usize| {
@@ -558,7 +556,6 @@ fn the_cache_skips_measuring_and_any_change_of_the_key_measures_again() {
 
 #[test]
 fn a_corrupt_or_unwritable_cache_is_a_warning_not_a_failure() {
-    let _turn = serial();
     let path = temp_cache("corrupt");
     std::fs::create_dir_all(path.parent().unwrap()).unwrap();
     std::fs::write(&path, b"\x00not json").unwrap();
@@ -591,7 +588,6 @@ fn a_corrupt_or_unwritable_cache_is_a_warning_not_a_failure() {
 
 #[test]
 fn a_cached_winner_that_no_longer_prepares_is_measured_again() {
-    let _turn = serial();
     let path = temp_cache("stale");
     let (a, b) = (script("a", 2.0, 1.0), script("b", 0.3, 1.0));
     let rt = |b: &Script| runtime(&[&a, b]).with_cache(CacheSetting::File(path.clone()));
@@ -609,7 +605,6 @@ fn a_cached_winner_that_no_longer_prepares_is_measured_again() {
 
 #[test]
 fn the_largest_agreeing_group_wins_over_lone_outliers() {
-    let _turn = serial();
     // two agree, two are each off on their own (and faster)
     let (a, b) = (script("a", 8.0, 1.0), script("b", 1.0, 1.0));
     let (c, d) = (script("c", 0.2, 3.0), script("d", 0.3, -2.0));
@@ -625,7 +620,6 @@ fn the_largest_agreeing_group_wins_over_lone_outliers() {
 
 #[test]
 fn equal_infinities_agree() {
-    let _turn = serial();
     let (a, b) = (
         script("a", 3.0, f32::NEG_INFINITY),
         script("b", 0.3, f32::NEG_INFINITY),
@@ -637,7 +631,6 @@ fn equal_infinities_agree() {
 
 #[test]
 fn candidates_that_all_fail_to_run_are_an_error_and_nothing_is_cached() {
-    let _turn = serial();
     let path = temp_cache("runfail");
     let mut a = script("a", 0.1, 1.0);
     a.fail_run = true;
@@ -667,10 +660,10 @@ fn candidates_that_all_fail_to_run_are_an_error_and_nothing_is_cached() {
 
 #[test]
 fn policy_settings_must_fit_the_rules_backend() {
-    let _turn = serial();
     let a = script("a", 0.2, 1.0);
     let rt = || {
         Runtime::new()
+            .with_clock(Arc::new(Scripted))
             .with_variant(Variant::new("v", a.backend()))
             .unwrap()
     };

@@ -1,7 +1,7 @@
 //! A thousand mutants of a small model per format, through every backend that reads the
 //! format: each is refused with an error, or loads and runs. None may crash the process.
 
-use edgerun::{Runtime, Tensor};
+use edgerun::{ErrorKind, Runtime, Tensor};
 use edgerun_testkit as kit;
 use edgerun_testkit::xorshift;
 
@@ -39,6 +39,10 @@ fn runtime(backend: &str) -> Runtime {
 }
 
 /// Load and run `count` mutants of `model` on each backend; returns (refused, ran) per backend.
+/// A mutant is refused with an error that says what is wrong with it: the file (naming it),
+/// what a backend cannot run, or a failure of the run; never an error that blames the
+/// backend's library or the file system, which would hide a corrupt file behind the wrong
+/// account. A mutant equal to the original runs.
 fn mutants(model: &str, backends: &[&str], count: usize, seed: u64) -> Vec<(usize, usize)> {
     let original = std::fs::read(kit::model(model)).unwrap();
     let runtimes: Vec<Runtime> = backends.iter().map(|b| runtime(b)).collect();
@@ -61,9 +65,23 @@ fn mutants(model: &str, backends: &[&str], count: usize, seed: u64) -> Vec<(usiz
                         .collect::<Result<Vec<_>, _>>()?;
                     m.session()?.run(&inputs)
                 });
+            let label = format!("{model} mutant {k}");
             match outcome {
                 Ok(_) => t.1 += 1,
-                Err(_) => t.0 += 1,
+                Err(e) => {
+                    assert!(bytes != original, "{label}, unchanged, was refused: {e}");
+                    match e.kind() {
+                        ErrorKind::InvalidModel => {
+                            assert!(e.to_string().contains(&label), "{label}: {e}")
+                        }
+                        ErrorKind::Unsupported
+                        | ErrorKind::InvalidRequest
+                        | ErrorKind::InvalidInput
+                        | ErrorKind::Backend => {}
+                        other => panic!("{label}: refused as {other:?}: {e}"),
+                    }
+                    t.0 += 1;
+                }
             }
         }
     }
@@ -74,7 +92,6 @@ fn check(model: &str, backends: &[&str], count: usize, seed: u64) {
     let tally = mutants(model, backends, count, seed);
     for (b, (refused, ran)) in backends.iter().zip(&tally) {
         eprintln!("{model} on {b}: {refused} mutants refused, {ran} ran");
-        assert_eq!(refused + ran, count);
         assert!(*refused > 0, "{b}: no mutant of {model} was refused");
         assert!(
             *ran > 0,

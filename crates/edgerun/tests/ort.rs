@@ -16,8 +16,9 @@ fn ort_runtime() -> Runtime {
 }
 
 #[test]
-fn auto_takes_ort_for_onnx_models_by_measurement_and_says_why() {
-    // ONNX Runtime runs MobileNetV2 two to four times faster than tract here
+fn auto_measures_ort_and_tract_and_says_why() {
+    // which engine is faster here is a benchmark's question (benches/compare); the decision's
+    // is that both were measured and the faster median taken, with outputs that agree
     let c = case("mobilenetv2_mini");
     let model = ort_runtime()
         .with_threads(1)
@@ -25,14 +26,22 @@ fn auto_takes_ort_for_onnx_models_by_measurement_and_says_why() {
         .load(&c.model)
         .unwrap();
     let d = model.decision();
-    assert_eq!(model.backend(), "ort", "{d}");
     assert_eq!(d.source, edgerun::Source::Measured, "{d}");
+    let median = |l: &str| match d.candidate(l).unwrap().outcome {
+        edgerun::Outcome::Measured { median, .. } => median,
+        ref o => panic!("{l}: {o}"),
+    };
+    let faster = if median("ort") <= median("tract") {
+        "ort"
+    } else {
+        "tract"
+    };
+    assert_eq!(model.backend(), faster, "{d}");
     let text = d.to_string();
     assert!(
-        text.contains("ort, 1 thread: median") && text.contains("<- chosen"),
+        text.contains(&format!("{faster}, 1 thread: median")) && text.contains("<- chosen"),
         "{text}"
     );
-    assert!(text.contains("tract, 1 thread: median"), "{text}");
     let out = model.session().unwrap().run(&c.inputs).unwrap();
     TOLERANCE.check(&out[0], &c.outputs[0]).unwrap();
 }

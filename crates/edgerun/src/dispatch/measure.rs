@@ -10,8 +10,9 @@
 //! decides the winner): a fast candidate with wrong outputs is still timed, for the decision to
 //! show, but does not end the measuring of those that may win.
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
+use crate::clock::Clock;
 use crate::{fill, Prepared, Result, Session, Tensor, TensorView};
 
 /// Timed runs per candidate at most.
@@ -62,34 +63,36 @@ fn run_once(
     session: &mut dyn Session,
     views: &[TensorView<'_>],
     out: &mut Vec<Tensor>,
+    clock: &dyn Clock,
 ) -> std::result::Result<Duration, String> {
-    let start = Instant::now();
+    let start = clock.now();
     session
         .run(views, out, None)
         .map_err(|e| format!("running it on the measuring inputs: {e}"))?;
-    Ok(start.elapsed())
+    Ok(clock.now().saturating_sub(start))
 }
 
 /// Given the warm-up outputs of the sessions that ran (their slot, their outputs), which of
 /// them may still win.
 pub(crate) type Contenders<'a> = &'a dyn Fn(&[(usize, &[Tensor])]) -> Vec<bool>;
 
-/// Warm up and time every session on its inputs within `budget`. A session that fails to run
+/// Warm up and time every session on its inputs within `budget` of `clock`'s time. A session that fails to run
 /// gets its reason instead of a timing. `contenders` picks, from the warm-up outputs, the
 /// sessions whose timings can end the measuring early.
 pub(crate) fn measure(
     sessions: &mut [(Box<dyn Session>, Vec<Tensor>)],
     budget: Duration,
+    clock: &dyn Clock,
     contenders: Contenders<'_>,
 ) -> Vec<std::result::Result<Timing, String>> {
-    let start = Instant::now();
+    let start = clock.now();
     let deadline = start + budget;
     let mut results: Vec<std::result::Result<Timing, String>> = sessions
         .iter_mut()
         .map(|(s, inputs)| {
             let views: Vec<TensorView<'_>> = inputs.iter().map(Tensor::view).collect();
             let mut outputs = Vec::new();
-            let warmup = run_once(s.as_mut(), &views, &mut outputs)?;
+            let warmup = run_once(s.as_mut(), &views, &mut outputs, clock)?;
             Ok(Timing {
                 warmup,
                 times: Vec::new(),
@@ -114,12 +117,12 @@ pub(crate) fn measure(
             let i = (k + round) % n;
             let Ok(t) = &mut results[i] else { continue };
             let last = t.times.last().copied().unwrap_or(t.warmup);
-            if Instant::now() + last > deadline {
+            if clock.now() + last > deadline {
                 continue;
             }
             let (s, inputs) = &mut sessions[i];
             let views: Vec<TensorView<'_>> = inputs.iter().map(Tensor::view).collect();
-            match run_once(s.as_mut(), &views, &mut scratch) {
+            match run_once(s.as_mut(), &views, &mut scratch, clock) {
                 Ok(d) => t.times.push(d),
                 Err(e) => results[i] = Err(e),
             }

@@ -1,0 +1,553 @@
+//! The runtime: its backends and variants, the options models are loaded with, and loading.
+
+use std::path::Path;
+use std::sync::{Arc, OnceLock};
+use std::time::Duration;
+
+use crate::backends::{compiled_backends, fresh_backend};
+use crate::clock::{Clock, SystemClock};
+use crate::dispatch::decision::Source;
+use crate::dispatch::{find, Cand, Load};
+use crate::platform::{cpulist, PinGuard};
+use crate::report::{self, Report};
+use crate::{
+    Backend, CacheSetting, CpuAffinity, Error, Model, ModelInfo, ModelSource, Options, Placement,
+    Platform, Policy, Result, Rule, Setting,
+};
+
+/// The default measuring budget of `auto`: half a second of timed runs, paid at the first
+/// load of a model on a device (later loads hit the decision cache). It bounds the timed runs
+/// only; preparing each candidate comes on top. Most models are decided well before it runs
+/// out (a clear winner ends measuring after three rounds).
+pub const DEFAULT_MEASURE_BUDGET: Duration = Duration::from_millis(500);
+
+/// How a runtime chooses a model's backend.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Selection {
+    /// Measure the candidates that can run the model and take the fastest whose outputs agree
+    /// (the default).
+    Auto,
+    /// The first candidate in order of preference that prepares the model; no measuring.
+    First,
+    /// This backend or variant only; an error if it cannot run the model.
+    Named(String),
+}
+
+impl Selection {
+    /// `auto`, `first`, or a backend or variant name.
+    pub fn parse(text: &str) -> Selection {
+        match text {
+            "auto" => Selection::Auto,
+            "first" => Selection::First,
+            name => Selection::Named(name.to_string()),
+        }
+    }
+}
+
+/// A second configuration of a backend, competing with the others under its own label:
+/// TensorFlow Lite without XNNPACK, with an external delegate and its options, a backend with
+/// another thread count.
+pub struct Variant {
+    pub label: String,
+    pub backend: Box<dyn Backend>,
+    /// Threads for this variant (default: the runtime's).
+    pub threads: Option<usize>,
+}
+
+impl Variant {
+    pub fn new(label: impl Into<String>, backend: Box<dyn Backend>) -> Variant {
+        Variant {
+            label: label.into(),
+            backend,
+            threads: None,
+        }
+    }
+
+    pub fn with_threads(mut self, threads: usize) -> Variant {
+        self.threads = Some(threads.max(1));
+        self
+    }
+}
+
+/// The backends and the options models are loaded with.
+///
+/// Threads and CPUs follow the device unless set: one thread per big core this process may
+/// use, pinned to the big cores on a big.LITTLE CPU ([`Platform::default_placement`]).
+pub struct Runtime {
+    pub(crate) backends: Vec<Box<dyn Backend>>,
+    pub(crate) variants: Vec<Variant>,
+    pub(crate) options: Options,
+    selection: Selection,
+    affinity: CpuAffinity,
+    platform: OnceLock<Platform>,
+    pub(crate) budget: Duration,
+    pub(crate) clock: Arc<dyn Clock>,
+    pub(crate) cache: CacheSetting,
+    policy: Option<Arc<Policy>>,
+}
+
+impl Default for Runtime {
+    fn default() -> Runtime {
+        Runtime::new()
+    }
+}
+
+impl Runtime {
+    /// Every backend compiled in, default options.
+    pub fn new() -> Runtime {
+        Runtime::with_backends(compiled_backends())
+    }
+
+    /// A runtime over the given backends, in this order of preference.
+    pub fn with_backends(backends: Vec<Box<dyn Backend>>) -> Runtime {
+        Runtime {
+            backends,
+            variants: Vec::new(),
+            options: Options::default(),
+            selection: Selection::Auto,
+            affinity: CpuAffinity::Default,
+            platform: OnceLock::new(),
+            budget: DEFAULT_MEASURE_BUDGET,
+            clock: Arc::new(SystemClock::new()),
+            cache: CacheSetting::Default,
+            policy: None,
+        }
+    }
+
+    /// Put a configured backend in place of the built-in one of the same name (keeping its
+    /// rank), or add it last.
+    pub fn register(mut self, backend: Box<dyn Backend>) -> Runtime {
+        match self
+            .backends
+            .iter()
+            .position(|b| b.name() == backend.name())
+        {
+            Some(i) => self.backends[i] = backend,
+            None => self.backends.push(backend),
+        }
+        self
+    }
+
+    /// Every backend's own settings, with the backend's name.
+    pub fn settings(&self) -> Vec<(&'static str, &'static Setting)> {
+        self.backends
+            .iter()
+            .flat_map(|b| b.settings().iter().map(move |s| (b.name(), s)))
+            .collect()
+    }
+
+    /// Set a backend's setting by its key (see [`Runtime::settings`]), e.g.
+    /// `("tflite_lib", "/opt/lib/libtensorflowlite_c.so")`.
+    ///
+    /// # Errors
+    /// [`Error::InvalidOption`] when no backend has the setting or the value does not parse.
+    pub fn configure(mut self, key: &str, value: &str) -> Result<Runtime> {
+        match self
+            .backends
+            .iter_mut()
+            .find(|b| b.settings().iter().any(|s| s.key == key))
+        {
+            Some(b) => {
+                b.set(key, value)?;
+                Ok(self)
+            }
+            None => Err(Error::InvalidOption {
+                option: key.into(),
+                reason: "no backend of this build has such a setting".into(),
+            }),
+        }
+    }
+
+    /// Threads for one inference (default: [`Platform::default_placement`]).
+    pub fn with_threads(mut self, threads: usize) -> Runtime {
+        self.options = self.options.with_threads(threads);
+        self
+    }
+
+    /// Where inference threads run: `big`, `little`, `all`, CPUs, or the device's default.
+    /// The backend's worker threads, and the calling thread while it prepares a model, creates
+    /// a session or runs one, are pinned there; the calling thread gets its former CPUs back.
+    pub fn with_affinity(mut self, affinity: CpuAffinity) -> Runtime {
+        self.affinity = affinity;
+        self
+    }
+
+    /// Describe the device from this platform instead of detecting it (a captured tree, see
+    /// [`Platform::from_root`]).
+    pub fn with_platform(self, platform: Platform) -> Runtime {
+        let cell = OnceLock::new();
+        let _ = cell.set(platform);
+        Runtime {
+            platform: cell,
+            ..self
+        }
+    }
+
+    /// The device, detected once.
+    pub fn platform(&self) -> &Platform {
+        self.platform.get_or_init(Platform::detect)
+    }
+
+    /// Threads and CPUs models will be loaded with, and why.
+    ///
+    /// # Errors
+    /// [`Error::InvalidOption`] when the affinity names no usable CPU (the error lists the
+    /// CPUs that exist).
+    pub fn placement(&self) -> Result<Placement> {
+        self.placement_with(self.options.threads, &self.affinity)
+    }
+
+    fn placement_with(
+        &self,
+        threads: Option<usize>,
+        affinity_asked: &CpuAffinity,
+    ) -> Result<Placement> {
+        let platform = self.platform();
+        let default = platform.default_placement();
+        let affinity = affinity_asked.resolve(platform)?;
+        let (count, mut why) = match threads {
+            Some(t) => (
+                t,
+                format!("{t} thread{} as asked", if t == 1 { "" } else { "s" }),
+            ),
+            None if *affinity_asked == CpuAffinity::Default => (default.threads, default.why),
+            None => {
+                // one thread per CPU of the chosen set, within the cgroup's quota
+                let n = affinity.as_ref().map_or(default.threads, Vec::len);
+                let n = match platform.cpu_quota {
+                    Some(q) => n.min((q.ceil() as usize).max(1)),
+                    None => n,
+                };
+                (n, format!("one thread per CPU of the {affinity_asked} set"))
+            }
+        };
+        if *affinity_asked != CpuAffinity::Default || threads.is_some() {
+            match &affinity {
+                Some(cpus) => why.push_str(&format!(
+                    "; pinned to CPUs {} ({})",
+                    cpulist::format(cpus),
+                    affinity_asked
+                )),
+                None => why.push_str("; not pinned"),
+            }
+        }
+        Ok(Placement {
+            threads: count,
+            affinity,
+            why,
+        })
+    }
+
+    /// Everything `edgerun info` prints: build, device, default placement, backends.
+    pub fn report(&self) -> Report {
+        report::build(self)
+    }
+
+    /// The shape an input with dynamic dimensions is prepared for: its plan is made at load.
+    /// Runs may still give other shapes that fit the model (on backends that re-plan).
+    pub fn with_input_shape(
+        mut self,
+        input: impl Into<String>,
+        shape: impl Into<Vec<usize>>,
+    ) -> Runtime {
+        self.options = self.options.with_input_shape(input, shape);
+        self
+    }
+
+    /// Replace all options at once.
+    pub fn with_options(mut self, options: Options) -> Runtime {
+        self.options = options;
+        self
+    }
+
+    /// How to choose a model's backend: `auto` (the default: measure), `first` (first in order
+    /// of preference, no measuring), or a backend or variant name (that one only: an error
+    /// saying why when it cannot run the model, never another backend in its place).
+    pub fn with_backend(mut self, name: impl Into<String>) -> Runtime {
+        self.selection = Selection::parse(&name.into());
+        self
+    }
+
+    /// As [`Runtime::with_backend`].
+    pub fn with_selection(mut self, selection: Selection) -> Runtime {
+        self.selection = selection;
+        self
+    }
+
+    /// How long `auto` may spend on timed runs per load (default
+    /// [`DEFAULT_MEASURE_BUDGET`]); zero takes the first candidate in order without measuring.
+    pub fn with_measure_budget(mut self, budget: Duration) -> Runtime {
+        self.budget = budget;
+        self
+    }
+
+    /// The clock `auto` measures with (default [`SystemClock`]): a scripted clock makes
+    /// measuring reproducible.
+    pub fn with_clock(mut self, clock: Arc<dyn Clock>) -> Runtime {
+        self.clock = clock;
+        self
+    }
+
+    /// Where measured choices are cached (default [`CacheSetting::Default`]).
+    pub fn with_cache(mut self, cache: CacheSetting) -> Runtime {
+        self.cache = cache;
+        self
+    }
+
+    /// Add a variant of a backend that competes under its own label.
+    ///
+    /// # Errors
+    /// [`Error::InvalidOption`] when the label is taken (a backend, another variant, `auto`,
+    /// `first`) or empty.
+    pub fn with_variant(mut self, variant: Variant) -> Result<Runtime> {
+        let taken = variant.label.is_empty()
+            || ["auto", "first"].contains(&variant.label.as_str())
+            || self.cands(None).iter().any(|c| c.label == variant.label);
+        if taken {
+            return Err(Error::InvalidOption {
+                option: format!("variant {:?}", variant.label),
+                reason: "the label is empty or already names a backend, a variant, auto or first; give the variant its own label".into(),
+            });
+        }
+        self.variants.push(variant);
+        Ok(self)
+    }
+    /// Per-model choices of an integrator (see [`Policy`]).
+    ///
+    /// # Errors
+    /// [`Error::InvalidOption`] when a rule names a backend or a setting this runtime lacks.
+    pub fn with_policy(mut self, policy: Policy) -> Result<Runtime> {
+        policy.check(&self)?;
+        self.policy = Some(Arc::new(policy));
+        Ok(self)
+    }
+
+    pub fn options(&self) -> &Options {
+        &self.options
+    }
+
+    /// Every known backend, available or not.
+    pub fn backends(&self) -> &[Box<dyn Backend>] {
+        &self.backends
+    }
+
+    /// The variants added with [`Runtime::with_variant`].
+    pub fn variants(&self) -> &[Variant] {
+        &self.variants
+    }
+
+    /// Open a model file (or NNEF directory) and prepare it on the backend chosen for it (see
+    /// [`Runtime::load_source`]).
+    ///
+    /// # Errors
+    /// The file is missing, empty, corrupt or of no known format; the model needs an input
+    /// shape that was not given; no backend can run it (each backend's reason is given).
+    pub fn load(&self, path: impl AsRef<Path>) -> Result<Model> {
+        self.load_source(ModelSource::open(path)?)
+    }
+
+    /// Prepare a model held in memory; `label` names it in messages.
+    ///
+    /// # Errors
+    /// As [`Runtime::load`].
+    pub fn load_bytes(&self, label: &str, bytes: impl Into<Arc<[u8]>>) -> Result<Model> {
+        self.load_source(ModelSource::from_bytes(label, bytes)?)
+    }
+
+    /// What a model declares (format, inputs and outputs with dynamic dimensions), read by the
+    /// first backend that reads its format; no input shapes needed.
+    ///
+    /// # Errors
+    /// As [`Runtime::load`].
+    pub fn inspect(
+        &self,
+        path: impl AsRef<Path>,
+    ) -> Result<(ModelSource, &'static str, ModelInfo)> {
+        let source = ModelSource::open(path)?;
+        let mut reasons = Vec::new();
+        let mut first_error = None;
+        let cands = self.cands(None);
+        let cands = match &self.selection {
+            Selection::Named(name) => vec![*find(&cands, name)?],
+            _ => cands,
+        };
+        // reading a model's declarations may not need a backend's native library: try every
+        // backend that reads the format, available or not
+        for c in cands {
+            let b = c.backend;
+            if !b.formats().contains(&source.format()) {
+                continue;
+            }
+            match b.inspect(&source) {
+                Ok(info) => return Ok((source, b.name(), info)),
+                Err(e) => {
+                    reasons.push(format!("{}: {e}", b.name()));
+                    first_error.get_or_insert(e);
+                }
+            }
+        }
+        match first_error {
+            Some(e) if reasons.len() == 1 => Err(e),
+            _ => Err(Error::NoBackend {
+                path: source.path().into(),
+                reasons: reasons.join("; "),
+            }),
+        }
+    }
+
+    /// Backends then variants, in order of preference; `replacement` takes the place of the
+    /// backend of its name.
+    pub(crate) fn cands<'a>(&'a self, replacement: Option<&'a dyn Backend>) -> Vec<Cand<'a>> {
+        let backends = self.backends.iter().map(|b| match replacement {
+            Some(r) if r.name() == b.name() => r,
+            _ => b.as_ref(),
+        });
+        backends
+            .map(|b| Cand {
+                label: b.name(),
+                backend: b,
+                threads: None,
+            })
+            .chain(self.variants.iter().map(|v| Cand {
+                label: &v.label,
+                backend: v.backend.as_ref(),
+                threads: v.threads,
+            }))
+            .collect()
+    }
+
+    /// Prepare a model on the backend chosen for it:
+    ///
+    /// 1. a policy rule that matches the model's path may set the selection, threads,
+    ///    affinity and backend settings;
+    /// 2. a backend or variant chosen by name runs the model or the load fails with its reason
+    ///    (a policy rule with `fallback = true` then chooses automatically);
+    /// 3. otherwise the candidates are the backends and variants that read the format, are
+    ///    available here and may be chosen automatically; the rest are recorded as skipped;
+    /// 4. with one candidate, or selection `first`, or no measuring budget, the first that
+    ///    prepares the model wins;
+    /// 5. with `auto` and two or more, a choice cached for this model, device and candidates
+    ///    is used; else every candidate is prepared and measured on the same seeded inputs
+    ///    (see [`DEFAULT_MEASURE_BUDGET`]), a candidate whose outputs disagree with the others
+    ///    is rejected (of two that disagree, the format's reference backend is kept), the
+    ///    fastest median wins, and the choice is cached.
+    ///
+    /// [`Model::decision`] tells what happened.
+    ///
+    /// # Errors
+    /// As [`Runtime::load`]; when no candidate is left, the error lists each with its reason.
+    pub fn load_source(&self, source: ModelSource) -> Result<Model> {
+        let rule = self
+            .policy
+            .as_deref()
+            .and_then(|p| p.rule_for(source.path()));
+        let threads = rule.and_then(|r| r.threads).or(self.options.threads);
+        let affinity_asked = match rule.map(Rule::cpu_affinity).transpose()?.flatten() {
+            Some(a) => a,
+            None => self.affinity.clone(),
+        };
+        let placement = self.placement_with(threads, &affinity_asked)?;
+        let mut selection = match rule.and_then(|r| r.backend.as_deref()) {
+            Some(b) => Selection::parse(b),
+            None => self.selection.clone(),
+        };
+        // a rule's settings apply to a fresh instance of their backend
+        let fresh = match rule {
+            Some(r) if !r.all_settings().is_empty() => Some(self.fresh_for(r)?),
+            _ => None,
+        };
+        let cands = self.cands(fresh.as_deref());
+        let affinity: Option<Arc<[usize]>> = placement.affinity.as_deref().map(Arc::from);
+        // threads a backend starts while preparing inherit the caller's CPUs
+        let _pin = PinGuard::new(affinity.as_deref())?;
+        let load = Load {
+            rt: self,
+            source: &source,
+            placement: &placement,
+            rule_threads: rule.is_some_and(|r| r.threads.is_some()),
+        };
+        let mut notes = Vec::new();
+        if let Selection::Named(name) = &selection {
+            let how = match rule {
+                Some(r) if r.backend.is_some() => Source::Policy(r.model.clone()),
+                _ => Source::Explicit,
+            };
+            match load.named(&cands, name, how) {
+                Ok(done) => return Ok(done.into_model(source, placement, affinity)),
+                Err(e) if rule.is_some_and(|r| r.fallback && r.backend.is_some()) => {
+                    notes.push(format!(
+                        "policy: {name} cannot run it ({e}); chosen automatically as the rule for {:?} allows",
+                        rule.map(|r| r.model.as_str()).unwrap_or_default()
+                    ));
+                    selection = Selection::Auto;
+                }
+                Err(e) => return Err(e),
+            }
+        }
+        let mut done = load.choose(&cands, selection == Selection::First)?;
+        notes.append(&mut done.decision.notes);
+        done.decision.notes = notes;
+        Ok(done.into_model(source, placement, affinity))
+    }
+
+    fn fresh_for(&self, rule: &Rule) -> Result<Box<dyn Backend>> {
+        let settings = rule.all_settings();
+        let owner = |key: &str| {
+            self.settings()
+                .into_iter()
+                .find(|(_, s)| s.key == key)
+                .map(|(b, _)| b)
+        };
+        let name = match rule.backend.as_deref().map(Selection::parse) {
+            Some(Selection::Named(n)) => self
+                .cands(None)
+                .iter()
+                .find(|c| c.label == n)
+                .map(|c| c.backend.name()),
+            _ => owner(&settings[0].0),
+        };
+        let mut b = name
+            .and_then(fresh_backend)
+            .ok_or_else(|| Error::InvalidOption {
+                option: format!("settings of the policy rule for {:?}", rule.model),
+                reason: "no backend of this build has them".into(),
+            })?;
+        for (k, v) in &settings {
+            b.set(k, v)?;
+        }
+        Ok(b)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ErrorKind;
+
+    #[test]
+    fn settings_reach_their_backend() {
+        #[cfg(feature = "tract")]
+        {
+            assert!(Runtime::new().configure("tract_plan_cache", "2").is_ok());
+            let e = Runtime::new()
+                .configure("tract_plan_cache", "0")
+                .err()
+                .unwrap();
+            assert!(e.to_string().contains("tract_plan_cache"), "{e}");
+        }
+        let e = Runtime::new()
+            .configure("no_such_setting", "1")
+            .err()
+            .unwrap();
+        assert_eq!(e.kind(), ErrorKind::InvalidRequest);
+        let keys: Vec<_> = Runtime::new().settings().iter().map(|s| s.1.key).collect();
+        let mut unique = keys.clone();
+        unique.sort_unstable();
+        unique.dedup();
+        assert_eq!(
+            keys.len(),
+            unique.len(),
+            "setting keys are unique: {keys:?}"
+        );
+    }
+}
