@@ -161,10 +161,15 @@ impl clap::Args for BackendArgs {
                 .default
                 .map(|d| format!(" [default: {d}]"))
                 .unwrap_or_default();
+            // a wrong word is the library's one-line error, which names the words
+            let choices = match s.choices() {
+                [] => String::new(),
+                words => format!(" [one of: {}]", words.join(", ")),
+            };
             let mut arg = clap::Arg::new(s.key)
                 .long(s.key)
-                .value_name(s.value)
-                .help(format!("{} backend: {}{default}", backend, s.help));
+                .value_name(s.value_name())
+                .help(format!("{} backend: {}{choices}{default}", backend, s.help));
             if s.is_bool() {
                 arg = arg.num_args(0..=1).default_missing_value("true");
             }
@@ -699,14 +704,12 @@ pub(crate) fn flag_hint(e: &edgerun::Error) -> Option<String> {
         edgerun::Error::MissingInputShape { input, .. } => Some(format!(
             "; on the command line: --input_layer={input} --input_layer_shape=1,..."
         )),
-        edgerun::Error::LibraryNotFound { backend, .. } => {
-            let key = format!("{backend}_lib");
-            Runtime::new()
-                .settings()
-                .iter()
-                .any(|(_, s)| s.key == key)
-                .then(|| format!("; on the command line: --{key}=PATH"))
-        }
+        edgerun::Error::LibraryNotFound { backend, .. } => Runtime::new()
+            .backends()
+            .iter()
+            .find(|b| b.name() == backend)
+            .and_then(|b| b.descriptor().library_setting)
+            .map(|key| format!("; on the command line: --{key}=PATH")),
         _ => None,
     }
 }

@@ -791,7 +791,7 @@ fn ort_runs_an_onnx_model_given_its_library() {
         "--ort_optimization=max",
     ]));
     assert!(
-        line.contains("disable, basic, extended, layout or all"),
+        line.contains("ort_optimization: \"max\" is not valid; give one of disable, basic, extended, layout, all"),
         "{line}"
     );
 }

@@ -6,6 +6,7 @@ use std::fmt;
 use crate::dtype::{DType, Quant};
 use crate::error::{shape_string, Error, Result};
 use crate::format::{ModelFormat, ModelSource};
+use crate::settings::{Setting, Value};
 use crate::tensor::{AsTensorView, Tensor, TensorView};
 
 /// One dimension of a model's input or output shape.
@@ -230,49 +231,31 @@ impl Availability {
     }
 }
 
-/// What a backend is, independent of how it is configured: the single source of its name and
-/// of the formats it reads. Each backend crate exports one as `DESCRIPTOR`.
+/// What a backend is, independent of how it is configured: its name, the formats it reads,
+/// its settings, and the formats `auto` must leave to others. Each backend crate exports one
+/// as `DESCRIPTOR`; reports and policy read it as data.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Descriptor {
     /// Short stable name (`tract`, `tflite`).
     pub name: &'static str,
     /// Formats it reads.
     pub formats: &'static [ModelFormat],
+    /// Its own options: the one declaration of each ([`crate::settings`]).
+    pub settings: &'static [Setting],
+    /// The setting that names the native library it loads at run time, if it loads one.
+    pub library_setting: Option<&'static str>,
+    /// Formats it reads but that `auto` does not choose it for, each with the reason (a
+    /// format whose models it is known to compute wrongly); chosen by name, it still runs them.
+    pub not_automatic: &'static [(ModelFormat, &'static str)],
 }
 
-/// One of a backend's own options, settable by name ([`Backend::set`]): how front ends such as
-/// the CLI offer a backend's options without knowing the backend.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Setting {
-    /// Name, as a command-line flag without the dashes (`tflite_lib`).
-    pub key: &'static str,
-    /// What the value is (`PATH`, `BOOL`, `KEY:VALUE;...`).
-    pub value: &'static str,
-    /// One sentence for help texts.
-    pub help: &'static str,
-    /// The default, as text, when there is one.
-    pub default: Option<&'static str>,
-}
-
-impl Setting {
-    /// Does it take `true`/`false` (and stand alone for `true`)?
-    pub fn is_bool(&self) -> bool {
-        self.value == "BOOL"
-    }
-}
-
-/// Parse a boolean setting: `true`/`false`/`1`/`0`.
-///
-/// # Errors
-/// [`Error::InvalidOption`] naming the setting.
-pub fn parse_bool(key: &str, value: &str) -> Result<bool> {
-    match value {
-        "true" | "1" => Ok(true),
-        "false" | "0" => Ok(false),
-        other => Err(Error::InvalidOption {
-            option: key.into(),
-            reason: format!("{other:?} is not a boolean; give true or false"),
-        }),
+impl Descriptor {
+    /// Why `auto` does not choose this backend for `format`, when it does not.
+    pub fn not_automatic_for(&self, format: ModelFormat) -> Option<&'static str> {
+        self.not_automatic
+            .iter()
+            .find(|(f, _)| *f == format)
+            .map(|(_, why)| *why)
     }
 }
 
@@ -294,21 +277,20 @@ pub trait Backend: Send + Sync {
     /// Whether this backend can run here; a compiled-out or library-less backend still answers.
     fn availability(&self) -> Availability;
 
-    /// The backend's own options, settable by name with [`Backend::set`].
-    fn settings(&self) -> &'static [Setting] {
-        &[]
-    }
-
-    /// Set one of [`Backend::settings`] from text.
+    /// Take a value for one of the descriptor's settings, already parsed by its kind (see
+    /// [`crate::settings::configure`] for setting one from text).
     ///
     /// # Errors
-    /// [`Error::InvalidOption`] for an unknown key or a value that does not parse.
-    fn set(&mut self, key: &str, value: &str) -> Result<()> {
+    /// [`Error::UnknownSetting`] for a key it does not declare; a value it cannot use.
+    fn set(&mut self, key: &str, value: Value) -> Result<()> {
         let _ = value;
-        Err(Error::InvalidOption {
-            option: key.into(),
-            reason: format!("backend {} has no such setting", self.name()),
-        })
+        Err(crate::settings::unknown(self.descriptor(), key))
+    }
+
+    /// The value a setting holds now, `None` when unset (and for no default).
+    fn get(&self, key: &str) -> Option<Value> {
+        let _ = key;
+        None
     }
 
     /// Version of the engine (tract's crate version, the loaded library's own version), when
@@ -327,26 +309,43 @@ pub trait Backend: Send + Sync {
         Vec::new()
     }
 
-    /// The backend's own settings as text, for [`Backend::fingerprint`] (default: none).
-    fn settings_fingerprint(&self) -> String {
-        String::new()
-    }
+    /// Parse, check and optimize a model once, for any number of sessions.
+    ///
+    /// # Errors
+    /// Corrupt model, unsupported op or format, missing input shape, backend unavailable.
+    fn prepare(&self, model: &ModelSource, options: &Options) -> Result<Box<dyn Prepared>>;
 
+    /// Inputs and outputs as the model declares them, dynamic dimensions included; needs no
+    /// input shapes. The default prepares the model and reports the prepared infos.
+    ///
+    /// # Errors
+    /// As [`Backend::prepare`], less the missing-shape error where the backend can avoid it.
+    fn inspect(&self, model: &ModelSource) -> Result<ModelInfo> {
+        let p = self.prepare(model, &Options::default())?;
+        Ok(ModelInfo {
+            inputs: p.inputs().to_vec(),
+            outputs: p.outputs().to_vec(),
+            output_shapes_known: true,
+        })
+    }
+}
+
+impl dyn Backend + '_ {
     /// What, besides its name and the load options, decides how this backend runs a model:
-    /// engine version, library, and the backend's own settings. A change re-measures the
+    /// engine version, library, and the backend's settings. A change re-measures the
     /// dispatcher's cached choices.
-    fn fingerprint(&self) -> String {
+    pub fn fingerprint(&self) -> String {
         format!(
             "version {}; library {}; settings {}",
             self.version().as_deref().unwrap_or("?"),
             self.found_library()
                 .map_or_else(|| "-".into(), |l| l.path.display().to_string()),
-            self.settings_fingerprint()
+            crate::settings::fingerprint(self)
         )
     }
 
     /// Everything `edgerun info` says about this backend.
-    fn report(&self) -> BackendReport {
+    pub fn report(&self) -> BackendReport {
         let availability = self.availability();
         let found = self.found_library();
         BackendReport {
@@ -371,43 +370,6 @@ pub trait Backend: Send + Sync {
             },
             delegates: self.delegates(),
         }
-    }
-
-    /// May the dispatcher pick this backend for `format` by itself? A backend that reads a
-    /// format but is known to compute some models of it wrongly answers `Err` with the reason;
-    /// it still runs them when chosen by name.
-    ///
-    /// # Errors
-    /// The reason not to choose it automatically.
-    fn auto_choice(&self, _format: ModelFormat) -> std::result::Result<(), String> {
-        Ok(())
-    }
-
-    /// Why this backend comes before others that read `format`, when it does, for
-    /// `Model::choice` to say.
-    fn preference(&self, format: ModelFormat) -> Option<&'static str> {
-        let _ = format;
-        None
-    }
-
-    /// Parse, check and optimize a model once, for any number of sessions.
-    ///
-    /// # Errors
-    /// Corrupt model, unsupported op or format, missing input shape, backend unavailable.
-    fn prepare(&self, model: &ModelSource, options: &Options) -> Result<Box<dyn Prepared>>;
-
-    /// Inputs and outputs as the model declares them, dynamic dimensions included; needs no
-    /// input shapes. The default prepares the model and reports the prepared infos.
-    ///
-    /// # Errors
-    /// As [`Backend::prepare`], less the missing-shape error where the backend can avoid it.
-    fn inspect(&self, model: &ModelSource) -> Result<ModelInfo> {
-        let p = self.prepare(model, &Options::default())?;
-        Ok(ModelInfo {
-            inputs: p.inputs().to_vec(),
-            outputs: p.outputs().to_vec(),
-            output_shapes_known: true,
-        })
     }
 }
 

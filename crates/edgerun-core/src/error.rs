@@ -180,6 +180,16 @@ pub enum Error {
     #[error("invalid option {option}: {reason}")]
     InvalidOption { option: String, reason: String },
 
+    #[error("setting {key}: {value:?} is not valid; give {accepts}")]
+    InvalidSetting {
+        key: String,
+        value: String,
+        accepts: String,
+    },
+
+    #[error("no setting {key:?} here; the settings are: {known}")]
+    UnknownSetting { key: String, known: String },
+
     #[error("image {what}: {reason}")]
     Image { what: String, reason: String },
 
@@ -242,6 +252,8 @@ impl Error {
             | Error::InputShapeOption { .. }
             | Error::UnknownShapeOption { .. }
             | Error::InvalidOption { .. }
+            | Error::InvalidSetting { .. }
+            | Error::UnknownSetting { .. }
             | Error::TooLarge { .. }
             | Error::OutOfMemory { .. }
             | Error::Delegate { .. } => ErrorKind::InvalidRequest,

@@ -14,16 +14,18 @@ pub mod nnef;
 pub mod npy;
 pub mod onnx;
 pub mod platform;
+pub mod settings;
 pub mod tensor;
 pub mod tflite;
 
 pub use backend::{
     check_inputs, order_inputs, Availability, Backend, BackendReport, DelegateReport, Descriptor,
-    Dim, ModelInfo, OpTiming, Options, Prepared, Session, Setting, TensorInfo,
+    Dim, ModelInfo, OpTiming, Options, Prepared, Session, TensorInfo,
 };
 pub use dtype::{DType, Element, Quant};
 pub use error::{Error, ErrorKind, Result};
 pub use format::{ModelFormat, ModelSource};
 pub use half::f16;
 pub use platform::{CpuAffinity, Placement, Platform};
+pub use settings::{Kind, Setting, Value};
 pub use tensor::{AsTensorView, Data, DataRef, Tensor, TensorView, Tolerance};

@@ -92,7 +92,19 @@ pub fn text(data: &[u8]) {
         }
         let _ = line.parse::<edgerun_core::CpuAffinity>();
         let _ = DType::parse(line);
-        let _ = edgerun_core::backend::parse_bool("fuzz", line);
+        for kind in [
+            edgerun_core::Kind::Bool,
+            edgerun_core::Kind::Count { min: 1 },
+            edgerun_core::Kind::Choice(&["all", "basic"]),
+        ] {
+            let setting = edgerun_core::Setting {
+                key: "fuzz",
+                kind,
+                help: "",
+                default: None,
+            };
+            let _ = setting.parse(line);
+        }
         #[cfg(feature = "models")]
         {
             let _ = edgerun::tflite::parse_delegate_options(line);

@@ -29,6 +29,7 @@ use std::sync::{Arc, OnceLock};
 
 use edgerun_core::backend::ModelInfo;
 use edgerun_core::library::{discover, Found, LibrarySpec, WheelLib};
+use edgerun_core::settings::{self, Kind, Value};
 use edgerun_core::tflite::{flatbuf, types};
 use edgerun_core::{
     Availability, Backend, Descriptor, Dim, Error, ModelFormat, ModelSource, Options, Prepared,
@@ -39,10 +40,13 @@ pub use sys::REQUIRED_SYMBOLS;
 
 const NAME: &str = "litert";
 
-/// Name and formats of the LiteRT backend.
+/// What the LiteRT backend is: its name, format and settings.
 pub const DESCRIPTOR: Descriptor = Descriptor {
     name: NAME,
     formats: &[ModelFormat::TfLite],
+    settings: SETTINGS,
+    library_setting: Some("litert_lib"),
+    not_automatic: &[],
 };
 
 /// Environment variable naming the LiteRT C library to load.
@@ -66,7 +70,7 @@ const SPEC: LibrarySpec = LibrarySpec {
 
 const SETTINGS: &[Setting] = &[Setting {
     key: "litert_lib",
-    value: "PATH",
+    kind: Kind::Path,
     help: "the LiteRT C library to load (default: $EDGERUN_LITERT_LIB, then lib/edgerun/ beside the executable, /usr/lib/edgerun, the ai-edge-litert Python package, libLiteRt.so on the loader path)",
     default: None,
 }];
@@ -143,21 +147,21 @@ impl Backend for LiteRtBackend {
         &DESCRIPTOR
     }
 
-    fn settings(&self) -> &'static [Setting] {
-        SETTINGS
+    fn set(&mut self, key: &str, value: Value) -> Result<()> {
+        match (key, value) {
+            ("litert_lib", Value::Path(p)) => {
+                self.options.library = Some(p);
+                self.api = OnceLock::new();
+            }
+            (key, _) => return Err(settings::unknown(&DESCRIPTOR, key)),
+        }
+        Ok(())
     }
 
-    fn set(&mut self, key: &str, value: &str) -> Result<()> {
+    fn get(&self, key: &str) -> Option<Value> {
         match key {
-            "litert_lib" => {
-                self.options.library = Some(value.into());
-                self.api = OnceLock::new();
-                Ok(())
-            }
-            _ => Err(Error::InvalidOption {
-                option: key.into(),
-                reason: "backend litert has no such setting".into(),
-            }),
+            "litert_lib" => self.options.library.clone().map(Value::Path),
+            _ => None,
         }
     }
 
@@ -174,18 +178,8 @@ impl Backend for LiteRtBackend {
         }
     }
 
-    fn settings_fingerprint(&self) -> String {
-        format!("{:?}", self.options)
-    }
-
     fn version(&self) -> Option<String> {
         self.api().ok().map(|_| VERSION.to_string())
-    }
-
-    fn preference(&self, format: ModelFormat) -> Option<&'static str> {
-        (format == ModelFormat::TfLite).then_some(
-            "preferred for TensorFlow Lite models while its library is present: current LiteRT runs them faster than older TensorFlow Lite C libraries; the tflite backend stays the one for external delegates",
-        )
     }
 
     fn found_library(&self) -> Option<Found> {

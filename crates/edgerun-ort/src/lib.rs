@@ -28,9 +28,9 @@ mod sys;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, OnceLock};
 
-use edgerun_core::backend::parse_bool;
 use edgerun_core::backend::ModelInfo;
 use edgerun_core::library::{discover, Found, LibrarySpec, LoadFailure, WheelLib};
+use edgerun_core::settings::{self, Kind, Value};
 use edgerun_core::{
     Availability, Backend, Descriptor, Error, ModelFormat, ModelSource, Options, Prepared, Result,
     Setting,
@@ -42,6 +42,9 @@ const NAME: &str = "ort";
 pub const DESCRIPTOR: Descriptor = Descriptor {
     name: NAME,
     formats: &[ModelFormat::Onnx],
+    settings: SETTINGS,
+    library_setting: Some("ort_lib"),
+    not_automatic: &[],
 };
 
 /// Environment variable naming the ONNX Runtime library to load.
@@ -72,25 +75,25 @@ pub fn min_version() -> String {
 const SETTINGS: &[Setting] = &[
     Setting {
         key: "ort_lib",
-        value: "PATH",
+        kind: Kind::Path,
         help: "the ONNX Runtime library to load (default: $EDGERUN_ORT_LIB, $ORT_DYLIB_PATH, then lib/edgerun/ beside the executable, /usr/lib/edgerun, the onnxruntime Python package, libonnxruntime.so on the loader path)",
         default: None,
     },
     Setting {
         key: "ort_optimization",
-        value: "LEVEL",
-        help: "graph optimization level: disable, basic, extended, layout or all",
+        kind: Kind::Choice(Optimization::NAMES),
+        help: "graph optimization level",
         default: Some("all"),
     },
     Setting {
         key: "ort_providers",
-        value: "LIST",
+        kind: Kind::Text("NAME[:key=value;...][,NAME...]"),
         help: "execution providers before the CPU one, by ONNX Runtime's name, each with options: NAME[:key=value;key=value][,NAME...] (e.g. XNNPACK:intra_op_num_threads=2)",
         default: None,
     },
     Setting {
         key: "ort_provider_fallback",
-        value: "BOOL",
+        kind: Kind::Bool,
         help: "when a provider cannot be added, go on without it (noted in the model's notes) instead of failing",
         default: Some("false"),
     },
@@ -108,6 +111,14 @@ pub enum Optimization {
 }
 
 impl Optimization {
+    /// The levels' names, in order.
+    pub const NAMES: &'static [&'static str] = &["disable", "basic", "extended", "layout", "all"];
+
+    /// This level's name, as [`Optimization::parse`] takes it.
+    pub fn name(self) -> &'static str {
+        Self::NAMES[self as usize]
+    }
+
     /// Parse `disable`, `basic`, `extended`, `layout` or `all`.
     ///
     /// # Errors
@@ -149,6 +160,22 @@ pub struct Provider {
     /// `QNN`, `OpenVINO`, `SNPE`, `WEBGPU`...).
     pub name: String,
     pub options: Vec<(String, String)>,
+}
+
+/// Providers written as [`parse_providers`] reads them.
+pub fn format_providers(providers: &[Provider]) -> String {
+    providers
+        .iter()
+        .map(|p| {
+            let options: Vec<String> = p.options.iter().map(|(k, v)| format!("{k}={v}")).collect();
+            if options.is_empty() {
+                p.name.clone()
+            } else {
+                format!("{}:{}", p.name, options.join(";"))
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(",")
 }
 
 /// Parse `NAME[:key=value;key=value][,NAME...]`.
@@ -333,29 +360,32 @@ impl Backend for OrtBackend {
         &DESCRIPTOR
     }
 
-    fn settings(&self) -> &'static [Setting] {
-        SETTINGS
-    }
-
-    fn set(&mut self, key: &str, value: &str) -> Result<()> {
-        match key {
-            "ort_lib" => {
-                self.options.library = Some(value.into());
+    fn set(&mut self, key: &str, value: Value) -> Result<()> {
+        let o = &mut self.options;
+        match (key, value) {
+            ("ort_lib", Value::Path(p)) => {
+                o.library = Some(p);
                 self.loaded = OnceLock::new();
             }
-            "ort_optimization" => self.options.optimization = Optimization::parse(value)?,
-            "ort_providers" => self.options.providers = parse_providers(value)?,
-            "ort_provider_fallback" => {
-                self.options.provider_fallback = parse_bool(key, value)?;
+            ("ort_optimization", Value::Choice(level)) => {
+                o.optimization = Optimization::parse(level)?
             }
-            _ => {
-                return Err(Error::InvalidOption {
-                    option: key.into(),
-                    reason: "backend ort has no such setting".into(),
-                })
-            }
+            ("ort_providers", Value::Text(t)) => o.providers = parse_providers(&t)?,
+            ("ort_provider_fallback", Value::Bool(b)) => o.provider_fallback = b,
+            (key, _) => return Err(settings::unknown(&DESCRIPTOR, key)),
         }
         Ok(())
+    }
+
+    fn get(&self, key: &str) -> Option<Value> {
+        let o = &self.options;
+        match key {
+            "ort_lib" => o.library.clone().map(Value::Path),
+            "ort_optimization" => Some(Value::Choice(o.optimization.name())),
+            "ort_providers" => Some(Value::Text(format_providers(&o.providers))),
+            "ort_provider_fallback" => Some(Value::Bool(o.provider_fallback)),
+            _ => None,
+        }
     }
 
     fn availability(&self) -> Availability {
@@ -376,18 +406,8 @@ impl Backend for OrtBackend {
         }
     }
 
-    fn settings_fingerprint(&self) -> String {
-        format!("{:?}", self.options)
-    }
-
     fn version(&self) -> Option<String> {
         self.loaded().ok().map(|l| l.version.clone())
-    }
-
-    fn preference(&self, format: ModelFormat) -> Option<&'static str> {
-        (format == ModelFormat::Onnx).then_some(
-            "preferred for ONNX models while its library is present: ONNX Runtime's kernels run them faster than tract",
-        )
     }
 
     fn found_library(&self) -> Option<Found> {

@@ -34,8 +34,9 @@ pub use edgerun_core::tflite::{flatbuf, types};
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex, OnceLock};
 
-use edgerun_core::backend::{parse_bool, ModelInfo};
+use edgerun_core::backend::ModelInfo;
 use edgerun_core::library::Found;
+use edgerun_core::settings::{self, Kind, Value};
 use edgerun_core::{
     Availability, Backend, DelegateReport, Descriptor, Dim, Error, ModelFormat, ModelSource,
     Options, Prepared, Quant, Result, Setting, TensorInfo,
@@ -50,10 +51,13 @@ use session::{Recipe, TfLitePrepared};
 
 const NAME: &str = "tflite";
 
-/// Name and formats of the TensorFlow Lite backend.
+/// What the TensorFlow Lite backend is: its name, format and settings.
 pub const DESCRIPTOR: Descriptor = Descriptor {
     name: NAME,
     formats: &[ModelFormat::TfLite],
+    settings: SETTINGS,
+    library_setting: Some("tflite_lib"),
+    not_automatic: &[],
 };
 
 /// The first TFLite release edgerun trusts with per-channel quantized FULLY_CONNECTED weights.
@@ -69,31 +73,31 @@ pub fn trusts_per_channel_fc(version: &str) -> bool {
 const SETTINGS: &[Setting] = &[
     Setting {
         key: "tflite_lib",
-        value: "PATH",
+        kind: Kind::Path,
         help: "the TensorFlow Lite C library to load (default: $EDGERUN_TFLITE_LIB, then lib/edgerun/ beside the executable, /usr/lib/edgerun, libtensorflowlite_c.so on the loader path)",
         default: None,
     },
     Setting {
         key: "use_xnnpack",
-        value: "BOOL",
+        kind: Kind::Bool,
         help: "use TensorFlow Lite's XNNPACK delegate",
         default: Some("true"),
     },
     Setting {
         key: "external_delegate_path",
-        value: "PATH",
+        kind: Kind::Path,
         help: "external delegate plugin (.so exporting tflite_plugin_create_delegate)",
         default: None,
     },
     Setting {
         key: "external_delegate_options",
-        value: "KEY:VALUE;...",
+        kind: Kind::Text("KEY:VALUE;..."),
         help: "options for the external delegate, key1:value1;key2:value2, passed in this order",
         default: None,
     },
     Setting {
         key: "delegate_fallback",
-        value: "BOOL",
+        kind: Kind::Bool,
         help: "run on the CPU when the delegate cannot be loaded or applied",
         default: Some("false"),
     },
@@ -228,31 +232,40 @@ impl Backend for TfLiteBackend {
         &DESCRIPTOR
     }
 
-    fn settings(&self) -> &'static [Setting] {
-        SETTINGS
-    }
-
-    fn set(&mut self, key: &str, value: &str) -> Result<()> {
+    fn set(&mut self, key: &str, value: Value) -> Result<()> {
         let o = &mut self.options;
-        match key {
-            "tflite_lib" => {
-                o.library = Some(value.into());
+        match (key, value) {
+            ("tflite_lib", Value::Path(p)) => {
+                o.library = Some(p);
                 self.api = OnceLock::new();
             }
-            "use_xnnpack" => o.xnnpack = parse_bool(key, value)?,
-            "external_delegate_path" => o.external_delegate = Some(value.into()),
-            "external_delegate_options" => {
-                o.external_delegate_options = parse_delegate_options(value)?
+            ("use_xnnpack", Value::Bool(b)) => o.xnnpack = b,
+            ("external_delegate_path", Value::Path(p)) => o.external_delegate = Some(p),
+            ("external_delegate_options", Value::Text(t)) => {
+                o.external_delegate_options = parse_delegate_options(&t)?
             }
-            "delegate_fallback" => o.delegate_fallback = parse_bool(key, value)?,
-            _ => {
-                return Err(Error::InvalidOption {
-                    option: key.into(),
-                    reason: "backend tflite has no such setting".into(),
-                })
-            }
+            ("delegate_fallback", Value::Bool(b)) => o.delegate_fallback = b,
+            (key, _) => return Err(settings::unknown(&DESCRIPTOR, key)),
         }
         Ok(())
+    }
+
+    fn get(&self, key: &str) -> Option<Value> {
+        let o = &self.options;
+        match key {
+            "tflite_lib" => o.library.clone().map(Value::Path),
+            "use_xnnpack" => Some(Value::Bool(o.xnnpack)),
+            "external_delegate_path" => o.external_delegate.clone().map(Value::Path),
+            "external_delegate_options" => Some(Value::Text(
+                o.external_delegate_options
+                    .iter()
+                    .map(|(k, v)| format!("{k}:{v}"))
+                    .collect::<Vec<_>>()
+                    .join(";"),
+            )),
+            "delegate_fallback" => Some(Value::Bool(o.delegate_fallback)),
+            _ => None,
+        }
     }
 
     fn availability(&self) -> Availability {
@@ -277,10 +290,6 @@ impl Backend for TfLiteBackend {
                 reason: e.to_string(),
             },
         }
-    }
-
-    fn settings_fingerprint(&self) -> String {
-        format!("{:?}", self.options)
     }
 
     fn version(&self) -> Option<String> {

@@ -23,6 +23,7 @@ use std::time::Instant;
 use std::sync::Mutex;
 
 use edgerun_core::backend::{output_slots, ModelInfo};
+use edgerun_core::settings::{self, Kind, Value};
 use edgerun_core::{
     Availability, Backend, DType, Data, DataRef, Descriptor, Dim, Error, ModelFormat, ModelSource,
     OpTiming, Options, Prepared, Quant, Result, Session, Setting, Tensor, TensorInfo, TensorView,
@@ -50,7 +51,7 @@ pub use tract_onnx;
 
 const NAME: &str = "tract";
 
-/// Name and formats of the tract backend.
+/// What the tract backend is: its name, formats and settings.
 pub const DESCRIPTOR: Descriptor = Descriptor {
     name: NAME,
     formats: if cfg!(feature = "tflite") {
@@ -58,6 +59,9 @@ pub const DESCRIPTOR: Descriptor = Descriptor {
     } else {
         &[ModelFormat::Onnx, ModelFormat::Nnef]
     },
+    settings: SETTINGS,
+    library_setting: None,
+    not_automatic: &[(ModelFormat::TfLite, TFLITE_NOT_AUTOMATIC)],
 };
 
 /// Plans kept per prepared model by default (one per set of input shapes).
@@ -65,7 +69,7 @@ pub const DEFAULT_PLAN_CACHE: usize = 8;
 
 const SETTINGS: &[Setting] = &[Setting {
     key: "tract_plan_cache",
-    value: "N",
+    kind: Kind::Count { min: 1 },
     help: "optimized plans tract keeps per model, one per set of input shapes (least recently used dropped first)",
     default: Some("8"),
 }];
@@ -121,26 +125,18 @@ impl Backend for TractBackend {
         &DESCRIPTOR
     }
 
-    fn settings(&self) -> &'static [Setting] {
-        SETTINGS
+    fn set(&mut self, key: &str, value: Value) -> Result<()> {
+        match (key, value) {
+            ("tract_plan_cache", Value::Count(n)) => self.options.plan_cache = n.max(1),
+            (key, _) => return Err(settings::unknown(&DESCRIPTOR, key)),
+        }
+        Ok(())
     }
 
-    fn set(&mut self, key: &str, value: &str) -> Result<()> {
+    fn get(&self, key: &str) -> Option<Value> {
         match key {
-            "tract_plan_cache" => match value.parse::<usize>() {
-                Ok(n) if n >= 1 => {
-                    self.options.plan_cache = n;
-                    Ok(())
-                }
-                _ => Err(Error::InvalidOption {
-                    option: key.into(),
-                    reason: format!("{value:?} is not a number of plans of at least 1"),
-                }),
-            },
-            _ => Err(Error::InvalidOption {
-                option: key.into(),
-                reason: "backend tract has no such setting".into(),
-            }),
+            "tract_plan_cache" => Some(Value::Count(self.options.plan_cache)),
+            _ => None,
         }
     }
 
@@ -154,19 +150,8 @@ impl Backend for TractBackend {
         }
     }
 
-    fn settings_fingerprint(&self) -> String {
-        format!("{:?}", self.options)
-    }
-
     fn version(&self) -> Option<String> {
         Some(tract_version().to_string())
-    }
-
-    fn auto_choice(&self, format: ModelFormat) -> std::result::Result<(), String> {
-        match format {
-            ModelFormat::TfLite => Err(TFLITE_NOT_AUTOMATIC.into()),
-            _ => Ok(()),
-        }
     }
 
     fn prepare(&self, model: &ModelSource, options: &Options) -> Result<Box<dyn Prepared>> {

@@ -43,10 +43,10 @@ pub use edgerun_tract as tract;
 
 pub use edgerun_core::{
     backend, check_inputs, dtype, error, format, library, npy, onnx, order_inputs, platform,
-    tensor, AsTensorView, Availability, Backend, BackendReport, CpuAffinity, DType, Data, DataRef,
-    DelegateReport, Descriptor, Dim, Element, Error, ErrorKind, ModelFormat, ModelInfo,
-    ModelSource, OpTiming, Options, Placement, Platform, Prepared, Quant, Result, Session, Setting,
-    Tensor, TensorInfo, TensorView, Tolerance,
+    settings, tensor, AsTensorView, Availability, Backend, BackendReport, CpuAffinity, DType, Data,
+    DataRef, DelegateReport, Descriptor, Dim, Element, Error, ErrorKind, Kind, ModelFormat,
+    ModelInfo, ModelSource, OpTiming, Options, Placement, Platform, Prepared, Quant, Result,
+    Session, Setting, Tensor, TensorInfo, TensorView, Tolerance, Value,
 };
 
 mod backends;

@@ -7,11 +7,11 @@
 //! backend = "tflite"                    # a backend, a variant's label, "auto" or "first"
 //! threads = 2
 //! affinity = "big"                      # big, little, all, or CPUs such as "4-7"
-//! delegate = "/usr/lib/libarmnnDelegate.so"
-//! delegate_options = "backends:CpuAcc,CpuRef"
 //! fallback = false                      # may another backend take it when this one cannot?
 //!
 //! [rule.settings]                       # any backend setting, as `edgerun info` lists them
+//! external_delegate_path = "/usr/lib/libarmnnDelegate.so"
+//! external_delegate_options = "backends:CpuAcc,CpuRef"
 //! use_xnnpack = "false"
 //! ```
 //!
@@ -20,7 +20,7 @@
 //! backend with those settings (the runtime's own instance is left as it is).
 
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use serde::Deserialize;
 
@@ -38,37 +38,23 @@ pub struct Rule {
     pub threads: Option<usize>,
     /// `big`, `little`, `all` or a CPU list.
     pub affinity: Option<String>,
-    /// An external delegate for the TensorFlow Lite backend (`external_delegate_path`).
-    pub delegate: Option<PathBuf>,
-    /// Its options, `key:value;key:value` (`external_delegate_options`).
-    pub delegate_options: Option<String>,
     /// When the pinned backend cannot run the model: choose automatically (true) or fail
     /// with its reason (false, the default: no silent substitution).
     #[serde(default)]
     pub fallback: bool,
-    /// Backend settings, key to value.
+    /// Backend settings, key to value: the keys of the backends' descriptors, all of one
+    /// backend.
     #[serde(default)]
     pub settings: BTreeMap<String, String>,
 }
 
 impl Rule {
-    /// The backend settings this rule sets, delegate shortcuts included.
+    /// The backend settings this rule sets.
     pub fn all_settings(&self) -> Vec<(String, String)> {
-        let mut s: Vec<(String, String)> = self
-            .settings
+        self.settings
             .iter()
             .map(|(k, v)| (k.clone(), v.clone()))
-            .collect();
-        if let Some(d) = &self.delegate {
-            s.push((
-                "external_delegate_path".into(),
-                d.to_string_lossy().into_owned(),
-            ));
-        }
-        if let Some(o) = &self.delegate_options {
-            s.push(("external_delegate_options".into(), o.clone()));
-        }
-        s
+            .collect()
     }
 
     /// The affinity this rule asks for.
@@ -272,9 +258,8 @@ mod tests {
             backend = "tflite"
             threads = 2
             affinity = "0-1"
-            delegate = "/usr/lib/libarmnnDelegate.so"
-            delegate_options = "backends:CpuAcc"
             [rule.settings]
+            external_delegate_path = "/usr/lib/libarmnnDelegate.so"
             use_xnnpack = "false"
 
             [[rule]]

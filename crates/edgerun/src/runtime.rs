@@ -10,6 +10,7 @@ use crate::dispatch::decision::Source;
 use crate::dispatch::{find, Cand, Load};
 use crate::platform::{cpulist, PinGuard};
 use crate::report::{self, Report};
+use crate::settings;
 use crate::{
     Backend, CacheSetting, CpuAffinity, Error, Model, ModelInfo, ModelSource, Options, Placement,
     Platform, Policy, Result, Rule, Setting,
@@ -132,7 +133,7 @@ impl Runtime {
     pub fn settings(&self) -> Vec<(&'static str, &'static Setting)> {
         self.backends
             .iter()
-            .flat_map(|b| b.settings().iter().map(move |s| (b.name(), s)))
+            .flat_map(|b| b.descriptor().settings.iter().map(move |s| (b.name(), s)))
             .collect()
     }
 
@@ -140,20 +141,26 @@ impl Runtime {
     /// `("tflite_lib", "/opt/lib/libtensorflowlite_c.so")`.
     ///
     /// # Errors
-    /// [`Error::InvalidOption`] when no backend has the setting or the value does not parse.
+    /// [`Error::UnknownSetting`] when no backend has the setting (naming those that exist),
+    /// [`Error::InvalidSetting`] when the value does not parse (naming what it accepts).
     pub fn configure(mut self, key: &str, value: &str) -> Result<Runtime> {
         match self
             .backends
             .iter_mut()
-            .find(|b| b.settings().iter().any(|s| s.key == key))
+            .find(|b| b.descriptor().settings.iter().any(|s| s.key == key))
         {
             Some(b) => {
-                b.set(key, value)?;
+                settings::configure(b.as_mut(), key, value)?;
                 Ok(self)
             }
-            None => Err(Error::InvalidOption {
-                option: key.into(),
-                reason: "no backend of this build has such a setting".into(),
+            None => Err(Error::UnknownSetting {
+                key: key.into(),
+                known: self
+                    .settings()
+                    .iter()
+                    .map(|(_, s)| s.key)
+                    .collect::<Vec<_>>()
+                    .join(", "),
             }),
         }
     }
@@ -513,7 +520,7 @@ impl Runtime {
                 reason: "no backend of this build has them".into(),
             })?;
         for (k, v) in &settings {
-            b.set(k, v)?;
+            settings::configure(b.as_mut(), k, v)?;
         }
         Ok(b)
     }

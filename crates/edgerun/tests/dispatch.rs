@@ -62,6 +62,9 @@ impl Script {
         let descriptor = Box::leak(Box::new(Descriptor {
             name: self.name,
             formats: self.formats,
+            settings: &[],
+            library_setting: None,
+            not_automatic: &[],
         }));
         Box::new(ScriptedBackend {
             s: self.clone(),

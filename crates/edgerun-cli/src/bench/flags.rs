@@ -70,9 +70,10 @@ const fn f(
 
 use Kind::{Bool, Float, Int, Str};
 
-/// Every flag, in benchmark_model's order (its own flags, the TFLite model's, then the delegate
-/// providers'), followed by edgerun's additions.
-pub const SPECS: &[Spec] = &[
+/// benchmark_model's flags, in its order (its own flags, the TFLite model's, then the delegate
+/// providers'), followed by the bench's own additions. The backends' settings follow them in
+/// [`specs`], taken from the backends' descriptors.
+const TOOL_SPECS: &[Spec] = &[
     f("num_runs", Int, "50", "expected number of runs, see also min_secs, max_secs", Some("Min num runs"), Scope::All),
     f("min_secs", Float, "1", "minimum number of seconds to rerun for, potentially making the actual number of runs to be greater than num_runs", Some("Min runs duration (seconds)"), Scope::All),
     f("max_secs", Float, "150", "maximum number of seconds to rerun for, potentially making the actual number of runs to be less than num_runs; a run in progress is finished", Some("Max runs duration (seconds)"), Scope::All),
@@ -140,21 +141,44 @@ pub const SPECS: &[Spec] = &[
     f("measure_ms", Int, "-1", "edgerun: milliseconds auto may spend timing candidates at load; 0 takes the first in order; -1: 500", Some("edgerun measure budget"), Scope::All),
     f("max_tensor_mb", Int, "0", "edgerun: the largest tensor, in MB (10^6 bytes), edgerun makes or lets a backend prepare; 0: half of the memory this process may use", Some("edgerun max tensor MB"), Scope::All),
     f("cpu_affinity", Str, "default", "edgerun: CPUs for inference threads: big, little, all, default, or a list such as 0-3,6", Some("edgerun CPU affinity"), Scope::All),
-    f("tflite_lib", Str, "", "edgerun: the TensorFlow Lite C library to load (default: $EDGERUN_TFLITE_LIB, then lib/edgerun/ beside the executable, /usr/lib/edgerun, libtensorflowlite_c.so on the loader path)", Some("edgerun TensorFlow Lite library"), Scope::TfLite),
-    f("delegate_fallback", Bool, "false", "edgerun: run on the CPU when the external delegate cannot be loaded or applied", Some("edgerun delegate fallback"), Scope::TfLite),
-    f("litert_lib", Str, "", "edgerun: the LiteRT library to load (default: $EDGERUN_LITERT_LIB, then lib/edgerun/ beside the executable, /usr/lib/edgerun, the ai-edge-litert Python package, libLiteRt.so on the loader path)", Some("edgerun LiteRT library"), Scope::Backend("litert")),
-    f("ort_lib", Str, "", "edgerun: the ONNX Runtime library to load (default: $EDGERUN_ORT_LIB, $ORT_DYLIB_PATH, then lib/edgerun/ beside the executable, /usr/lib/edgerun, the onnxruntime Python package, libonnxruntime.so on the loader path)", Some("edgerun ONNX Runtime library"), Scope::Backend("ort")),
-    f("ort_optimization", Str, "all", "edgerun: ONNX Runtime graph optimization level: disable, basic, extended, layout or all", Some("edgerun ONNX Runtime optimization"), Scope::Backend("ort")),
-    f("ort_providers", Str, "", "edgerun: ONNX Runtime execution providers, NAME[:key=value;...][,NAME...]", Some("edgerun ONNX Runtime providers"), Scope::Backend("ort")),
-    f("ort_provider_fallback", Bool, "false", "edgerun: run on the CPU when an ONNX Runtime provider is missing, instead of failing", Some("edgerun ONNX Runtime provider fallback"), Scope::Backend("ort")),
-    f("tract_plan_cache", Int, "8", "edgerun: optimized plans tract keeps per model, one per set of input shapes", Some("edgerun tract plan cache"), Scope::Backend("tract")),
     f("format", Str, "", "edgerun: also write the results as json or csv (to --result_file, else stdout)", Some("edgerun result format"), Scope::All),
     f("result_file", Str, "", "edgerun: file for the --format results", Some("edgerun result file"), Scope::All),
     f("strict", Bool, "false", "edgerun: fail on arguments that are not flags of edgerun bench (benchmark_model only warns)", Some("edgerun strict flags"), Scope::All),
 ];
 
+/// Every flag: [`TOOL_SPECS`], then each backend's settings that benchmark_model does not
+/// already have (its `use_xnnpack` and external delegate flags keep the tool's defaults and go
+/// to the TensorFlow Lite backend).
+pub fn specs() -> &'static [Spec] {
+    static ALL: std::sync::OnceLock<Vec<Spec>> = std::sync::OnceLock::new();
+    ALL.get_or_init(|| {
+        let mut all = TOOL_SPECS.to_vec();
+        for (backend, setting) in edgerun::Runtime::new().settings() {
+            if all.iter().any(|s| s.name == setting.key) {
+                continue;
+            }
+            let kind = match setting.kind {
+                edgerun::Kind::Bool => Bool,
+                edgerun::Kind::Count { .. } => Int,
+                _ => Str,
+            };
+            // made once per process, for the life of the process
+            let text = |t: String| -> &'static str { Box::leak(t.into_boxed_str()) };
+            all.push(f(
+                setting.key,
+                kind,
+                setting.default.unwrap_or(""),
+                text(format!("edgerun, {backend} backend: {}", setting.help)),
+                Some(text(format!("edgerun {}", setting.key))),
+                Scope::Backend(backend),
+            ));
+        }
+        all
+    })
+}
+
 pub fn spec(name: &str) -> Option<&'static Spec> {
-    SPECS.iter().find(|s| s.name == name)
+    specs().iter().find(|s| s.name == name)
 }
 
 /// A parsed value.
@@ -261,7 +285,7 @@ pub(crate) fn lenient_number(text: &str, float: bool) -> Option<f64> {
 impl Params {
     /// The defaults.
     pub fn defaults() -> Params {
-        let values = SPECS
+        let values = specs()
             .iter()
             .map(|s| {
                 (
@@ -309,7 +333,7 @@ impl Params {
             Ok(p)
         } else {
             // the tool reports them flag by flag, in its list's order
-            errors.sort_by_key(|(name, _)| SPECS.iter().position(|s| s.name == *name));
+            errors.sort_by_key(|(name, _)| specs().iter().position(|s| s.name == *name));
             Err(ParseError(errors.into_iter().map(|(_, m)| m).collect()))
         }
     }
@@ -342,11 +366,6 @@ impl Params {
         }
     }
 
-    /// The string flag, or `None` when empty.
-    pub fn opt_str(&self, name: &str) -> Option<&str> {
-        Some(self.str(name)).filter(|s| !s.is_empty())
-    }
-
     pub fn is_set(&self, name: &str) -> bool {
         self.set.contains_key(name)
     }
@@ -372,7 +391,7 @@ impl Params {
             "Log parameter values verbosely: [{}]",
             u8::from(verbose)
         )];
-        for s in SPECS {
+        for s in specs() {
             let Some(desc) = s.log else { continue };
             let always = matches!(s.name, "graph" | "signature_to_run_for");
             // `list_signatures` is logged only when given, even with --verbose
@@ -398,7 +417,7 @@ impl Params {
 
 /// benchmark_model's usage text (`Flags::Usage`).
 pub fn usage(program: &str) -> String {
-    let shown: Vec<(String, &Spec)> = SPECS
+    let shown: Vec<(String, &Spec)> = specs()
         .iter()
         .map(|s| (format!("--{}={}", s.name, s.default), s))
         .collect();
@@ -564,10 +583,10 @@ mod tests {
         ] {
             assert!(!p.bool(b), "{b}");
         }
-        let mut names: Vec<_> = SPECS.iter().map(|s| s.name).collect();
+        let mut names: Vec<_> = specs().iter().map(|s| s.name).collect();
         names.sort_unstable();
         names.dedup();
-        assert_eq!(names.len(), SPECS.len(), "a flag is listed twice");
+        assert_eq!(names.len(), specs().len(), "a flag is listed twice");
     }
 
     #[test]
@@ -733,7 +752,7 @@ mod tests {
     fn usage_lists_every_flag_with_its_default() {
         let u = usage("benchmark_model");
         assert!(u.starts_with("usage: benchmark_model <flags>\nFlags:\n"));
-        for s in SPECS {
+        for s in specs() {
             let row = u
                 .lines()
                 .find(|l| l.starts_with(&format!("\t--{}=", s.name)))

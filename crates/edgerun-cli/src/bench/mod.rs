@@ -4,6 +4,7 @@
 
 pub mod flags;
 pub mod memory;
+pub mod options;
 pub mod profile;
 pub mod result;
 pub mod runloop;
@@ -18,6 +19,7 @@ use edgerun::{npy, CpuAffinity, DType, Data, Model, OpTiming, Options, Runtime, 
 
 use flags::{Params, Scope, Value};
 use memory::{MemoryUsage, PeakMonitor};
+use options::{given, Flags};
 use runloop::{Clock, LoopParams, SystemClock};
 use stat::{cpp_double, Stat};
 
@@ -97,7 +99,7 @@ pub struct Measured {
 /// # Errors
 /// Bad flags, a model or backend that cannot be loaded, inputs that do not fit, a failed run.
 pub fn run(program: &str, args: &[String], log: &mut Log<'_>, clock: &dyn Clock) -> Result<()> {
-    let mut p = match Params::parse(args) {
+    let mut params = match Params::parse(args) {
         Ok(p) => p,
         Err(e) => {
             for m in &e.0 {
@@ -107,33 +109,34 @@ pub fn run(program: &str, args: &[String], log: &mut Log<'_>, clock: &dyn Clock)
             return Err(Logged.into());
         }
     };
+    let mut p = Flags::read(&params);
     // as in the tool, a bare --help counts when it is the first argument no flag took
-    if p.bool("help") || p.unconsumed.first().is_some_and(|a| a == "--help") {
+    if p.help || params.unconsumed.first().is_some_and(|a| a == "--help") {
         log.error(flags::usage(program));
         return Err(Logged.into());
     }
-    if !p.unconsumed.is_empty() {
+    if !params.unconsumed.is_empty() {
         log.warn(format!(
             "Unconsumed cmdline flags: {}",
-            p.unconsumed.join(" ")
+            params.unconsumed.join(" ")
         ));
-        if p.bool("strict") {
+        if p.strict {
             bail!(
                 "--strict: {} not a flag of edgerun bench (see --help)",
-                p.unconsumed.join(" ")
+                params.unconsumed.join(" ")
             );
         }
     }
-    validate(&mut p, log)?;
-    for line in p.log_lines() {
+    validate(&mut p, &mut params, log)?;
+    for line in params.log_lines() {
         log.info(line);
     }
 
-    let graph = PathBuf::from(p.str("graph"));
-    let rt = runtime(&p, &graph)?;
+    let graph = PathBuf::from(&p.graph);
+    let rt = runtime(&p, &params, &graph)?;
     let monitor = p
-        .bool("report_peak_memory_footprint")
-        .then(|| PeakMonitor::start(p.int("memory_footprint_check_interval_ms").max(1) as u64));
+        .report_peak_memory_footprint
+        .then(|| PeakMonitor::start(p.memory_footprint_check_interval_ms.max(1) as u64));
     let model_size_mb = model_size(&graph).map(|b| b as f64 / 1e6);
     let start_mem = MemoryUsage::now();
     let init_start = clock.now_us();
@@ -143,7 +146,7 @@ pub fn run(program: &str, args: &[String], log: &mut Log<'_>, clock: &dyn Clock)
     let init_end_mem = MemoryUsage::now();
     let init_us = clock.now_us() - init_start;
     log.info(format!("Loaded model {}", graph.display()));
-    describe_choice(&p, &rt, &model, log);
+    describe_choice(&p, &params, &rt, &model, log);
 
     match model_size_mb {
         Some(mb) if mb > 0.0 => log.info(format!(
@@ -158,25 +161,22 @@ pub fn run(program: &str, args: &[String], log: &mut Log<'_>, clock: &dyn Clock)
     ));
 
     let inputs = prepare_inputs(&p, &model, log)?;
-    if p.bool("print_preinvoke_state") {
+    if p.print_preinvoke_state {
         print_state(log, "pre-invoke", &model, &inputs, None);
     }
-    if p.bool("dry_run") {
-        p.set_value("warmup_runs", Value::Int(0));
-        p.set_value("warmup_min_secs", Value::Float(-1.0));
-        p.set_value("num_runs", Value::Int(0));
-        p.set_value("min_secs", Value::Float(-1.0));
+    if p.dry_run {
+        (p.warmup_runs, p.warmup_min_secs, p.num_runs, p.min_secs) = (0, -1.0, 0, -1.0);
     }
-    let loop_params = |runs: &str, secs: &str| LoopParams {
-        min_runs: p.int(runs),
-        min_secs: p.float(secs),
-        max_secs: p.float("max_secs"),
-        run_delay: p.float("run_delay"),
-        run_frequency: p.float("run_frequency"),
+    let loop_params = |min_runs: i32, min_secs: f32| LoopParams {
+        min_runs,
+        min_secs,
+        max_secs: p.max_secs,
+        run_delay: p.run_delay,
+        run_frequency: p.run_frequency,
     };
 
     let mut last_outputs: Option<edgerun::Outputs> = None;
-    let warm = loop_params("warmup_runs", "warmup_min_secs");
+    let warm = loop_params(p.warmup_runs, p.warmup_min_secs);
     log.info(warm.announce());
     let (warmup, status) = runloop::run(
         clock,
@@ -187,7 +187,7 @@ pub fn run(program: &str, args: &[String], log: &mut Log<'_>, clock: &dyn Clock)
     log.info(format!("{}\n", warmup.line_with_percentiles()));
     status?;
 
-    let profiling = p.bool("enable_op_profiling");
+    let profiling = p.enable_op_profiling;
     let mut profile = profile::Profile::new();
     if profiling {
         if let Err(why) = session.profiling() {
@@ -200,7 +200,7 @@ pub fn run(program: &str, args: &[String], log: &mut Log<'_>, clock: &dyn Clock)
     let profile_runs = profiling && session.profiling().is_ok();
     // filled by each profiled run, read after it, outside the timed region
     let timings: std::cell::RefCell<Vec<OpTiming>> = std::cell::RefCell::default();
-    let regular = loop_params("num_runs", "min_secs");
+    let regular = loop_params(p.num_runs, p.min_secs);
     log.info(regular.announce());
     let (inference, status) = runloop::run(
         clock,
@@ -239,10 +239,10 @@ pub fn run(program: &str, args: &[String], log: &mut Log<'_>, clock: &dyn Clock)
     if profile_runs {
         write_profile(&p, &profile, log);
     }
-    if p.bool("print_postinvoke_state") {
+    if p.print_postinvoke_state {
         print_state(log, "post-invoke", &model, &inputs, last_outputs.as_ref());
     }
-    if let (Some(path), Some(outputs)) = (p.opt_str("output_filepath"), &last_outputs) {
+    if let (Some(path), Some(outputs)) = (given(&p.output_filepath), &last_outputs) {
         let mut bytes = Vec::new();
         for (_, t) in outputs.iter() {
             bytes.extend_from_slice(&t.data().to_le_bytes());
@@ -250,14 +250,14 @@ pub fn run(program: &str, args: &[String], log: &mut Log<'_>, clock: &dyn Clock)
         std::fs::write(path, bytes)
             .with_context(|| format!("--output_filepath: cannot write {path}"))?;
     }
-    if let Some(format) = p.opt_str("format") {
-        let record = result::Record::new(&p, &rt, &model, &measured);
+    if let Some(format) = given(&p.format) {
+        let record = result::Record::new(&p, params.given(), &rt, &model, &measured);
         let text = match format {
             "json" => record.json()?,
             "csv" => record.csv(),
             _ => unreachable!("checked by validate"),
         };
-        match p.opt_str("result_file") {
+        match given(&p.result_file) {
             Some(path) => std::fs::write(path, text)
                 .with_context(|| format!("--result_file: cannot write {path}"))?,
             None => {
@@ -269,63 +269,70 @@ pub fn run(program: &str, args: &[String], log: &mut Log<'_>, clock: &dyn Clock)
     Ok(())
 }
 
-/// benchmark_model's `ValidateParams`, and the checks of edgerun's own flags.
-fn validate(p: &mut Params, log: &mut Log<'_>) -> Result<()> {
-    if p.bool("report_peak_memory_footprint") {
-        let interval = p.int("memory_footprint_check_interval_ms");
+/// benchmark_model's `ValidateParams`, and the checks of edgerun's own flags. What it
+/// corrects goes into the parameters too: the tool logs them corrected.
+fn validate(p: &mut Flags, params: &mut Params, log: &mut Log<'_>) -> Result<()> {
+    if p.report_peak_memory_footprint {
+        let interval = p.memory_footprint_check_interval_ms;
         if interval <= 0 {
             log.warn(format!("--memory_footprint_check_interval_ms is set to {interval} (ms), This value is invalid, and it will be set to the default value 50 (ms)."));
-            p.set_value("memory_footprint_check_interval_ms", Value::Int(50));
+            p.memory_footprint_check_interval_ms = 50;
+            params.set_value("memory_footprint_check_interval_ms", Value::Int(50));
         }
     }
-    if p.str("graph").is_empty() {
+    if p.graph.is_empty() {
         bail!("Please specify the name of your TF Lite input file with --graph");
     }
-    if p.bool("enable_op_profiling") {
-        match p.str("op_profiling_output_mode") {
+    if p.enable_op_profiling {
+        match p.op_profiling_output_mode.as_str() {
             "stdout" | "csv" => {}
             "proto" => bail!("--op_profiling_output_mode=proto: edgerun writes profiles as stdout tables or csv; choose one of those"),
             other => bail!("Output mode{other} is not supported. Supported values are: 'stdout', 'csv' and 'proto'."),
         }
-        if let Some(csv_file) = p.opt_str("profiling_output_csv_file").map(str::to_string) {
-            p.set_value("op_profiling_output_mode", Value::Str("csv".into()));
-            p.set_value("op_profiling_output_file", Value::Str(csv_file));
+        if !p.profiling_output_csv_file.is_empty() {
+            p.op_profiling_output_mode = "csv".into();
+            p.op_profiling_output_file = p.profiling_output_csv_file.clone();
+            params.set_value("op_profiling_output_mode", Value::Str("csv".into()));
+            params.set_value(
+                "op_profiling_output_file",
+                Value::Str(p.profiling_output_csv_file.clone()),
+            );
         }
     }
-    if let Some(f) = p.opt_str("format") {
+    if let Some(f) = given(&p.format) {
         if f != "json" && f != "csv" {
             bail!("--format={f}: write --format=json or --format=csv");
         }
     }
-    if p.int("num_threads") < -1 || p.int("num_threads") == 0 {
+    if p.num_threads < -1 || p.num_threads == 0 {
         bail!(
             "--num_threads={}: give a number of threads of at least 1, or -1 for edgerun's default for this device",
-            p.int("num_threads")
+            p.num_threads
         );
     }
-    flags::shapes(p.str("input_layer_shape")).map_err(|e| anyhow!(e))?;
-    flags::value_ranges(p.str("input_layer_value_range")).map_err(|e| anyhow!(e))?;
-    flags::value_files(p.str("input_layer_value_files")).map_err(|e| anyhow!(e))?;
+    flags::shapes(&p.input_layer_shape).map_err(|e| anyhow!(e))?;
+    flags::value_ranges(&p.input_layer_value_range).map_err(|e| anyhow!(e))?;
+    flags::value_files(&p.input_layer_value_files).map_err(|e| anyhow!(e))?;
     Ok(())
 }
 
 /// The runtime the flags describe: backends and their options, threads, CPUs, input shapes.
-fn runtime(p: &Params, graph: &Path) -> Result<Runtime> {
+fn runtime(p: &Flags, params: &Params, graph: &Path) -> Result<Runtime> {
     // the backends' own settings, given as flags, go to their backends
     let mut rt = Runtime::new();
-    let given = p.given();
+    let set = params.given();
     for (_, s) in rt.settings() {
-        if let Some(value) = given.get(s.key) {
+        if let Some(value) = set.get(s.key) {
             rt = rt
                 .configure(s.key, value)
                 .with_context(|| format!("--{}={value}", s.key))?;
         }
     }
-    match p.str("backend") {
+    match p.backend.as_str() {
         "" => {}
         b => rt = rt.with_backend(b),
     }
-    match p.int("max_tensor_mb") {
+    match p.max_tensor_mb {
         0 => {}
         n => edgerun::limits::set_max_tensor_bytes(
             u64::try_from(n)
@@ -333,29 +340,29 @@ fn runtime(p: &Params, graph: &Path) -> Result<Runtime> {
                 .saturating_mul(1_000_000),
         ),
     }
-    let measure_ms = match p.int("measure_ms") {
+    let measure_ms = match p.measure_ms {
         -1 => None,
         n => Some(u64::try_from(n).context("--measure_ms: give 0 or more milliseconds, or -1")?),
     };
     rt = crate::dispatch_args(
         rt,
-        p.opt_str("policy").map(Path::new),
-        p.opt_str("decision_cache"),
+        given(&p.policy).map(Path::new),
+        given(&p.decision_cache),
         measure_ms,
     )?;
-    let names: Vec<String> = match p.opt_str("input_layer") {
+    let names: Vec<String> = match given(&p.input_layer) {
         Some(s) => s.split(',').map(str::to_string).collect(),
         None => Vec::new(),
     };
-    let shapes = flags::shapes(p.str("input_layer_shape")).map_err(|e| anyhow!(e))?;
+    let shapes = flags::shapes(&p.input_layer_shape).map_err(|e| anyhow!(e))?;
     // names without shapes are fine in edgerun (values are matched by name); shapes for named
     // inputs must pair up with them, as in the tool
     if !names.is_empty() && !shapes.is_empty() && names.len() != shapes.len() {
         bail!(
             "The number of items in --input_layer_shape ({}, with {} items) must match the number of items in --input_layer ({}, with {} items). For example --input_layer=input1,input2 --input_layer_shape=1,224,224,4:1,20",
-            p.str("input_layer_shape"),
+            p.input_layer_shape,
             shapes.len(),
-            p.str("input_layer"),
+            p.input_layer,
             names.len()
         );
     }
@@ -364,11 +371,11 @@ fn runtime(p: &Params, graph: &Path) -> Result<Runtime> {
         options = options.with_input_shape(name, shape);
     }
     rt = rt.with_options(options);
-    match p.int("num_threads") {
+    match p.num_threads {
         -1 => {}
         n => rt = rt.with_threads(usize::try_from(n)?),
     }
-    Ok(rt.with_affinity(p.str("cpu_affinity").parse::<CpuAffinity>()?))
+    Ok(rt.with_affinity(p.cpu_affinity.parse::<CpuAffinity>()?))
 }
 
 /// Size of the model file in bytes; an NNEF directory counts its files.
@@ -389,7 +396,7 @@ fn model_size(path: &Path) -> Option<u64> {
 
 /// edgerun's lines: the backend, why it was chosen, threads and CPUs, and the flags that mean
 /// nothing for it.
-fn describe_choice(p: &Params, rt: &Runtime, model: &Model, log: &mut Log<'_>) {
+fn describe_choice(p: &Flags, params: &Params, rt: &Runtime, model: &Model, log: &mut Log<'_>) {
     let backend = model.backend();
     let version = rt
         .backends()
@@ -400,7 +407,7 @@ fn describe_choice(p: &Params, rt: &Runtime, model: &Model, log: &mut Log<'_>) {
         .unwrap_or_default();
     log.info(format!("edgerun: backend {backend}{version}"));
     let decision = model.decision();
-    if p.bool("explain") {
+    if p.explain {
         for line in decision.to_string().lines() {
             log.info(format!("edgerun: {line}"));
         }
@@ -420,8 +427,8 @@ fn describe_choice(p: &Params, rt: &Runtime, model: &Model, log: &mut Log<'_>) {
         "edgerun: {}",
         crate::placement_line(model.placement())
     ));
-    for s in flags::SPECS {
-        if !p.is_set(s.name) {
+    for s in flags::specs() {
+        if !params.is_set(s.name) {
             continue;
         }
         let ignored = match s.scope {
@@ -441,9 +448,9 @@ fn describe_choice(p: &Params, rt: &Runtime, model: &Model, log: &mut Log<'_>) {
 
 /// Inputs as benchmark_model makes them: from `--input_layer_value_files`, else random in the
 /// `--input_layer_value_range` of the input or the default range of its type.
-fn prepare_inputs(p: &Params, model: &Model, log: &mut Log<'_>) -> Result<Vec<Tensor>> {
-    let ranges = flags::value_ranges(p.str("input_layer_value_range")).map_err(|e| anyhow!(e))?;
-    let files = flags::value_files(p.str("input_layer_value_files")).map_err(|e| anyhow!(e))?;
+fn prepare_inputs(p: &Flags, model: &Model, log: &mut Log<'_>) -> Result<Vec<Tensor>> {
+    let ranges = flags::value_ranges(&p.input_layer_value_range).map_err(|e| anyhow!(e))?;
+    let files = flags::value_files(&p.input_layer_value_files).map_err(|e| anyhow!(e))?;
     let known = || edgerun::backend::names(model.inputs());
     for name in ranges
         .iter()
@@ -583,13 +590,12 @@ fn statm_mb() -> Option<(u64, u64)> {
     Some(((rss * page) >> 20, (shared * page) >> 20))
 }
 
-fn write_profile(p: &Params, profile: &profile::Profile, log: &mut Log<'_>) {
-    let csv = p.str("op_profiling_output_mode") == "csv";
+fn write_profile(p: &Flags, profile: &profile::Profile, log: &mut Log<'_>) {
+    let csv = p.op_profiling_output_mode == "csv";
     let body = profile.report(csv);
     let header = "Operator-wise Profiling Info for Regular Benchmark Runs:";
     // as in the tool, a file that cannot be written leaves the profile on stdout
-    let written = p
-        .opt_str("op_profiling_output_file")
+    let written = given(&p.op_profiling_output_file)
         .is_some_and(|path| std::fs::write(path, format!("{header}\n{body}\n")).is_ok());
     if !written {
         log.info(format!("{header}\n{body}\n"));

@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use edgerun::{Model, Report, Runtime};
 use serde::Serialize;
 
-use super::flags::Params;
+use super::options::Flags;
 use super::stat::Stat;
 use super::Measured;
 
@@ -98,14 +98,20 @@ pub struct Record {
 }
 
 impl Record {
-    pub fn new(p: &Params, rt: &Runtime, model: &Model, m: &Measured) -> Record {
+    pub fn new(
+        p: &Flags,
+        flags: BTreeMap<String, String>,
+        rt: &Runtime,
+        model: &Model,
+        m: &Measured,
+    ) -> Record {
         let backend = rt.backends().iter().find(|b| b.name() == model.backend());
         let placement = model.placement();
         Record {
             schema: SCHEMA,
-            benchmark_name: p.str("benchmark_name").to_string(),
-            output_prefix: p.str("output_prefix").to_string(),
-            graph: p.str("graph").to_string(),
+            benchmark_name: p.benchmark_name.clone(),
+            output_prefix: p.output_prefix.clone(),
+            graph: p.graph.clone(),
             model_format: model.format().to_string(),
             model_size_mb: m.model_size_mb,
             backend: model.backend(),
@@ -144,7 +150,7 @@ impl Record {
                 overall_mb: m.overall_mem_kb.map(|kb| kb as f64 / 1024.0),
                 peak_mb: m.peak_mem_mb,
             },
-            flags: p.given(),
+            flags,
             device: rt.report(),
         }
     }

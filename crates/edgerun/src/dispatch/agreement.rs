@@ -1,24 +1,7 @@
 //! Judging candidates by their outputs: which agree, and which to keep when they do not.
 
 use super::measure;
-use crate::{ModelFormat, Tensor};
-
-/// The reference backends of each format, most trusted first: when two candidates' outputs
-/// disagree, the one ranked here first is kept. ONNX Runtime is ONNX's reference
-/// implementation; LiteRT and TensorFlow Lite are the TensorFlow Lite format's own runtimes.
-pub(crate) const REFERENCE: &[(ModelFormat, &[&str])] = &[
-    (ModelFormat::Onnx, &["ort", "tract"]),
-    (ModelFormat::TfLite, &["litert", "tflite", "tract"]),
-    (ModelFormat::Nnef, &["tract"]),
-];
-
-pub(super) fn reference_rank(format: ModelFormat, backend: &str) -> usize {
-    REFERENCE
-        .iter()
-        .find(|(f, _)| *f == format)
-        .and_then(|(_, names)| names.iter().position(|n| *n == backend))
-        .unwrap_or(usize::MAX)
-}
+use crate::Tensor;
 
 /// How candidates' outputs agree: see [`agreement`].
 pub(super) struct Agreement {

@@ -5,11 +5,12 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use super::agreement::{agreement, reference_rank};
+use super::agreement::agreement;
 use super::decision::{CandidateReport, Decision, Outcome, Source};
 use super::digest::{model_digest, sha256_hex};
 use super::measure::{self, Timing};
 use super::{cache, Cand, Done, Load};
+use crate::backends::rank as reference_rank;
 use crate::platform::cpulist;
 use crate::{Error, Prepared, Result, Tensor};
 

@@ -218,10 +218,10 @@ impl Load<'_> {
         for (i, c) in cands.iter().enumerate() {
             let outcome = match skip_reason(c.backend, format) {
                 Some(why) => Outcome::Skipped(why),
-                None => match c.backend.auto_choice(format) {
-                    // the backend's reason says it is not chosen automatically, and why
-                    Err(why) => Outcome::Skipped(why),
-                    Ok(()) => {
+                // the backend's descriptor says it is not chosen automatically, and why
+                None => match c.backend.descriptor().not_automatic_for(format) {
+                    Some(why) => Outcome::Skipped(why.into()),
+                    None => {
                         eligible.push(i);
                         Outcome::NotTried
                     }
@@ -232,6 +232,8 @@ impl Load<'_> {
         if eligible.is_empty() {
             return Err(self.none_left(&reports, Vec::new()));
         }
+        // in order of preference for this format; the rest (variants) as listed
+        eligible.sort_by_key(|&i| (crate::backends::rank(format, cands[i].label), i));
         if first || eligible.len() == 1 || self.rt.budget.is_zero() {
             let how = if eligible.len() == 1 {
                 Source::Only
@@ -257,8 +259,14 @@ impl Load<'_> {
             match self.prepare(c) {
                 Ok(prepared) => {
                     reports[i].outcome = Outcome::Prepared;
-                    let notes = match c.backend.preference(self.format()) {
-                        Some(p) if eligible.len() > 1 => vec![format!("{}: {p}", c.label)],
+                    let format = self.format();
+                    let notes = match crate::backends::preference(format) {
+                        Some(p) if eligible.len() > 1 && p.order.first() == Some(&c.label) => {
+                            vec![format!(
+                                "{}: preferred for {format} models: {}",
+                                c.label, p.why
+                            )]
+                        }
                         _ => Vec::new(),
                     };
                     return Ok(Done {
