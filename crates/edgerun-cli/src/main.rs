@@ -704,6 +704,12 @@ pub(crate) fn flag_hint(e: &edgerun::Error) -> Option<String> {
         edgerun::Error::MissingInputShape { input, .. } => Some(format!(
             "; on the command line: --input_layer={input} --input_layer_shape=1,..."
         )),
+        edgerun::Error::TooLarge { .. } => {
+            Some("; on the command line: --max_tensor_mb=N (MB)".into())
+        }
+        edgerun::Error::ImageSizeOpen { input, .. } => Some(format!(
+            "; on the command line: --input_layer={input} --input_layer_shape=1,..."
+        )),
         edgerun::Error::LibraryNotFound { backend, .. } => Runtime::new()
             .backends()
             .iter()
@@ -809,7 +815,7 @@ mod tests {
         let io = std::io::Error::from(std::io::ErrorKind::NotFound);
         let e = anyhow::Error::new(edgerun::Error::Io {
             path: "x.npy".into(),
-            source: io,
+            source: io.into(),
         })
         .context("--input x=x.npy");
         let text = error_text(&e);

@@ -69,7 +69,16 @@ fn huge_shapes_and_non_files_are_one_line_errors_not_aborts() {
         "--input_layer_shape=100000,16",
         "--max_tensor_mb=1",
     ]);
-    assert!(assert_one_line_error(&out).contains("needs 6.4 MB, more than the limit of 1.0 MB"));
+    let line = assert_one_line_error(&out);
+    assert!(
+        line.contains("needs 6.4 MB, more than the limit of 1.0 MB"),
+        "{line}"
+    );
+    // the library names its API; the command line adds its flag
+    assert!(
+        line.ends_with("on the command line: --max_tensor_mb=N (MB)"),
+        "{line}"
+    );
     let out = edgerun(&[
         "run",
         "--graph",

@@ -464,9 +464,15 @@ pub trait Session: Send {
         timings: Option<&mut Vec<OpTiming>>,
     ) -> Result<()>;
 
-    /// Whether [`Session::run`] can time operators here; the reason when it cannot.
-    fn profiling(&self) -> std::result::Result<(), String> {
-        Err("this backend has no per-operator timing".into())
+    /// Whether [`Session::run`] can time operators here.
+    ///
+    /// # Errors
+    /// [`Error::ProfilingUnavailable`] with the reason when it cannot.
+    fn profiling(&self) -> Result<()> {
+        Err(profiling_unavailable(
+            "",
+            "this backend has no per-operator timing".into(),
+        ))
     }
 }
 

@@ -26,7 +26,7 @@ pub fn shape_string<T: std::fmt::Display>(dims: &[T]) -> String {
         .join(",")
 }
 
-#[derive(Debug, thiserror::Error)]
+#[derive(Debug, Clone, thiserror::Error)]
 #[non_exhaustive]
 pub enum Error {
     #[error("model file {path:?} does not exist; check the path (relative paths start from the current directory)")]
@@ -35,8 +35,9 @@ pub enum Error {
     #[error("cannot read {path:?}: {}", io_hint(source))]
     Io {
         path: PathBuf,
+        /// Shared, so that an error can be cloned (a batch gives each input its own copy).
         #[source]
-        source: std::io::Error,
+        source: std::sync::Arc<std::io::Error>,
     },
 
     #[error("{what} {path:?} not found; check the path (relative paths start from the current directory)")]
@@ -49,7 +50,7 @@ pub enum Error {
         kind: &'static str,
     },
 
-    #[error("{what} needs {size}, more than the limit of {limit} per tensor; give a smaller shape, or raise the limit (edgerun --max_tensor_mb, edgerun::limits::set_max_tensor_bytes)")]
+    #[error("{what} needs {size}, more than the limit of {limit} per tensor; give a smaller shape, or raise the limit (edgerun::limits::set_max_tensor_bytes)")]
     TooLarge {
         what: String,
         size: String,
@@ -150,6 +151,12 @@ pub enum Error {
     #[error("tensor holds {found} elements, not {expected}")]
     TensorDType { expected: DType, found: DType },
 
+    #[error("{bytes} bytes is not a whole number of {dtype} elements ({} bytes each)", dtype.size_of())]
+    TensorBytes { dtype: DType, bytes: usize },
+
+    #[error("bool element with value {value} (only 0 and 1 are valid)")]
+    NotABool { value: u8 },
+
     #[error("backend {backend} is not available: {reason}")]
     BackendUnavailable { backend: String, reason: String },
 
@@ -192,6 +199,14 @@ pub enum Error {
 
     #[error("image {what}: {reason}")]
     Image { what: String, reason: String },
+
+    #[error("image for input {input:?} [{}]: its size is left open; give it at load (Runtime::with_input_shape), e.g. 1,3,{height},{width} or 1,{height},{width},3", shape_string(shape))]
+    ImageSizeOpen {
+        input: String,
+        shape: Vec<String>,
+        height: usize,
+        width: usize,
+    },
 
     #[error("{path:?} is not a valid .npy file: {reason}")]
     Npy { path: PathBuf, reason: String },
@@ -259,12 +274,15 @@ impl Error {
             | Error::Delegate { .. } => ErrorKind::InvalidRequest,
             Error::InputCount { .. }
             | Error::Image { .. }
+            | Error::ImageSizeOpen { .. }
             | Error::UnknownInput { .. }
             | Error::DuplicateInput { .. }
             | Error::InputDType { .. }
             | Error::InputShape { .. }
             | Error::TensorShape { .. }
             | Error::TensorDType { .. }
+            | Error::TensorBytes { .. }
+            | Error::NotABool { .. }
             | Error::SymbolClash { .. } => ErrorKind::InvalidInput,
             Error::BackendUnavailable { .. }
             | Error::LibraryNotFound { .. }
@@ -314,7 +332,7 @@ mod tests {
         }
         let missing = Error::Io {
             path: "in.npy".into(),
-            source: std::io::Error::from(std::io::ErrorKind::NotFound),
+            source: std::io::Error::from(std::io::ErrorKind::NotFound).into(),
         };
         assert!(
             missing.to_string().ends_with("; check the path"),

@@ -142,7 +142,12 @@ impl ModelSource {
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
                 return Err(Error::ModelNotFound { path })
             }
-            Err(source) => return Err(Error::Io { path, source }),
+            Err(source) => {
+                return Err(Error::Io {
+                    path,
+                    source: source.into(),
+                })
+            }
         };
         if meta.is_dir() {
             if path.join("graph.nnef").is_file() {
@@ -167,13 +172,13 @@ impl ModelSource {
         let mut head = Vec::with_capacity(SNIFF_LEN);
         let file = std::fs::File::open(&path).map_err(|source| Error::Io {
             path: path.clone(),
-            source,
+            source: source.into(),
         })?;
         file.take(SNIFF_LEN as u64)
             .read_to_end(&mut head)
             .map_err(|source| Error::Io {
                 path: path.clone(),
-                source,
+                source: source.into(),
             })?;
         let format = detect(&head, meta.len()).ok_or_else(|| Error::UnknownFormat {
             path: path.clone(),
@@ -242,7 +247,7 @@ impl ModelSource {
                 .map(Arc::from)
                 .map_err(|source| Error::Io {
                     path: self.path.clone(),
-                    source,
+                    source: source.into(),
                 }),
         }
     }

@@ -28,4 +28,4 @@ pub use format::{ModelFormat, ModelSource};
 pub use half::f16;
 pub use platform::{CpuAffinity, Placement, Platform};
 pub use settings::{Kind, Setting, Value};
-pub use tensor::{AsTensorView, Data, DataRef, Tensor, TensorView, Tolerance};
+pub use tensor::{AsTensorView, Data, DataRef, Mismatch, Tensor, TensorView, Tolerance};

@@ -115,7 +115,7 @@ pub fn regular_file(what: &'static str, path: &Path) -> Result<u64> {
         Err(source) => {
             return Err(Error::Io {
                 path: path.into(),
-                source,
+                source: source.into(),
             })
         }
     };
@@ -164,9 +164,9 @@ pub fn read_file(what: &'static str, path: &Path, max: u64) -> Result<Vec<u8>> {
             limit: human_bytes(max.into()),
         });
     }
-    let io = |source| Error::Io {
+    let io = |source: std::io::Error| Error::Io {
         path: path.into(),
-        source,
+        source: source.into(),
     };
     let mut out = Vec::new();
     out.try_reserve_exact(len as usize)
@@ -211,15 +211,14 @@ mod tests {
         assert!(default >= 1 << 20, "{default}");
         // dimensions that fit a 32-bit usize too
         let e = check_tensor("input \"x\"", DType::F32, &[100_000, 1_000_000, 16]).unwrap_err();
-        assert_eq!(
-            e.to_string(),
-            format!(
-                "input \"x\" of shape [100000,1000000,16] (f32) needs 6.4 TB, more than the \
-                 limit of {} per tensor; give a smaller shape, or raise the limit \
-                 (edgerun --max_tensor_mb, edgerun::limits::set_max_tensor_bytes)",
-                human_bytes(default.into())
-            )
-        );
+        match &e {
+            Error::TooLarge { what, size, limit } => {
+                assert_eq!(what, "input \"x\" of shape [100000,1000000,16] (f32)");
+                assert_eq!(size, "6.4 TB");
+                assert_eq!(*limit, human_bytes(default.into()));
+            }
+            e => panic!("{e:?}"),
+        }
         assert_eq!(e.kind(), crate::ErrorKind::InvalidRequest);
         assert_eq!(check_tensor("t", DType::F32, &[0, usize::MAX]).unwrap(), 0);
         // a 0 makes no elements, but the other dimensions must multiply within range

@@ -26,9 +26,9 @@ pub fn check(backend: &str, path: &Path) -> Result<()> {
         path: path.into(),
         reason,
     };
-    let io = |source| Error::Io {
+    let io = |source: std::io::Error| Error::Io {
         path: path.into(),
-        source,
+        source: source.into(),
     };
     if path.is_dir() {
         let mut dirs = vec![path.to_path_buf()];

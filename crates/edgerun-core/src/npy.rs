@@ -47,11 +47,19 @@ fn header_value<'a>(header: &'a str, key: &str) -> Option<&'a str> {
     Some(rest[..end].trim())
 }
 
-/// Parse `.npy` bytes into a tensor.
+/// Parse `.npy` bytes held in memory into a tensor.
 ///
 /// # Errors
-/// A message saying what is wrong with the bytes.
-pub fn from_bytes(bytes: &[u8]) -> std::result::Result<Tensor, String> {
+/// [`Error::Npy`] saying what is wrong with the bytes (its path reads `(in memory)`).
+pub fn from_bytes(bytes: &[u8]) -> Result<Tensor> {
+    parse(bytes).map_err(|reason| Error::Npy {
+        path: "(in memory)".into(),
+        reason,
+    })
+}
+
+/// What is wrong with the bytes, as the reason of an [`Error::Npy`].
+fn parse(bytes: &[u8]) -> std::result::Result<Tensor, String> {
     if !bytes.starts_with(MAGIC) || bytes.len() < 10 {
         return Err(
             "it does not start with the .npy magic \\x93NUMPY; save it with numpy.save".into(),
@@ -98,7 +106,7 @@ pub fn from_bytes(bytes: &[u8]) -> std::result::Result<Tensor, String> {
             payload.len()
         ));
     }
-    let data = Data::from_le_bytes(dtype, payload)?;
+    let data = Data::from_le_bytes(dtype, payload).map_err(|e| e.to_string())?;
     Tensor::from_data(shape, data).map_err(|e| e.to_string())
 }
 
@@ -146,7 +154,7 @@ pub fn read(path: impl AsRef<Path>) -> Result<Tensor> {
     let path = path.as_ref();
     let max = crate::limits::max_tensor_bytes().saturating_add(MAX_HEADER);
     let bytes = crate::limits::read_file("input file", path, max)?;
-    from_bytes(&bytes).map_err(|reason| Error::Npy {
+    parse(&bytes).map_err(|reason| Error::Npy {
         path: path.into(),
         reason,
     })
@@ -160,7 +168,7 @@ pub fn write(path: impl AsRef<Path>, t: &Tensor) -> Result<()> {
     let path = path.as_ref();
     std::fs::write(path, to_bytes(t)).map_err(|source| Error::Io {
         path: path.into(),
-        source,
+        source: source.into(),
     })
 }
 
@@ -203,11 +211,15 @@ mod tests {
 
     #[test]
     fn rejects_bad_files() {
-        assert!(from_bytes(b"not numpy").unwrap_err().contains("magic"));
+        assert!(from_bytes(b"not numpy")
+            .unwrap_err()
+            .to_string()
+            .contains("magic"));
         let t = Tensor::zeros(DType::F32, vec![4]).unwrap();
         let b = to_bytes(&t);
         assert!(from_bytes(&b[..b.len() - 1])
             .unwrap_err()
+            .to_string()
             .contains("truncated"));
         let replace = |from: &str, to: &str| {
             let at = b
@@ -220,11 +232,16 @@ mod tests {
         };
         assert!(from_bytes(&replace("False", "True "))
             .unwrap_err()
+            .to_string()
             .contains("C-order"));
         assert!(from_bytes(&replace("<f4", ">f4"))
             .unwrap_err()
+            .to_string()
             .contains("big-endian"));
         let cplx = replace("<f4", "<c8");
-        assert!(from_bytes(&cplx).unwrap_err().contains("not supported"));
+        assert!(from_bytes(&cplx)
+            .unwrap_err()
+            .to_string()
+            .contains("not supported"));
     }
 }

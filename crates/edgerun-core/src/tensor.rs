@@ -125,13 +125,17 @@ impl Data {
 
     /// Elements from little-endian bytes; `bytes.len()` must be a multiple of the element size.
     /// Bool accepts only 0 and 1.
-    pub fn from_le_bytes(dtype: DType, bytes: &[u8]) -> std::result::Result<Data, String> {
+    ///
+    /// # Errors
+    /// [`Error::TensorBytes`] for a partial element, [`Error::NotABool`] for a bool byte
+    /// other than 0 or 1.
+    pub fn from_le_bytes(dtype: DType, bytes: &[u8]) -> Result<Data> {
         let size = dtype.size_of();
         if !bytes.len().is_multiple_of(size) {
-            return Err(format!(
-                "{} bytes is not a whole number of {dtype} elements ({size} bytes each)",
-                bytes.len()
-            ));
+            return Err(Error::TensorBytes {
+                dtype,
+                bytes: bytes.len(),
+            });
         }
         macro_rules! le {
             ($t:ty, $n:expr) => {
@@ -151,10 +155,8 @@ impl Data {
             DType::I32 => Data::I32(le!(i32, 4)),
             DType::I64 => Data::I64(le!(i64, 8)),
             DType::Bool => {
-                if let Some(b) = bytes.iter().find(|&&b| b > 1) {
-                    return Err(format!(
-                        "bool element with value {b} (only 0 and 1 are valid)"
-                    ));
+                if let Some(&value) = bytes.iter().find(|&&b| b > 1) {
+                    return Err(Error::NotABool { value });
                 }
                 Data::Bool(bytes.iter().map(|&b| b == 1).collect())
             }
@@ -764,14 +766,13 @@ impl Tolerance {
     /// Compare two tensors of the same shape. Returns the largest absolute difference.
     ///
     /// # Errors
-    /// A message naming the shapes, or the worst element, its index and both values.
-    pub fn check(&self, actual: &Tensor, expected: &Tensor) -> std::result::Result<f32, String> {
+    /// [`Mismatch`]: the shapes, or the worst element, its index and both values.
+    pub fn check(&self, actual: &Tensor, expected: &Tensor) -> std::result::Result<f32, Mismatch> {
         if actual.shape() != expected.shape() {
-            return Err(format!(
-                "shape [{}] differs from the expected [{}]",
-                crate::error::shape_string(actual.shape()),
-                crate::error::shape_string(expected.shape())
-            ));
+            return Err(Mismatch::Shape {
+                actual: actual.shape().to_vec(),
+                expected: expected.shape().to_vec(),
+            });
         }
         let (a, e) = (actual.to_f32_vec(), expected.to_f32_vec());
         let mut max_diff = 0f32;
@@ -779,7 +780,13 @@ impl Tolerance {
         for (i, (&x, &y)) in a.iter().zip(&e).enumerate() {
             let diff = (x - y).abs();
             if diff.is_nan() && !(x.is_nan() && y.is_nan()) {
-                return Err(format!("element {i} is {x}, expected {y}"));
+                return Err(Mismatch::Element {
+                    index: i,
+                    actual: x,
+                    expected: y,
+                    tolerance: *self,
+                    largest: diff,
+                });
             }
             max_diff = max_diff.max(diff);
             let excess = diff - (self.abs + self.rel * y.abs());
@@ -789,16 +796,38 @@ impl Tolerance {
         }
         match worst {
             None => Ok(max_diff),
-            Some((i, _)) => Err(format!(
-                "element {i} is {}, expected {} (difference {}, allowed {} + {} x |expected|); largest difference {max_diff}",
-                a[i],
-                e[i],
-                (a[i] - e[i]).abs(),
-                self.abs,
-                self.rel
-            )),
+            Some((i, _)) => Err(Mismatch::Element {
+                index: i,
+                actual: a[i],
+                expected: e[i],
+                tolerance: *self,
+                largest: max_diff,
+            }),
         }
     }
+}
+
+/// How a tensor fails [`Tolerance::check`].
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum Mismatch {
+    #[error(
+        "shape [{}] differs from the expected [{}]",
+        crate::error::shape_string(actual),
+        crate::error::shape_string(expected)
+    )]
+    Shape {
+        actual: Vec<usize>,
+        expected: Vec<usize>,
+    },
+    /// The element furthest outside the tolerance (or a NaN against a number).
+    #[error("element {index} is {actual}, expected {expected} (difference {}, allowed {} + {} x |expected|); largest difference {largest}", (actual - expected).abs(), tolerance.abs, tolerance.rel)]
+    Element {
+        index: usize,
+        actual: f32,
+        expected: f32,
+        tolerance: Tolerance,
+        largest: f32,
+    },
 }
 
 impl<T: Element> From<ArrayD<T>> for Tensor {
@@ -882,14 +911,32 @@ mod tests {
         let diff = Tolerance::new(0.002, 0.001).check(&a, &e).unwrap();
         assert!((diff - 0.05).abs() < 1e-4, "{diff}");
         let err = Tolerance::new(0.002, 0.0).check(&a, &e).unwrap_err();
-        assert!(err.starts_with("element 1 is 100.05"), "{err}");
+        match err {
+            Mismatch::Element {
+                index,
+                actual,
+                expected,
+                largest,
+                ..
+            } => {
+                assert_eq!((index, actual, expected), (1, 100.05, 100.0));
+                assert!((largest - 0.05).abs() < 1e-4, "{largest}");
+            }
+            e => panic!("{e:?}"),
+        }
         let other = Tensor::from_vec(vec![1, 3], vec![1.0f32, 100.0, -2.0]).unwrap();
-        assert!(Tolerance::new(1.0, 1.0)
-            .check(&other, &e)
-            .unwrap_err()
-            .contains("shape"));
+        assert_eq!(
+            Tolerance::new(1.0, 1.0).check(&other, &e).unwrap_err(),
+            Mismatch::Shape {
+                actual: vec![1, 3],
+                expected: vec![3]
+            }
+        );
         let nan = Tensor::from_vec(vec![3], vec![f32::NAN, 100.0, -2.0]).unwrap();
-        assert!(Tolerance::new(1.0, 1.0).check(&nan, &e).is_err());
+        assert!(matches!(
+            Tolerance::new(1.0, 1.0).check(&nan, &e),
+            Err(Mismatch::Element { index: 0, .. })
+        ));
     }
 
     #[test]

@@ -263,8 +263,8 @@ struct LiteRtSession {
 }
 
 impl Session for LiteRtSession {
-    fn profiling(&self) -> std::result::Result<(), String> {
-        Err("edgerun does not read LiteRT's profiler yet; profile with the tract backend, or with LiteRT's own benchmark_model".into())
+    fn profiling(&self) -> Result<()> {
+        Err(profiling_unavailable(NAME, "edgerun does not read LiteRT's profiler yet; profile with the tract backend, or with LiteRT's own benchmark_model".into()))
     }
 
     fn run(
@@ -274,10 +274,7 @@ impl Session for LiteRtSession {
         timings: Option<&mut Vec<OpTiming>>,
     ) -> Result<()> {
         if timings.is_some() {
-            return Err(profiling_unavailable(
-                NAME,
-                self.profiling().err().unwrap_or_default(),
-            ));
+            self.profiling()?;
         }
         let recipe = &*self.recipe;
         self.engine.fit(recipe, inputs)?;

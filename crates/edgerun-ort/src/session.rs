@@ -365,11 +365,12 @@ fn copy_out(value: &ort::value::DynValue, dtype: DType, out: &mut Tensor) -> ort
 }
 
 impl Session for OrtSession {
-    fn profiling(&self) -> std::result::Result<(), String> {
-        Err(
+    fn profiling(&self) -> Result<()> {
+        Err(profiling_unavailable(
+            NAME,
             "edgerun does not read ONNX Runtime's profiler yet; profile with the tract backend"
                 .into(),
-        )
+        ))
     }
 
     fn run(
@@ -379,10 +380,7 @@ impl Session for OrtSession {
         timings: Option<&mut Vec<OpTiming>>,
     ) -> Result<()> {
         if timings.is_some() {
-            return Err(profiling_unavailable(
-                NAME,
-                self.profiling().err().unwrap_or_default(),
-            ));
+            self.profiling()?;
         }
         let path = &self.path;
         let fail = |e: ort::Error| Error::Backend {

@@ -153,13 +153,16 @@ impl TfLiteSession {
 }
 
 impl Session for TfLiteSession {
-    fn profiling(&self) -> std::result::Result<(), String> {
+    fn profiling(&self) -> Result<()> {
         let api = self.interpreter.library();
-        Err(format!(
-            "the TensorFlow Lite C API ({} at {}) gives applications no per-operator timings; \
+        Err(edgerun_core::backend::profiling_unavailable(
+            NAME,
+            format!(
+                "the TensorFlow Lite C API ({} at {}) gives applications no per-operator timings; \
              profile with the tract backend, or with TensorFlow Lite's own benchmark_model",
-            api.version(),
-            api.path().display()
+                api.version(),
+                api.path().display()
+            ),
         ))
     }
 
@@ -170,10 +173,7 @@ impl Session for TfLiteSession {
         timings: Option<&mut Vec<OpTiming>>,
     ) -> Result<()> {
         if timings.is_some() {
-            return Err(edgerun_core::backend::profiling_unavailable(
-                NAME,
-                self.profiling().err().unwrap_or_default(),
-            ));
+            self.profiling()?;
         }
         self.fit(inputs)?;
         for (ix, t) in inputs.iter().enumerate() {

@@ -122,7 +122,7 @@ impl Session for TractSession {
         self.execute(inputs, outputs, timings)
     }
 
-    fn profiling(&self) -> std::result::Result<(), String> {
+    fn profiling(&self) -> Result<()> {
         Ok(())
     }
 }

@@ -55,8 +55,9 @@ impl Model {
     /// image lies in it.
     ///
     /// # Errors
-    /// [`Error::Image`] when the input is not an image input or its height or width is left
-    /// open (give its shape at load); [`Error::InvalidOption`] for an index past the inputs.
+    /// [`Error::Image`] when the input is not an image input, [`Error::ImageSizeOpen`] when its
+    /// height or width is left open (give its shape at load); [`Error::InvalidOption`] for an
+    /// index past the inputs.
     #[cfg(feature = "image")]
     pub fn image_input(
         &self,
@@ -71,14 +72,14 @@ impl Model {
                 option: format!("input index {index}"),
                 reason: format!("the model has {} input(s)", self.inputs().len()),
             })?;
-        let shape = self.prepared_shape(index).ok_or_else(|| Error::Image {
-            what: format!("for input {:?} [{}]", info.name, info.shape_string()),
-            reason: format!(
-                "its size is left open; give it at load (Runtime::with_input_shape, --input_layer_shape), e.g. 1,3,{h},{w} or 1,{h},{w},3",
-                h = image.height(),
-                w = image.width()
-            ),
-        })?;
+        let shape = self
+            .prepared_shape(index)
+            .ok_or_else(|| Error::ImageSizeOpen {
+                input: info.name.clone(),
+                shape: info.shape.iter().map(ToString::to_string).collect(),
+                height: image.height() as usize,
+                width: image.width() as usize,
+            })?;
         how.tensor(image, info, &shape)
     }
 
@@ -132,20 +133,11 @@ impl Model {
     ///
     /// # Errors
     /// Per input, as [`ModelSession::run`]; when the sessions or the worker threads cannot be
-    /// made, every input gets an [`Error::Backend`] with that error's message.
+    /// made, every input gets that error.
     pub fn run_batch<T: AsTensorView + Sync>(&self, inputs: &[Vec<T>]) -> Vec<Result<Outputs>> {
-        // one failure that befalls every input: each gets its message
-        let every = |e: &Error| -> Vec<Result<Outputs>> {
-            inputs
-                .iter()
-                .map(|_| {
-                    Err(Error::Backend {
-                        backend: self.backend().into(),
-                        message: e.to_string(),
-                    })
-                })
-                .collect()
-        };
+        // one failure that befalls every input: each gets it, of the same kind
+        let every =
+            |e: &Error| -> Vec<Result<Outputs>> { inputs.iter().map(|_| Err(e.clone())).collect() };
         let workers = self.batch_workers().min(inputs.len());
         if workers <= 1 {
             return match self.session() {
@@ -179,10 +171,7 @@ impl Model {
                         let Some(input) = inputs.get(i) else { break };
                         let r = match &mut session {
                             Ok(s) => s.run(input),
-                            Err(e) => Err(Error::Backend {
-                                backend: self.backend().into(),
-                                message: format!("no session for this worker: {e}"),
-                            }),
+                            Err(e) => Err(e.clone()),
                         };
                         mine.push((i, r));
                     }

@@ -87,13 +87,12 @@ impl ModelSession {
         r
     }
 
-    /// Whether [`ModelSession::run_profiled`] can time operators with this backend; the reason
-    /// when it cannot.
+    /// Whether [`ModelSession::run_profiled`] can time operators with this backend.
     ///
     /// # Errors
-    /// The backend's reason, as a sentence.
-    pub fn profiling(&self) -> std::result::Result<(), String> {
-        self.session.profiling()
+    /// [`Error::ProfilingUnavailable`] with the backend's reason when it cannot.
+    pub fn profiling(&self) -> Result<()> {
+        self.session.profiling().map_err(|e| self.named(e))
     }
 
     /// Run like [`ModelSession::run`] and append the time each operator took to `timings`.
@@ -126,13 +125,18 @@ impl ModelSession {
         }
         self.session
             .run(inputs, &mut outputs.tensors, timings)
-            .map_err(|e| match e {
-                Error::ProfilingUnavailable { reason, .. } => Error::ProfilingUnavailable {
-                    backend: self.prepared.backend().into(),
-                    reason,
-                },
-                e => e,
-            })
+            .map_err(|e| self.named(e))
+    }
+
+    /// A backend's profiling error names that backend (a session does not know its name).
+    fn named(&self, e: Error) -> Error {
+        match e {
+            Error::ProfilingUnavailable { reason, .. } => Error::ProfilingUnavailable {
+                backend: self.prepared.backend().into(),
+                reason,
+            },
+            e => e,
+        }
     }
 }
 

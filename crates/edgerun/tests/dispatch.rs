@@ -31,6 +31,8 @@ struct Script {
     value: f32,
     /// Runs fail.
     fail_run: bool,
+    /// Sessions cannot be made.
+    fail_session: bool,
     prepares: Arc<AtomicUsize>,
     runs: Arc<AtomicUsize>,
     threads_seen: Arc<AtomicUsize>,
@@ -46,6 +48,7 @@ fn script(name: &'static str, run_ms: f64, value: f32) -> Script {
         run_time: Duration::from_secs_f64(run_ms / 1e3),
         value,
         fail_run: false,
+        fail_session: false,
         prepares: Arc::default(),
         runs: Arc::default(),
         threads_seen: Arc::default(),
@@ -147,6 +150,12 @@ impl Prepared for ScriptedModel {
         &self.outputs
     }
     fn session(&self) -> Result<Box<dyn Session>> {
+        if self.s.fail_session {
+            return Err(Error::OutOfMemory {
+                what: "a scripted session".into(),
+                size: "1 TB".into(),
+            });
+        }
         Ok(Box::new(ScriptedSession(self.s.clone())))
     }
 }
@@ -691,4 +700,20 @@ fn policy_settings_must_fit_the_rules_backend() {
             "[[rule]]\nmodel = \"*\"\n[rule.settings]\nuse_xnnpack = \"false\"\n"
         ))
         .is_ok());
+}
+
+#[test]
+fn a_batch_whose_sessions_cannot_be_made_gives_each_input_that_error() {
+    let mut s = script("nosession", 0.1, 1.0);
+    s.fail_session = true;
+    let m = runtime(&[&s]).load(model()).unwrap();
+    let input = Tensor::from_vec(vec![1, 4], vec![0f32; 4]).unwrap();
+    let results = m.run_batch(&[vec![&input], vec![&input], vec![&input]]);
+    assert_eq!(results.len(), 3);
+    for r in results {
+        let e = r.unwrap_err();
+        // the session's own error, of its own kind, not rewrapped as a backend failure
+        assert_eq!(e.kind(), edgerun::ErrorKind::InvalidRequest, "{e}");
+        assert!(matches!(e, Error::OutOfMemory { .. }), "{e:?}");
+    }
 }

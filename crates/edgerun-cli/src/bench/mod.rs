@@ -190,10 +190,9 @@ pub fn run(program: &str, args: &[String], log: &mut Log<'_>, clock: &dyn Clock)
     let profiling = p.enable_op_profiling;
     let mut profile = profile::Profile::new();
     if profiling {
-        if let Err(why) = session.profiling() {
+        if let Err(edgerun::Error::ProfilingUnavailable { backend, reason }) = session.profiling() {
             log.warn(format!(
-                "Op profiling is not available with backend {}: {why}",
-                model.backend()
+                "Op profiling is not available with backend {backend}: {reason}"
             ));
         }
     }

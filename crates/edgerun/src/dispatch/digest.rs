@@ -14,17 +14,17 @@ pub(super) fn model_digest(source: &ModelSource) -> Result<String> {
         while let Some(d) = dirs.pop() {
             let entries = std::fs::read_dir(&d).map_err(|e| Error::Io {
                 path: d.clone(),
-                source: e,
+                source: e.into(),
             })?;
             for e in entries {
                 let e = e.map_err(|source| Error::Io {
                     path: d.clone(),
-                    source,
+                    source: source.into(),
                 })?;
                 let p = e.path();
                 let kind = e.file_type().map_err(|source| Error::Io {
                     path: p.clone(),
-                    source,
+                    source: source.into(),
                 })?;
                 // a link to a directory is not followed (a loop would never end)
                 if kind.is_dir() {
@@ -45,7 +45,7 @@ pub(super) fn model_digest(source: &ModelSource) -> Result<String> {
             h.update([0]);
             h.update(std::fs::read(&f).map_err(|e| Error::Io {
                 path: f.clone(),
-                source: e,
+                source: e.into(),
             })?);
         }
     } else {
