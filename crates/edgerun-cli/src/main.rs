@@ -686,13 +686,17 @@ pub(crate) fn error_text(e: &anyhow::Error) -> String {
     let mut text = String::new();
     for cause in e.chain() {
         let c = cause.to_string();
-        if text.contains(&c) {
-            continue;
+        if !text.contains(&c) {
+            if !text.is_empty() {
+                text.push_str(": ");
+            }
+            text.push_str(&c);
         }
-        if !text.is_empty() {
-            text.push_str(": ");
+        // an edgerun error's message already says what its source (an engine's error, an
+        // I/O error) says
+        if cause.downcast_ref::<edgerun::Error>().is_some() {
+            break;
         }
-        text.push_str(&c);
     }
     text
 }

@@ -26,6 +26,31 @@ pub fn shape_string<T: std::fmt::Display>(dims: &[T]) -> String {
         .join(",")
 }
 
+/// An engine's own account of a failure, kept beside edgerun's: which engine, its status code
+/// where it gives one (named as the engine names it), and its message.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{engine}{}: {message}", code.as_ref().map(|c| format!(" status {c}")).unwrap_or_default())]
+pub struct EngineError {
+    pub engine: &'static str,
+    pub code: Option<String>,
+    pub message: String,
+}
+
+impl EngineError {
+    /// Boxed, as errors hold it (an engine's error is large beside edgerun's own).
+    pub fn new(
+        engine: &'static str,
+        code: Option<String>,
+        message: impl Into<String>,
+    ) -> Box<EngineError> {
+        Box::new(EngineError {
+            engine,
+            code,
+            message: message.into(),
+        })
+    }
+}
+
 #[derive(Debug, Clone, thiserror::Error)]
 #[non_exhaustive]
 pub enum Error {
@@ -74,6 +99,9 @@ pub enum Error {
         backend: String,
         path: PathBuf,
         reason: String,
+        /// The engine's own error, when an engine refused the file.
+        #[source]
+        source: Option<Box<EngineError>>,
     },
 
     #[error("{backend}: op {op} (node {node:?}) is not supported by this backend{}; try another backend or re-export the model without it", if detail.is_empty() { String::new() } else { format!(" ({detail})") })]
@@ -82,6 +110,9 @@ pub enum Error {
         op: String,
         node: String,
         detail: String,
+        /// The engine's own error, when an engine reported the op.
+        #[source]
+        source: Option<Box<EngineError>>,
     },
 
     #[error("{backend} cannot read {format} models; use a backend that can (see `edgerun info`)")]
@@ -214,6 +245,16 @@ pub enum Error {
     #[error("{backend}: {message}")]
     Backend { backend: String, message: String },
 
+    /// An engine failed on a valid model or valid inputs: what edgerun was doing, and the
+    /// engine's own error.
+    #[error("{backend}: {context}: {source}")]
+    Engine {
+        backend: String,
+        context: String,
+        #[source]
+        source: Box<EngineError>,
+    },
+
     #[error("{backend} cannot time operators: {reason}")]
     ProfilingUnavailable { backend: String, reason: String },
 
@@ -289,7 +330,9 @@ impl Error {
             | Error::LibraryLoad { .. }
             | Error::MissingSymbol { .. }
             | Error::NoBackend { .. } => ErrorKind::Unavailable,
-            Error::Backend { .. } | Error::ProfilingUnavailable { .. } => ErrorKind::Backend,
+            Error::Backend { .. } | Error::Engine { .. } | Error::ProfilingUnavailable { .. } => {
+                ErrorKind::Backend
+            }
         }
     }
 
@@ -311,6 +354,7 @@ mod tests {
                 path: "m.onnx".into(),
             },
             Error::UnsupportedOp {
+                source: None,
                 backend: "tract".into(),
                 op: "FooOp".into(),
                 node: "n1".into(),

@@ -23,7 +23,7 @@ pub use backend::{
     Dim, ModelInfo, OpTiming, Options, Prepared, Session, TensorInfo,
 };
 pub use dtype::{DType, Element, Quant};
-pub use error::{Error, ErrorKind, Result};
+pub use error::{EngineError, Error, ErrorKind, Result};
 pub use format::{ModelFormat, ModelSource};
 pub use half::f16;
 pub use platform::{CpuAffinity, Placement, Platform};

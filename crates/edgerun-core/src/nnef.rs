@@ -22,6 +22,7 @@ const BLOCK: usize = 512;
 /// [`Error::TooLarge`] for a tensor over the limit, [`Error::Io`] when a file cannot be read.
 pub fn check(backend: &str, path: &Path) -> Result<()> {
     let invalid = |reason: String| Error::InvalidModel {
+        source: None,
         backend: backend.into(),
         path: path.into(),
         reason,

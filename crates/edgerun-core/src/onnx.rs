@@ -216,6 +216,7 @@ const SPARSE_DIMS: u64 = 3;
 /// [`Error::TooLarge`].
 pub fn check(backend: &str, path: &Path, model: &[u8]) -> Result<()> {
     let invalid = |reason: String| Error::InvalidModel {
+        source: None,
         backend: backend.into(),
         path: path.into(),
         reason,

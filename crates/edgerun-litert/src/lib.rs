@@ -198,6 +198,7 @@ impl Backend for LiteRtBackend {
         let fail = |f: sys::Failure| failure(source, f);
         let env = Arc::new(sys::Environment::new(api).map_err(fail)?);
         let model = sys::Model::new(env, bytes).map_err(|f| Error::InvalidModel {
+            source: None,
             backend: NAME.into(),
             path: source.path().into(),
             reason: format!("LiteRT refused the file: {f}"),
@@ -320,9 +321,19 @@ fn infos(
         .collect()
 }
 
+/// Loading the model failed: by LiteRT's status, a file it finds invalid, or its failure.
 fn failure(source: &ModelSource, f: sys::Failure) -> Error {
-    Error::Backend {
+    if f.invalid_model() {
+        return Error::InvalidModel {
+            backend: NAME.into(),
+            path: source.path().into(),
+            reason: f.to_string(),
+            source: Some(f.engine()),
+        };
+    }
+    Error::Engine {
         backend: NAME.into(),
-        message: format!("{f} for {:?}", source.path()),
+        context: format!("loading {:?}", source.path()),
+        source: f.engine(),
     }
 }

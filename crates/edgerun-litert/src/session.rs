@@ -33,9 +33,10 @@ pub(crate) struct Recipe {
 }
 
 fn backend_error(recipe: &Recipe, f: sys::Failure) -> Error {
-    Error::Backend {
+    Error::Engine {
         backend: NAME.into(),
-        message: format!("{f} for {:?}", recipe.path),
+        context: format!("{:?}", recipe.path),
+        source: f.engine(),
     }
 }
 
@@ -74,15 +75,17 @@ fn compile_error(recipe: &Recipe, f: sys::Failure) -> Error {
     });
     match foreign {
         Some(op) => Error::UnsupportedOp {
+            source: Some(f.engine()),
             backend: NAME.into(),
             op: op.name(),
             node: op.place(),
             detail: format!("{f}; LiteRT has no kernel for it (its log above names the cause)"),
         },
         None => match missing_sys_hint(std::path::Path::new(CPU_LIST)) {
-            Some(hint) => Error::Backend {
+            Some(hint) => Error::Engine {
                 backend: NAME.into(),
-                message: format!("{f} for {:?}; {hint}", recipe.path),
+                context: format!("compiling {:?}; {hint}", recipe.path),
+                source: f.engine(),
             },
             None => backend_error(recipe, f),
         },
@@ -172,13 +175,14 @@ impl Engine {
                 let dims = edgerun_core::tflite::dims_i32(t.shape())?;
                 self.cm
                     .resize_input(recipe.in_order[ix], &dims)
-                    .map_err(|f| Error::Backend {
+                    .map_err(|f| Error::Engine {
                         backend: NAME.into(),
-                        message: format!(
-                            "input {:?} cannot take shape [{}]: {f}",
+                        context: format!(
+                            "input {:?} cannot take shape [{}]",
                             recipe.inputs[ix].name,
                             edgerun_core::error::shape_string(t.shape())
                         ),
+                        source: f.engine(),
                     })?;
                 self.shapes[ix].clear();
                 self.shapes[ix].extend_from_slice(t.shape());

@@ -192,6 +192,22 @@ impl std::fmt::Display for Failure {
     }
 }
 
+impl Failure {
+    /// LiteRT's own account: its status code, named, and the call that returned it.
+    pub fn engine(&self) -> Box<edgerun_core::EngineError> {
+        edgerun_core::EngineError::new(
+            "LiteRT",
+            Some(format!("{} ({})", self.status, status_name(self.status))),
+            format!("{} failed", self.call),
+        )
+    }
+
+    /// LiteRT says the model's flatbuffer is invalid.
+    pub fn invalid_model(&self) -> bool {
+        self.status == 501
+    }
+}
+
 fn check(call: &'static str, status: Status) -> Result<(), Failure> {
     if status == OK {
         Ok(())

@@ -2,7 +2,7 @@
 
 use std::path::Path;
 
-use edgerun_core::Error;
+use edgerun_core::{EngineError, Error};
 use ort::ErrorCode;
 
 use crate::NAME;
@@ -28,46 +28,76 @@ pub(crate) fn commit_error(path: &Path, model: &[u8], e: ort::Error) -> Error {
     err
 }
 
+/// ONNX Runtime's error, kept as the source of edgerun's.
+pub(crate) fn engine(code: ErrorCode, text: &str) -> Box<EngineError> {
+    EngineError::new("ONNX Runtime", Some(format!("{code:?}")), text)
+}
+
+/// A failure on a valid model (running it, configuring a session): what edgerun was doing,
+/// and ONNX Runtime's error.
+pub(crate) fn engine_error<R>(context: String, e: &ort::Error<R>) -> Error {
+    Error::Engine {
+        backend: NAME.into(),
+        context,
+        source: engine(e.code(), e.message()),
+    }
+}
+
+/// The kind comes from ONNX Runtime's status code; its message only names the op and node,
+/// which the code does not carry.
 fn classify(path: &Path, code: ErrorCode, text: &str) -> Error {
-    // "Fatal error: ai.edgerun.test:EdgerunMysteryOp(-1) is not a registered function/op"
-    if let Some(op) = text
-        .split_once("Fatal error: ")
-        .and_then(|(_, rest)| rest.split_once(" is not a registered function/op"))
-        .map(|(op, _)| op)
-    {
-        return Error::UnsupportedOp {
-            backend: NAME.into(),
-            op: op.split('(').next().unwrap_or(op).to_string(),
-            node: after(text, "node with name '", &['\''])
-                .unwrap_or("?")
-                .to_string(),
-            detail: format!("ONNX Runtime has no such operator in its op sets: {text}"),
-        };
-    }
-    // "Could not find an implementation for EdgerunOp(1) node with name 'n'"
-    if let Some(op) = after(text, "Could not find an implementation for ", &['(', ' ']) {
-        return Error::UnsupportedOp {
-            backend: NAME.into(),
-            op: op.to_string(),
-            node: after(text, "node with name '", &['\''])
-                .unwrap_or("?")
-                .to_string(),
-            detail: format!("this ONNX Runtime build has no kernel for it: {text}"),
-        };
-    }
+    let node = || {
+        after(text, "node with name '", &['\''])
+            .unwrap_or("?")
+            .to_string()
+    };
     match code {
-        ErrorCode::InvalidProtobuf | ErrorCode::InvalidGraph | ErrorCode::NoModel => {
-            Error::InvalidModel {
+        ErrorCode::InvalidProtobuf | ErrorCode::NoModel => Error::InvalidModel {
+            backend: NAME.into(),
+            path: path.into(),
+            reason: format!("ONNX Runtime refused it: {text}"),
+            source: Some(engine(code, text)),
+        },
+        // "Could not find an implementation for EdgerunOp(1) node with name 'n'"
+        ErrorCode::NotImplemented => Error::UnsupportedOp {
+            backend: NAME.into(),
+            op: after(text, "Could not find an implementation for ", &['(', ' '])
+                .unwrap_or("?")
+                .to_string(),
+            node: node(),
+            detail: format!("this ONNX Runtime build has no kernel for it: {text}"),
+            source: Some(engine(code, text)),
+        },
+        // an op missing from ONNX Runtime's op sets comes with a graph or generic status:
+        // "Fatal error: ai.edgerun.test:EdgerunMysteryOp(-1) is not a registered function/op"
+        _ if unregistered_op(text).is_some() => {
+            let op = unregistered_op(text).unwrap_or_default();
+            Error::UnsupportedOp {
                 backend: NAME.into(),
-                path: path.into(),
-                reason: format!("ONNX Runtime refused it: {text}"),
+                op: op.split('(').next().unwrap_or(op).to_string(),
+                node: node(),
+                detail: format!("ONNX Runtime has no such operator in its op sets: {text}"),
+                source: Some(engine(code, text)),
             }
         }
-        _ => Error::Backend {
+        ErrorCode::InvalidGraph => Error::InvalidModel {
             backend: NAME.into(),
-            message: format!("loading {path:?}: {text}"),
+            path: path.into(),
+            reason: format!("ONNX Runtime refused it: {text}"),
+            source: Some(engine(code, text)),
+        },
+        _ => Error::Engine {
+            backend: NAME.into(),
+            context: format!("loading {path:?}"),
+            source: engine(code, text),
         },
     }
+}
+
+fn unregistered_op(text: &str) -> Option<&str> {
+    text.split_once("Fatal error: ")
+        .and_then(|(_, rest)| rest.split_once(" is not a registered function/op"))
+        .map(|(op, _)| op)
 }
 
 #[cfg(test)]
@@ -81,17 +111,26 @@ mod tests {
             ErrorCode::GenericFailure,
             "Load model from memory failed:This is an invalid model. In Node, (\"mystery_node\", EdgerunMysteryOp, \"ai.edgerun.test\", -1) : (\"h\") -> (\"y\") , Error No Op registered for EdgerunMysteryOp with domain_version of 1",
         );
-        // a message this function does not know stays a backend error, with ORT's text
-        assert!(matches!(e, Error::Backend { .. }), "{e:?}");
+        // a generic status this function cannot place stays the engine's error, kept whole
+        match &e {
+            Error::Engine { source, .. } => {
+                assert_eq!(source.code.as_deref(), Some("GenericFailure"));
+                assert!(source.message.contains("EdgerunMysteryOp"));
+            }
+            e => panic!("{e:?}"),
+        }
         let e = classify(
             Path::new("m.onnx"),
             ErrorCode::NotImplemented,
             "Could not find an implementation for Foo(7) node with name 'foo_1'",
         );
         match e {
-            Error::UnsupportedOp { op, node, .. } => {
+            Error::UnsupportedOp {
+                op, node, source, ..
+            } => {
                 assert_eq!(op, "Foo");
                 assert_eq!(node, "foo_1");
+                assert_eq!(source.unwrap().code.as_deref(), Some("NotImplemented"));
             }
             other => panic!("{other:?}"),
         }

@@ -87,14 +87,7 @@ fn append_provider(b: &mut SessionBuilder, p: &crate::Provider) -> std::result::
 }
 
 fn builder_error<R>(recipe: &Recipe, e: ort::Error<R>) -> Error {
-    Error::Backend {
-        backend: NAME.into(),
-        message: format!(
-            "configuring a session for {:?}: {}",
-            recipe.path,
-            e.message()
-        ),
-    }
+    crate::errors::engine_error(format!("configuring a session for {:?}", recipe.path), &e)
 }
 
 /// A new ONNX Runtime session for the recipe, and notes on what it left out.
@@ -383,10 +376,7 @@ impl Session for OrtSession {
             self.profiling()?;
         }
         let path = &self.path;
-        let fail = |e: ort::Error| Error::Backend {
-            backend: NAME.into(),
-            message: format!("running {path:?}: {e}"),
-        };
+        let fail = |e: ort::Error| crate::errors::engine_error(format!("running {path:?}"), &e);
         let values = inputs
             .iter()
             .map(input_value)

@@ -51,11 +51,21 @@ fn an_unknown_op_is_named_with_its_node() {
     let e = backend().prepare(&source, &Options::new()).err().unwrap();
     match &e {
         Error::UnsupportedOp {
-            backend, op, node, ..
+            backend,
+            op,
+            node,
+            source,
+            ..
         } => {
             assert_eq!(backend, "ort");
             assert!(op.contains("EdgerunMysteryOp"), "{e}");
             assert_eq!(node, "mystery_node", "{e}");
+            // ONNX Runtime's own error is kept, with its status code
+            let source = source.as_ref().expect("the engine's error");
+            assert_eq!(source.engine, "ONNX Runtime");
+            assert!(source.code.is_some(), "{source:?}");
+            assert!(source.message.contains("EdgerunMysteryOp"), "{source:?}");
+            assert!(std::error::Error::source(&e).is_some());
         }
         other => panic!("expected UnsupportedOp, got {other:?}"),
     }

@@ -22,8 +22,9 @@ fn after<'t>(text: &'t str, marker: &str, ends: &[char]) -> Option<&'t str> {
 }
 
 /// TFLite's own reports say best what went wrong: an op this build lacks, a delegate that
-/// refused the graph, a tensor it could not allocate. The model's operators (`ops`) locate an
-/// unsupported op.
+/// refused the graph, a tensor it could not allocate. Its status says only that a call failed
+/// (`kTfLiteError` for all of these), so the kind comes from the reports; the status and the
+/// reports stay the error's source. The model's operators (`ops`) locate an unsupported op.
 pub(crate) fn tflite_failure(
     path: &Path,
     api: &sys::Api,
@@ -31,6 +32,7 @@ pub(crate) fn tflite_failure(
     f: sys::Failure,
 ) -> Error {
     let text = f.reports.join("; ");
+    let engine = f.engine();
     let lib = format!(
         "TensorFlow Lite {} from {}",
         api.version(),
@@ -39,6 +41,7 @@ pub(crate) fn tflite_failure(
     if let Some(op) = after(&text, "Didn't find op for builtin opcode '", &['\'']) {
         let code = types::builtin_code(op);
         return Error::UnsupportedOp {
+            source: Some(engine.clone()),
             backend: NAME.into(),
             op: op.to_string(),
             node: node_of(ops, |o| Some(o.code) == code),
@@ -48,6 +51,7 @@ pub(crate) fn tflite_failure(
     if let Some(code) = after(&text, "Op builtin_code out of range: ", &['.', ' ', ';']) {
         let number = code.parse::<i32>().ok();
         return Error::UnsupportedOp {
+            source: Some(engine.clone()),
             backend: NAME.into(),
             op: number.map_or_else(|| format!("builtin #{code}"), types::builtin_name),
             node: node_of(ops, |o| Some(o.code) == number),
@@ -60,20 +64,17 @@ pub(crate) fn tflite_failure(
         &['.', ';', ' ', '\n'],
     ) {
         return Error::UnsupportedOp {
+            source: Some(engine.clone()),
             backend: NAME.into(),
             op: format!("custom {op}"),
             node: node_of(ops, |o| o.code == CUSTOM && o.custom.as_deref() == Some(op)),
             detail: format!("{lib} has no such custom op"),
         };
     }
-    let detail = if text.is_empty() {
-        "no message from TensorFlow Lite".into()
-    } else {
-        text
-    };
-    Error::Backend {
+    Error::Engine {
         backend: NAME.into(),
-        message: format!("{} failed for {path:?}: {detail}", f.what),
+        context: format!("{path:?}"),
+        source: engine,
     }
 }
 

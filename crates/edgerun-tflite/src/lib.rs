@@ -348,6 +348,7 @@ impl Backend for TfLiteBackend {
             sys::Model::new(api, bytes)
                 .map(Arc::new)
                 .ok_or_else(|| Error::InvalidModel {
+                    source: None,
                     backend: NAME.into(),
                     path: source.path().into(),
                     reason: "TensorFlow Lite refused the file (TfLiteModelCreate returned NULL)"
@@ -388,6 +389,7 @@ impl Backend for TfLiteBackend {
         };
         if probe.input_count() != inputs.len() || probe.output_count() != outputs.len() {
             return Err(Error::InvalidModel {
+                source: None,
                 backend: NAME.into(),
                 path: source.path().into(),
                 reason: format!(
@@ -412,6 +414,7 @@ impl Backend for TfLiteBackend {
                     }
                     _ => {
                         return Err(Error::InvalidModel {
+                            source: None,
                             backend: NAME.into(),
                             path: source.path().into(),
                             reason: format!(

@@ -427,10 +427,39 @@ pub struct Interpreter {
 // out no shared access (no Sync), and everything it owns is Send.
 unsafe impl Send for Interpreter {}
 
-/// A failed interpreter call, with TFLite's own reports.
+/// A failed interpreter call, with TFLite's status (when a call returned one) and its own
+/// reports.
 pub struct Failure {
     pub what: &'static str,
+    pub status: Option<TfLiteStatus>,
     pub reports: Vec<String>,
+}
+
+impl Failure {
+    /// TensorFlow Lite's own account: its status, named as `TfLiteStatus` names it, and its
+    /// reports.
+    pub fn engine(&self) -> Box<edgerun_core::EngineError> {
+        let code = self.status.map(|s| {
+            let name = match s {
+                1 => "kTfLiteError",
+                2 => "kTfLiteDelegateError",
+                3 => "kTfLiteApplicationError",
+                4 => "kTfLiteDelegateDataNotFound",
+                5 => "kTfLiteDelegateDataWriteError",
+                6 => "kTfLiteDelegateDataReadError",
+                7 => "kTfLiteUnresolvedOps",
+                8 => "kTfLiteCancelled",
+                _ => "unknown",
+            };
+            format!("{s} ({name})")
+        });
+        let message = if self.reports.is_empty() {
+            format!("{} failed, with no report", self.what)
+        } else {
+            format!("{} failed: {}", self.what, self.reports.join("; "))
+        };
+        edgerun_core::EngineError::new("TensorFlow Lite", code, message)
+    }
 }
 
 impl Interpreter {
@@ -451,6 +480,7 @@ impl Interpreter {
             if options.is_null() {
                 return Err(Failure {
                     what: "creating interpreter options",
+                    status: None,
                     reports: vec![],
                 });
             }
@@ -476,6 +506,7 @@ impl Interpreter {
                 }),
                 None => Err(Failure {
                     what: "creating the interpreter",
+                    status: None,
                     reports: reports.take(),
                 }),
             }
@@ -497,6 +528,7 @@ impl Interpreter {
         } else {
             Err(Failure {
                 what,
+                status: Some(status),
                 reports: self.reports.take(),
             })
         }
@@ -602,6 +634,7 @@ impl Interpreter {
     pub fn write_input(&mut self, index: usize, src: DataRef<'_>) -> Result<(), Failure> {
         let t = self.tensor(true, index).ok_or(Failure {
             what: "finding an input",
+            status: None,
             reports: vec![],
         })?;
         let (ptr, len) = src.raw_parts();
@@ -624,6 +657,7 @@ impl Interpreter {
     ) -> Result<(), Failure> {
         let t = self.tensor(false, index).ok_or(Failure {
             what: "finding an output",
+            status: None,
             reports: vec![],
         })?;
         let copy = self.api().fns.TfLiteTensorCopyToBuffer;
@@ -647,6 +681,7 @@ impl Interpreter {
                     if scratch.iter().any(|&b| b > 1) {
                         return Err(Failure {
                             what: "reading a bool output (a value other than 0 or 1)",
+                            status: None,
                             reports: vec![],
                         });
                     }

@@ -100,10 +100,18 @@ fn an_op_this_tflite_build_lacks() {
     let err = backend().prepare(&source, &Options::new()).err().unwrap();
     match &err {
         Error::UnsupportedOp {
-            backend, op, node, ..
+            backend,
+            op,
+            node,
+            source,
+            ..
         } => {
             assert_eq!(backend, "tflite");
             assert_eq!(op, "GELU");
+            // TensorFlow Lite's status and reports are kept
+            let source = source.as_ref().expect("the engine's error");
+            assert_eq!(source.engine, "TensorFlow Lite");
+            assert!(source.message.contains("150"), "{source:?}");
             // the model's only operator, and the tensor it writes
             assert!(node.starts_with("operator #0, writing tensor \""), "{node}");
         }

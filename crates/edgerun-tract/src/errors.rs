@@ -28,15 +28,23 @@ pub(crate) fn chain(e: &TractError) -> String {
     s
 }
 
+/// tract's error chain, kept as the source of edgerun's. tract has no status codes: its
+/// errors are anyhow chains.
+pub(crate) fn engine(e: &TractError) -> Box<edgerun_core::EngineError> {
+    edgerun_core::EngineError::new("tract", None, chain(e))
+}
+
 pub(crate) fn backend_error(what: &str, e: &TractError) -> Error {
-    Error::Backend {
+    Error::Engine {
         backend: NAME.into(),
-        message: format!("{what}: {}", chain(e)),
+        context: what.into(),
+        source: engine(e),
     }
 }
 
 pub(crate) fn invalid(path: &Path, e: &TractError) -> Error {
     Error::InvalidModel {
+        source: Some(engine(e)),
         backend: NAME.into(),
         path: path.into(),
         reason: chain(e),
@@ -94,6 +102,7 @@ pub(crate) fn tflite_error(path: &Path, e: &TractError) -> Error {
         .map(|s| format!("writing tensor #{}", s.trim()))
         .unwrap_or_else(|| "?".into());
     Error::UnsupportedOp {
+        source: None,
         backend: NAME.into(),
         op,
         node: outputs,
@@ -119,7 +128,7 @@ pub(crate) fn analysis_error(path: &Path, e: &TractError) -> Error {
                 "cannot analyse model {path:?} at node {node:?}: {text}; check the input shapes, or try another backend"
             ),
         },
-        None => Error::InvalidModel { backend: NAME.into(), path: path.into(), reason: text },
+        None => Error::InvalidModel { backend: NAME.into(), path: path.into(), reason: text, source: None },
     }
 }
 

@@ -20,6 +20,7 @@ pub(crate) fn load_onnx(source: &ModelSource) -> Result<InferenceModel> {
             .and_then(|s| s.strip_suffix(')'))
         {
             return Err(Error::UnsupportedOp {
+                source: None,
                 backend: NAME.into(),
                 op: inner.to_string(),
                 node: node.name.clone(),

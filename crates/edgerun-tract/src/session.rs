@@ -210,6 +210,7 @@ pub(crate) fn guard<T>(
     catch_unwind(AssertUnwindSafe(f)).unwrap_or_else(|p| {
         Err(match format {
             ModelFormat::Nnef => Error::InvalidModel {
+                source: None,
                 backend: NAME.into(),
                 path: path.into(),
                 reason: panic_message(what, p),

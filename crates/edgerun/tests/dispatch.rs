@@ -119,6 +119,7 @@ impl Backend for ScriptedBackend {
         }
         if let Some(op) = self.s.unsupported {
             return Err(Error::UnsupportedOp {
+                source: None,
                 backend: self.s.name.into(),
                 op: op.into(),
                 node: "n1".into(),

@@ -37,6 +37,7 @@ pub fn read_checked(
 ) -> crate::Result<(std::sync::Arc<[u8]>, flatbuf::ModelDecl)> {
     let bytes = source.read_bytes()?;
     let decl = flatbuf::parse(&bytes).map_err(|e| crate::Error::InvalidModel {
+        source: None,
         backend: backend.into(),
         path: source.path().into(),
         reason: e.0,
