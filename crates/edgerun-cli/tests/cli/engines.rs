@@ -1,0 +1,195 @@
+//! The run-time-loaded engines from the command line: LiteRT, TensorFlow Lite with and
+//! without delegates, ONNX Runtime, and a missing library.
+
+use super::*;
+
+#[test]
+fn litert_runs_a_tflite_model_given_its_library() {
+    let graph = models().join("mobilenetv2_mini.tflite");
+    let input = models().join("reference/mobilenetv2_mini_tflite/input.0.npy");
+    let dir = scratch("litert");
+    let out = edgerun(&[
+        "run",
+        "--graph",
+        graph.to_str().unwrap(),
+        "--backend=litert",
+        &format!("--litert_lib={}", kit::litert_lib().display()),
+        &lib_arg(),
+        "--input",
+        &format!("serving_default_input:0={}", input.display()),
+        "--output_dir",
+        dir.to_str().unwrap(),
+    ]);
+    let err = text(&out.stderr);
+    assert!(out.status.success(), "{err}");
+    assert!(err.contains("on backend litert"), "{err}");
+    let written = npy::read(dir.join("StatefulPartitionedCall_1_0.npy")).unwrap();
+    let expected =
+        npy::read(models().join("reference/mobilenetv2_mini_tflite/output.0.npy")).unwrap();
+    Tolerance::new(1e-4, 1e-3)
+        .check(&written, &expected)
+        .unwrap();
+    // a library that is not LiteRT: the missing function named, the flag hinted nowhere needed
+    let line = assert_one_line_error(&edgerun(&[
+        "run",
+        "--graph",
+        graph.to_str().unwrap(),
+        "--backend",
+        "litert",
+        &format!("--litert_lib={}", kit::system_math_library().display()),
+    ]));
+    assert!(
+        line.contains("lacks the function LiteRtCreateEnvironment"),
+        "{line}"
+    );
+}
+
+#[test]
+fn tflite_model_runs_on_the_tflite_backend() {
+    let graph = models().join("mobilenetv2_mini_int8.tflite");
+    let dir = scratch("tflite");
+    let input = models().join("reference/mobilenetv2_mini_int8_tflite/input.0.npy");
+    let out = edgerun(&[
+        "run",
+        "--graph",
+        graph.to_str().unwrap(),
+        &lib_arg(),
+        "--input",
+        &format!("serving_default_input:0={}", input.display()),
+        "--output_dir",
+        dir.to_str().unwrap(),
+    ]);
+    let err = text(&out.stderr);
+    assert!(out.status.success(), "{err}");
+    // with no --num_threads, XNNPACK gets the device's default thread count
+    let threads = edgerun_core::Platform::detect().default_placement().threads;
+    assert!(
+        err.contains("on backend tflite")
+            && err.contains(&format!("delegates: XNNPACK ({threads} threads)")),
+        "{err}"
+    );
+    // and TFLite's own word that it created the delegate
+    assert!(
+        err.contains("Created TensorFlow Lite XNNPACK delegate for CPU."),
+        "{err}"
+    );
+    let written = npy::read(dir.join("StatefulPartitionedCall_1_0.npy")).unwrap();
+    let expected =
+        npy::read(models().join("reference/mobilenetv2_mini_int8_tflite/output.0.npy")).unwrap();
+    Tolerance::new(8.0, 0.0).check(&written, &expected).unwrap();
+}
+
+#[test]
+fn tflite_with_an_external_delegate_and_without_xnnpack() {
+    let graph = models().join("mobilenetv2_mini.tflite");
+    let plugin = kit::test_delegate();
+    let input = models().join("reference/mobilenetv2_mini_tflite/input.0.npy");
+    let dir = scratch("delegate");
+    let report = dir.join("delegate-report.txt");
+    let _ = std::fs::remove_file(&report);
+    let out = kit::command(env!("CARGO_BIN_EXE_edgerun"))
+        .args([
+            "run",
+            "--graph",
+            graph.to_str().unwrap(),
+            &lib_arg(),
+            "--use_xnnpack=false",
+            &format!("--external_delegate_path={}", plugin.display()),
+            "--external_delegate_options=num_threads:2;claim:add",
+            "--input",
+            &format!("serving_default_input:0={}", input.display()),
+            "--output_dir",
+            dir.to_str().unwrap(),
+        ])
+        .env("EDGERUN_TEST_DELEGATE_REPORT", &report)
+        .output()
+        .unwrap();
+    let err = text(&out.stderr);
+    assert!(out.status.success(), "{err}");
+    assert!(!err.contains("XNNPACK"), "{err}");
+    // the plugin's own account: it took the 5 independent residual ADDs, ran each once
+    let report = std::fs::read_to_string(&report).unwrap();
+    assert_eq!(report.trim(), "claimed=5 invoked=5", "{report}");
+    let written = npy::read(dir.join("StatefulPartitionedCall_1_0.npy")).unwrap();
+    let expected =
+        npy::read(models().join("reference/mobilenetv2_mini_tflite/output.0.npy")).unwrap();
+    Tolerance::new(1e-4, 1e-3)
+        .check(&written, &expected)
+        .unwrap();
+
+    let line = assert_one_line_error(&edgerun(&[
+        "run",
+        "--graph",
+        graph.to_str().unwrap(),
+        &lib_arg(),
+        &format!("--external_delegate_path={}", plugin.display()),
+        "--external_delegate_options=colour:blue",
+    ]));
+    assert!(line.contains("unknown option colour"), "{line}");
+    let line = assert_one_line_error(&edgerun(&[
+        "run",
+        "--graph",
+        graph.to_str().unwrap(),
+        "--external_delegate_options=a:b",
+    ]));
+    assert!(line.contains("without external_delegate_path"), "{line}");
+}
+
+#[test]
+fn no_tflite_library_says_where_it_looked() {
+    let out = kit::command(env!("CARGO_BIN_EXE_edgerun"))
+        .arg("info")
+        .env_remove("EDGERUN_TFLITE_LIB")
+        .env("LD_LIBRARY_PATH", "")
+        .output()
+        .unwrap();
+    let s = text(&out.stdout);
+    assert!(out.status.success());
+    assert!(
+        s.contains("tflite: unavailable: TensorFlow Lite C library not found"),
+        "{s}"
+    );
+    assert!(
+        s.contains("EDGERUN_TFLITE_LIB (unset)")
+            && s.contains("libtensorflowlite_c.so on the loader path"),
+        "{s}"
+    );
+    assert!(s.contains("tract: available"), "{s}");
+
+    let graph = models().join("mobilenetv2_mini_int8.tflite");
+    let out = kit::command(env!("CARGO_BIN_EXE_edgerun"))
+        .args([
+            "run",
+            "--graph",
+            graph.to_str().unwrap(),
+            "--backend",
+            "tflite",
+        ])
+        .env_remove("EDGERUN_TFLITE_LIB")
+        .env("LD_LIBRARY_PATH", "")
+        .output()
+        .unwrap();
+    let line = assert_one_line_error(&out);
+    assert!(
+        line.contains("not found") && line.contains("--tflite_lib"),
+        "{line}"
+    );
+}
+
+#[test]
+fn int8_model_fed_float_data() {
+    let graph = models().join("mobilenetv2_mini_int8.tflite");
+    let float_input = models().join("reference/mobilenetv2_mini_tflite/input.0.npy");
+    let line = assert_one_line_error(&edgerun(&[
+        "run",
+        "--graph",
+        graph.to_str().unwrap(),
+        &lib_arg(),
+        "--input",
+        &format!("serving_default_input:0={}", float_input.display()),
+    ]));
+    assert!(
+        line.contains("expects i8 elements but got f32") && line.contains("quantize"),
+        "{line}"
+    );
+}

@@ -1,0 +1,403 @@
+//! The model table and its subgraphs: every operator's codes, tensors, options and the
+//! subgraphs it runs checked against the file, one subgraph at a time.
+
+use std::collections::HashSet;
+
+use super::*;
+
+/// The largest tensor seen so far: where it is, its shape, its size (`None` past 2^128).
+type Largest = Option<(String, Vec<i32>, Option<u128>)>;
+
+/// Does a tensor of `size` bytes take the place of `largest`? `None` (past 2^128) is the
+/// largest of all; of two the same size, the first stays.
+fn larger(largest: &Largest, size: Option<u128>) -> bool {
+    largest
+        .as_ref()
+        .is_none_or(|l| l.2.is_some() && size.is_none_or(|s| Some(s) > l.2))
+}
+
+/// What every subgraph's checks read from the model.
+struct Context<'a> {
+    buf: Buf<'a>,
+    file_len: usize,
+    /// Each operator code's builtin code and custom name.
+    codes: Vec<i32>,
+    customs: Vec<Option<String>>,
+    buffers: Vec<Table<'a>>,
+    subgraphs: usize,
+}
+
+/// One subgraph, checked.
+struct Subgraph {
+    tensors: Vec<TensorDecl>,
+    inputs: Vec<i32>,
+    outputs: Vec<i32>,
+    /// The subgraphs its operators run.
+    calls: Vec<usize>,
+    operators: Vec<OpDecl>,
+    per_channel_fully_connected: Vec<String>,
+    largest: Largest,
+    uncommon: Option<String>,
+}
+
+/// A subgraph's tensors, as its operators see them.
+struct Tensors<'t> {
+    decls: &'t [TensorDecl],
+    constants: &'t [bool],
+    inputs: &'t HashSet<i32>,
+    /// Which tensors an operator writes, so far.
+    written: Vec<bool>,
+}
+
+/// Read and check a model. Every table, vector and index is checked; constant buffers must be
+/// as large as their tensors.
+///
+/// # Errors
+/// [`Invalid`] with what is wrong and where.
+pub fn parse(bytes: &[u8]) -> R<ModelDecl> {
+    if bytes.len() < 8 || &bytes[4..8] != b"TFL3" {
+        return bad("the file lacks the TFL3 identifier");
+    }
+    let buf = Buf(bytes);
+    let model = Table::at(buf, buf.follow(0)?)?;
+    let version = model.scalar_i32(0, 0)?;
+    if version != 3 {
+        return bad(format!("schema version {version}, expected 3"));
+    }
+    let opcodes = model.tables(1)?;
+    let mut codes = Vec::with_capacity(opcodes.len());
+    let mut customs = Vec::with_capacity(opcodes.len());
+    for oc in &opcodes {
+        let deprecated = oc.scalar_u8(0, 0)? as i8 as i32;
+        let code = if deprecated < 127 {
+            deprecated
+        } else {
+            oc.scalar_i32(3, 0)?
+        };
+        codes.push(code);
+        customs.push(oc.string(1)?);
+    }
+    let subgraphs = model.tables(2)?;
+    if subgraphs.is_empty() {
+        return bad("the model has no subgraph");
+    }
+    let ctx = Context {
+        buf,
+        file_len: bytes.len(),
+        codes,
+        customs,
+        buffers: model.tables(4)?,
+        subgraphs: subgraphs.len(),
+    };
+    let mut decl = ModelDecl {
+        inputs: Vec::new(),
+        outputs: Vec::new(),
+        per_channel_fully_connected: Vec::new(),
+        operator_count: 0,
+        operators: Vec::new(),
+        largest: None,
+        uncommon: None,
+    };
+    let mut calls = Vec::with_capacity(subgraphs.len());
+    let mut tensor_counts = Vec::with_capacity(subgraphs.len());
+    let mut io = Vec::with_capacity(subgraphs.len());
+    for (g, sg) in subgraphs.iter().enumerate() {
+        let s = subgraph(&ctx, g, sg)?;
+        calls.push(s.calls);
+        tensor_counts.push(s.tensors.len());
+        io.push((s.inputs.clone(), s.outputs.clone()));
+        if let Some(l) = s.largest.filter(|l| larger(&decl.largest, l.2)) {
+            decl.largest = Some(l);
+        }
+        decl.uncommon = decl.uncommon.or(s.uncommon);
+        decl.operator_count += s.operators.len();
+        decl.operators.extend(s.operators);
+        decl.per_channel_fully_connected
+            .extend(s.per_channel_fully_connected);
+        if g == 0 {
+            let pick = |ix: &[i32]| ix.iter().map(|&i| s.tensors[i as usize].clone()).collect();
+            decl.inputs = pick(&s.inputs);
+            decl.outputs = pick(&s.outputs);
+        }
+    }
+    if let Some(cycle) = call_cycle(&calls) {
+        let path: Vec<String> = cycle.iter().map(usize::to_string).collect();
+        return bad(format!(
+            "subgraphs run each other in a cycle ({}), which would never end",
+            path.join(" -> ")
+        ));
+    }
+    check_model_tables(&model, &tensor_counts, &io, ctx.buffers.len())?;
+    Ok(decl)
+}
+
+/// One subgraph: its tensors, its input and output lists, and each operator; an output that
+/// nothing writes would be memory no one allocated.
+fn subgraph(ctx: &Context<'_>, g: usize, sg: &Table<'_>) -> R<Subgraph> {
+    let tensor_tables = sg.tables(0)?;
+    let mut tensors = Vec::with_capacity(tensor_tables.len());
+    let mut constants = Vec::with_capacity(tensor_tables.len());
+    let mut standing = Vec::with_capacity(tensor_tables.len());
+    let mut largest: Largest = None;
+    let mut uncommon = None;
+    for (t, tt) in tensor_tables.iter().enumerate() {
+        let (decl, constant, odd) = tensor(tt, t, g, &ctx.buffers, ctx.file_len)?;
+        uncommon = uncommon.or(odd);
+        constants.push(constant);
+        // a value without a writer: a constant, an empty tensor, data in an external buffer
+        // (field 10), a variable (field 5)
+        standing.push(
+            constant
+                || decl.shape.contains(&0)
+                || tt.field(10)?.is_some()
+                || tt.scalar_u8(5, 0)? != 0,
+        );
+        let size = declared_bytes(&decl);
+        if larger(&largest, size) {
+            largest = Some((
+                format!("subgraph {g} tensor {t} ({:?})", decl.name),
+                decl.shape.clone(),
+                size,
+            ));
+        }
+        tensors.push(decl);
+    }
+    let inputs = sg.i32s(1)?.unwrap_or_default();
+    let outputs = sg.i32s(2)?.unwrap_or_default();
+    refers(g, tensors.len(), "the input list", &inputs, false)?;
+    refers(g, tensors.len(), "the output list", &outputs, false)?;
+    let is_input: HashSet<i32> = inputs.iter().copied().collect();
+    let mut seen = Tensors {
+        decls: &tensors,
+        constants: &constants,
+        inputs: &is_input,
+        written: vec![false; tensors.len()],
+    };
+    let mut s = Subgraph {
+        tensors: Vec::new(),
+        inputs: Vec::new(),
+        outputs: Vec::new(),
+        calls: Vec::new(),
+        operators: Vec::new(),
+        per_channel_fully_connected: Vec::new(),
+        largest,
+        uncommon,
+    };
+    for (k, op) in sg.tables(3)?.iter().enumerate() {
+        operator(ctx, g, k, op, &mut seen, &mut s)?;
+    }
+    if let Some(&o) = outputs
+        .iter()
+        .find(|&&o| !(seen.written[o as usize] || is_input.contains(&o) || standing[o as usize]))
+    {
+        return bad(format!(
+            "subgraph {g}'s output tensor {o} ({:?}) is written by no operator",
+            tensors[o as usize].name
+        ));
+    }
+    Ok(Subgraph {
+        tensors,
+        inputs,
+        outputs,
+        ..s
+    })
+}
+
+/// Every index of a tensor list names a tensor of the subgraph (`-1`, where `optional`, names
+/// none).
+fn refers(g: usize, n: usize, what: &str, ix: &[i32], optional: bool) -> R<()> {
+    let n = n as i32;
+    match ix
+        .iter()
+        .find(|&&i| i >= n || i < if optional { -1 } else { 0 })
+    {
+        Some(i) => bad(format!(
+            "subgraph {g}: {what} refers to tensor {i}, but there are {n}"
+        )),
+        None => Ok(()),
+    }
+}
+
+/// One operator: its code, its options and the subgraphs they run, its custom options, its
+/// tensor lists; each tensor it writes has no other writer and is no input or constant.
+fn operator(
+    ctx: &Context<'_>,
+    g: usize,
+    k: usize,
+    op: &Table<'_>,
+    tensors: &mut Tensors<'_>,
+    s: &mut Subgraph,
+) -> R<()> {
+    let ix = op.field(0)?.map_or(Ok(0), |at| ctx.buf.u32(at))? as usize;
+    let where_op = || format!("subgraph {g} operator {k}");
+    // options, as the union's type says; the subgraphs they name
+    let mut named = Vec::new();
+    if let Some(opts) = op.table(4)? {
+        let layout = builtin_options(op.scalar_u8(3, 0)?);
+        check_options(&opts, &layout, &mut named, &where_op)?;
+    }
+    if let Some(opts) = op.table(12)? {
+        let layout = builtin_options_2(op.scalar_u8(11, 0)?);
+        check_options(&opts, &layout, &mut named, &where_op)?;
+    }
+    for target in named {
+        match usize::try_from(target) {
+            Ok(t) if t < ctx.subgraphs => s.calls.push(t),
+            _ => {
+                return bad(format!(
+                    "{} runs subgraph {target}, but there are {}",
+                    where_op(),
+                    ctx.subgraphs
+                ))
+            }
+        }
+    }
+    // custom options: inline, or after the flatbuffer in models over 2 GB
+    op.vector(5, 1)?;
+    let (offset, size) = (op.scalar_u64(9, 0)?, op.scalar_u64(10, 0)?);
+    if offset > 1
+        && offset
+            .checked_add(size)
+            .is_none_or(|end| end > ctx.file_len as u64)
+    {
+        return bad(format!(
+            "{}'s custom options at offset {offset} (+{size}) lie outside the file",
+            where_op()
+        ));
+    }
+    let Some(&code) = ctx.codes.get(ix) else {
+        return bad(format!(
+            "subgraph {g} operator {k} uses op code {ix}, but there are {}",
+            ctx.codes.len()
+        ));
+    };
+    let n = tensors.decls.len();
+    let op_inputs = op.i32s(1)?.unwrap_or_default();
+    refers(
+        g,
+        n,
+        &format!("operator {k}'s input list"),
+        &op_inputs,
+        true,
+    )?;
+    let op_outputs = op.i32s(2)?.unwrap_or_default();
+    refers(
+        g,
+        n,
+        &format!("operator {k}'s output list"),
+        &op_outputs,
+        true,
+    )?;
+    let intermediates = op.i32s(8)?.unwrap_or_default();
+    refers(
+        g,
+        n,
+        &format!("operator {k}'s intermediate list"),
+        &intermediates,
+        false,
+    )?;
+    if let Some((_, mutated)) = op.vector(7, 1)? {
+        if mutated != 0 && mutated != op_inputs.len() {
+            return bad(format!(
+                "{} marks {mutated} inputs as mutated, but has {}",
+                where_op(),
+                op_inputs.len()
+            ));
+        }
+    }
+    s.operators.push(OpDecl {
+        subgraph: g,
+        index: k,
+        code,
+        custom: ctx.customs[ix].clone(),
+        output: op_outputs
+            .iter()
+            .find(|&&o| o >= 0)
+            .map(|&o| tensors.decls[o as usize].name.clone()),
+    });
+    if code == FULLY_CONNECTED {
+        if let Some(w) = op_inputs
+            .get(1)
+            .filter(|&&w| w >= 0)
+            .map(|&w| &tensors.decls[w as usize])
+        {
+            if w.scales.len() > 1 {
+                s.per_channel_fully_connected.push(w.name.clone());
+            }
+        }
+    }
+    for &o in op_outputs.iter().filter(|&&o| o >= 0) {
+        let why = if tensors.inputs.contains(&o) {
+            "an input of the subgraph"
+        } else if tensors.constants[o as usize] {
+            "a constant"
+        } else if std::mem::replace(&mut tensors.written[o as usize], true) {
+            "which another operator writes too"
+        } else {
+            continue;
+        };
+        return bad(format!("{} writes tensor {o}, {why}", where_op()));
+    }
+    Ok(())
+}
+
+/// The model's signatures and metadata: a signature's inputs are inputs of its subgraph and
+/// its outputs outputs of it (LiteRT 2.3.0 aborts the process on a signature output that is
+/// not: its C API lets a C++ exception escape); metadata names buffers that exist.
+fn check_model_tables(
+    model: &Table<'_>,
+    tensor_counts: &[usize],
+    io: &[(Vec<i32>, Vec<i32>)],
+    buffers: usize,
+) -> R<()> {
+    let sets: Vec<[std::collections::HashSet<i32>; 2]> = io
+        .iter()
+        .map(|(i, o)| [i.iter().copied().collect(), o.iter().copied().collect()])
+        .collect();
+    for (k, sig) in model.tables(7)?.iter().enumerate() {
+        let g = sig.scalar_u32(4, 0)? as usize;
+        let Some(&count) = tensor_counts.get(g) else {
+            return bad(format!(
+                "signature {k} is of subgraph {g}, but there are {}",
+                tensor_counts.len()
+            ));
+        };
+        sig.string(2)?;
+        for (field, role, list) in [(0, "input", &sets[g][0]), (1, "output", &sets[g][1])] {
+            for map in sig.tables(field)? {
+                map.string(0)?;
+                let t = map.scalar_u32(1, 0)? as usize;
+                if t >= count {
+                    return bad(format!(
+                        "signature {k} names tensor {t} of subgraph {g}, which has {count}"
+                    ));
+                }
+                if !list.contains(&(t as i32)) {
+                    return bad(format!(
+                        "signature {k} gives tensor {t} as an {role}, but it is not an {role} of subgraph {g}"
+                    ));
+                }
+            }
+        }
+    }
+    for (k, m) in model.tables(6)?.iter().enumerate() {
+        m.string(0)?;
+        let b = m.scalar_u32(1, 0)? as usize;
+        if b >= buffers {
+            return bad(format!(
+                "metadata {k} is in buffer {b}, but there are {buffers}"
+            ));
+        }
+    }
+    if let Some(b) = model
+        .i32s(5)?
+        .unwrap_or_default()
+        .into_iter()
+        .find(|&b| b < 0 || b as usize >= buffers)
+    {
+        return bad(format!(
+            "the metadata buffer list names buffer {b}, but there are {buffers}"
+        ));
+    }
+    Ok(())
+}
