@@ -10,9 +10,20 @@ fn mhz(khz: Option<u64>) -> String {
     )
 }
 
-/// The report, one line each.
+/// The report, one line each: the build, the device, the default placement, the backends.
 pub fn text(r: &Report) -> Vec<String> {
     let mut lines = Vec::new();
+    build(r, &mut lines);
+    device(r, &mut lines);
+    placement(r, &mut lines);
+    backends(r, &mut lines);
+    for n in &r.device.platform.notes {
+        lines.push(format!("note: {n}"));
+    }
+    lines
+}
+
+fn build(r: &Report, lines: &mut Vec<String>) {
     let b = &r.edgerun;
     lines.push(format!(
         "edgerun {} ({}-{}-{}; backends compiled in: {})",
@@ -26,6 +37,9 @@ pub fn text(r: &Report) -> Vec<String> {
             b.backends_compiled.join(", ")
         }
     ));
+}
+
+fn device(r: &Report, lines: &mut Vec<String>) {
     let d = &r.device.platform;
     if let Some(board) = &d.board {
         lines.push(format!("device: {board}"));
@@ -77,6 +91,9 @@ pub fn text(r: &Report) -> Vec<String> {
         "signature: {} ({})",
         r.device.signature, r.device.signature_hash
     ));
+}
+
+fn placement(r: &Report, lines: &mut Vec<String>) {
     let p = &r.placement;
     lines.push(format!(
         "inference: {} thread(s), {}: {}",
@@ -89,6 +106,9 @@ pub fn text(r: &Report) -> Vec<String> {
     if let Some(e) = &p.error {
         lines.push(format!("  the affinity asked for cannot be used: {e}"));
     }
+}
+
+fn backends(r: &Report, lines: &mut Vec<String>) {
     for be in &r.backends {
         match (&be.detail, &be.reason) {
             (Some(detail), _) => lines.push(format!(
@@ -117,8 +137,4 @@ pub fn text(r: &Report) -> Vec<String> {
             ));
         }
     }
-    for n in &d.notes {
-        lines.push(format!("note: {n}"));
-    }
-    lines
 }

@@ -185,35 +185,16 @@ pub(crate) fn image_input(_: &Model, a: &ImageArgs) -> Result<Option<(String, Te
     match *a {}
 }
 
-pub(crate) fn run(
-    args: &ModelArgs,
-    input_args: &[String],
-    fill: Fill,
-    seed: u64,
-    image: Option<&ImageArgs>,
-    output_dir: Option<&Path>,
-) -> Result<()> {
-    let mut given: Vec<(String, Tensor)> = Vec::new();
-    for spec in input_args {
-        let (name, file) = spec
-            .split_once('=')
-            .ok_or_else(|| anyhow!("--input {spec:?}: write it as NAME=FILE.npy"))?;
-        let tensor = npy::read(file)?;
-        given.push((name.to_string(), tensor));
-    }
-    // a file fixes the shape of a dynamic input unless --input_layer_shape says otherwise
-    let from_files: Vec<(String, Vec<usize>)> = given
-        .iter()
-        .map(|(n, t)| (n.clone(), t.shape().to_vec()))
-        .collect();
-    let model = runtime(args, &from_files)?.load(&args.graph)?;
+/// Where the model runs and why, on stderr: the backend, the decision (in full with
+/// `--explain`), the backend's notes, the placement.
+fn describe(model: &Model, explain: bool) {
     eprintln!(
         "model {} ({}) on backend {}",
         model.path().display(),
         model.format(),
         model.backend()
     );
-    if args.explain {
+    if explain {
         for line in model.decision().to_string().lines() {
             eprintln!("  {line}");
         }
@@ -231,15 +212,16 @@ pub(crate) fn run(
         eprintln!("  {note}");
     }
     eprintln!("  {}", placement_line(model.placement()));
+}
 
-    if let Some(a) = image {
-        if let Some((name, t)) = image_input(&model, a)? {
-            if given.iter().any(|(n, _)| *n == name) {
-                bail!("input {name:?} is given both by --input and by --image; give it once");
-            }
-            given.push((name, t));
-        }
-    }
+/// The model's inputs in its order: those given, and the rest filled (zeros or seeded random
+/// values) at their prepared shapes; an input given that the model lacks is an error.
+fn complete_inputs(
+    model: &Model,
+    mut given: Vec<(String, Tensor)>,
+    fill: Fill,
+    seed: u64,
+) -> Result<Vec<(String, Tensor)>> {
     let mut inputs: Vec<(String, Tensor)> = Vec::new();
     for (ix, info) in model.inputs().iter().enumerate() {
         if let Some(pos) = given.iter().position(|(n, _)| *n == info.name) {
@@ -279,6 +261,42 @@ pub(crate) fn run(
         .into());
     }
 
+    Ok(inputs)
+}
+
+pub(crate) fn run(
+    args: &ModelArgs,
+    input_args: &[String],
+    fill: Fill,
+    seed: u64,
+    image: Option<&ImageArgs>,
+    output_dir: Option<&Path>,
+) -> Result<()> {
+    let mut given: Vec<(String, Tensor)> = Vec::new();
+    for spec in input_args {
+        let (name, file) = spec
+            .split_once('=')
+            .ok_or_else(|| anyhow!("--input {spec:?}: write it as NAME=FILE.npy"))?;
+        let tensor = npy::read(file)?;
+        given.push((name.to_string(), tensor));
+    }
+    // a file fixes the shape of a dynamic input unless --input_layer_shape says otherwise
+    let from_files: Vec<(String, Vec<usize>)> = given
+        .iter()
+        .map(|(n, t)| (n.clone(), t.shape().to_vec()))
+        .collect();
+    let model = runtime(args, &from_files)?.load(&args.graph)?;
+    describe(&model, args.explain);
+
+    if let Some(a) = image {
+        if let Some((name, t)) = image_input(&model, a)? {
+            if given.iter().any(|(n, _)| *n == name) {
+                bail!("input {name:?} is given both by --input and by --image; give it once");
+            }
+            given.push((name, t));
+        }
+    }
+    let inputs = complete_inputs(&model, given, fill, seed)?;
     let named: Vec<(&str, &Tensor)> = inputs.iter().map(|(n, t)| (n.as_str(), t)).collect();
     let outputs = session_run(&model, &named)?;
     if let Some(dir) = output_dir {

@@ -12,11 +12,11 @@ mod setup;
 pub mod stat;
 
 use std::io::Write;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use anyhow::{bail, Context, Result};
-use edgerun::{Model, OpTiming, Tensor};
+use edgerun::{Model, OpTiming, Runtime, Tensor};
 
 use flags::Params;
 use memory::{MemoryUsage, PeakMonitor};
@@ -101,66 +101,17 @@ pub struct Measured {
 /// # Errors
 /// Bad flags, a model or backend that cannot be loaded, inputs that do not fit, a failed run.
 pub fn run(program: &str, args: &[String], log: &mut Log<'_>, clock: &dyn Clock) -> Result<()> {
-    let mut params = match Params::parse(args) {
-        Ok(p) => p,
-        Err(e) => {
-            for m in &e.0 {
-                log.error(m);
-            }
-            log.error(flags::usage(program));
-            return Err(Logged.into());
-        }
-    };
-    let mut p = Flags::read(&params);
-    // as in the tool, a bare --help counts when it is the first argument no flag took
-    if p.help || params.unconsumed.first().is_some_and(|a| a == "--help") {
-        log.error(flags::usage(program));
-        return Err(Logged.into());
-    }
-    if !params.unconsumed.is_empty() {
-        log.warn(format!(
-            "Unconsumed cmdline flags: {}",
-            params.unconsumed.join(" ")
-        ));
-        if p.strict {
-            bail!(
-                "--strict: {} not a flag of edgerun bench (see --help)",
-                params.unconsumed.join(" ")
-            );
-        }
-    }
-    validate(&mut p, &mut params, log)?;
-    for line in params.log_lines() {
-        log.info(line);
-    }
-
+    let (mut p, params) = read_flags(program, args, log)?;
     let graph = PathBuf::from(&p.graph);
     let rt = runtime(&p, &params, &graph)?;
     let monitor = p
         .report_peak_memory_footprint
         .then(|| PeakMonitor::start(p.memory_footprint_check_interval_ms.max(1) as u64));
-    let model_size_mb = model_size(&graph).map(|b| b as f64 / 1e6);
     let start_mem = MemoryUsage::now();
-    let init_start = clock.now_us();
-    // Init: load the model on the chosen backend, and a session with its scratch memory
-    let model = rt.load(&graph)?;
-    let mut session = model.session()?;
-    let init_end_mem = MemoryUsage::now();
-    let init_us = clock.now_us() - init_start;
-    log.info(format!("Loaded model {}", graph.display()));
+    let init = load(&rt, &graph, clock, log)?;
+    let (model, mut session) = (init.model, init.session);
     describe_choice(&p, &params, &rt, &model, log);
-
-    match model_size_mb {
-        Some(mb) if mb > 0.0 => log.info(format!(
-            "The input model file size (MB): {}",
-            cpp_double(mb)
-        )),
-        _ => log.warn("Failed to get the input model file size."),
-    }
-    log.info(format!(
-        "Initialized session in {}ms.",
-        cpp_double(init_us as f64 / 1e3)
-    ));
+    log_init(log, init.model_size_mb, init.us);
 
     let inputs = prepare_inputs(&p, &model, log)?;
     if p.print_preinvoke_state {
@@ -228,11 +179,11 @@ pub fn run(program: &str, args: &[String], log: &mut Log<'_>, clock: &dyn Clock)
     let peak_mem_mb = monitor.and_then(PeakMonitor::stop);
 
     let measured = Measured {
-        model_size_mb,
-        init_us,
+        model_size_mb: init.model_size_mb,
+        init_us: init.us,
         warmup,
         inference,
-        init_mem_kb: init_end_mem.footprint_delta_kb(&start_mem),
+        init_mem_kb: init.end_mem.footprint_delta_kb(&start_mem),
         overall_mem_kb: overall_mem.footprint_delta_kb(&start_mem),
         peak_mem_mb,
     };
@@ -243,7 +194,100 @@ pub fn run(program: &str, args: &[String], log: &mut Log<'_>, clock: &dyn Clock)
     if p.print_postinvoke_state {
         print_state(log, "post-invoke", &model, &inputs, last_outputs.as_ref());
     }
-    if let (Some(path), Some(outputs)) = (given(&p.output_filepath), &last_outputs) {
+    write_outputs(&p, last_outputs.as_ref())?;
+    if let Some(format) = given(&p.format) {
+        let record = result::Record::new(&p, params.given(), &rt, &model, &measured);
+        write_record(&p, format, &record, log)?;
+    }
+    status.context("a run failed")?;
+    Ok(())
+}
+
+/// The model loaded and its first session made: benchmark_model's Init.
+struct Init {
+    model: Model,
+    session: edgerun::ModelSession,
+    model_size_mb: Option<f64>,
+    /// How long loading and the session took.
+    us: i64,
+    /// The memory in use once they were made.
+    end_mem: MemoryUsage,
+}
+
+/// Load the model on the chosen backend, and a session with its scratch memory, timed.
+fn load(rt: &Runtime, graph: &Path, clock: &dyn Clock, log: &mut Log<'_>) -> Result<Init> {
+    let model_size_mb = model_size(graph).map(|b| b as f64 / 1e6);
+    let start = clock.now_us();
+    let model = rt.load(graph)?;
+    let session = model.session()?;
+    let end_mem = MemoryUsage::now();
+    let us = clock.now_us() - start;
+    log.info(format!("Loaded model {}", graph.display()));
+    Ok(Init {
+        model,
+        session,
+        model_size_mb,
+        us,
+        end_mem,
+    })
+}
+
+/// The tool's lines after Init: the model's size and how long Init took.
+fn log_init(log: &mut Log<'_>, model_size_mb: Option<f64>, init_us: i64) {
+    match model_size_mb {
+        Some(mb) if mb > 0.0 => log.info(format!(
+            "The input model file size (MB): {}",
+            cpp_double(mb)
+        )),
+        _ => log.warn("Failed to get the input model file size."),
+    }
+    log.info(format!(
+        "Initialized session in {}ms.",
+        cpp_double(init_us as f64 / 1e3)
+    ));
+}
+
+/// The command line parsed, checked and logged as the tool does: usage on a bad flag or
+/// `--help`, a warning (an error with `--strict`) for arguments no flag took.
+fn read_flags(program: &str, args: &[String], log: &mut Log<'_>) -> Result<(Flags, Params)> {
+    let mut params = match Params::parse(args) {
+        Ok(p) => p,
+        Err(e) => {
+            for m in &e.0 {
+                log.error(m);
+            }
+            log.error(flags::usage(program));
+            return Err(Logged.into());
+        }
+    };
+    let mut p = Flags::read(&params);
+    // as in the tool, a bare --help counts when it is the first argument no flag took
+    if p.help || params.unconsumed.first().is_some_and(|a| a == "--help") {
+        log.error(flags::usage(program));
+        return Err(Logged.into());
+    }
+    if !params.unconsumed.is_empty() {
+        log.warn(format!(
+            "Unconsumed cmdline flags: {}",
+            params.unconsumed.join(" ")
+        ));
+        if p.strict {
+            bail!(
+                "--strict: {} not a flag of edgerun bench (see --help)",
+                params.unconsumed.join(" ")
+            );
+        }
+    }
+    validate(&mut p, &mut params, log)?;
+    for line in params.log_lines() {
+        log.info(line);
+    }
+    Ok((p, params))
+}
+
+/// The last run's outputs, raw, to `--output_filepath`.
+fn write_outputs(p: &Flags, last: Option<&edgerun::Outputs>) -> Result<()> {
+    if let (Some(path), Some(outputs)) = (given(&p.output_filepath), last) {
         let mut bytes = Vec::new();
         for (_, t) in outputs.iter() {
             bytes.extend_from_slice(&t.data().to_le_bytes());
@@ -251,22 +295,23 @@ pub fn run(program: &str, args: &[String], log: &mut Log<'_>, clock: &dyn Clock)
         std::fs::write(path, bytes)
             .with_context(|| format!("--output_filepath: cannot write {path}"))?;
     }
-    if let Some(format) = given(&p.format) {
-        let record = result::Record::new(&p, params.given(), &rt, &model, &measured);
-        let text = match format {
-            "json" => record.json()?,
-            "csv" => record.csv(),
-            _ => unreachable!("checked by validate"),
-        };
-        match given(&p.result_file) {
-            Some(path) => std::fs::write(path, text)
-                .with_context(|| format!("--result_file: cannot write {path}"))?,
-            None => {
-                let _ = log.out.write_all(text.as_bytes());
-            }
+    Ok(())
+}
+
+/// The `--format` record, to `--result_file` or stdout.
+fn write_record(p: &Flags, format: &str, record: &result::Record, log: &mut Log<'_>) -> Result<()> {
+    let text = match format {
+        "json" => record.json()?,
+        "csv" => record.csv(),
+        _ => unreachable!("checked by validate"),
+    };
+    match given(&p.result_file) {
+        Some(path) => std::fs::write(path, text)
+            .with_context(|| format!("--result_file: cannot write {path}"))?,
+        None => {
+            let _ = log.out.write_all(text.as_bytes());
         }
     }
-    status.context("a run failed")?;
     Ok(())
 }
 
