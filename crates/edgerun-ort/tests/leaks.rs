@@ -1,9 +1,9 @@
 //! ONNX Runtime session + input views + outputs, created, run and destroyed many times:
 //! resident memory stays flat. Even with one malloc arena (`edgerun_testkit::assert_flat_rss`
-//! runs the check that way) ONNX Runtime's per-session allocations make resident memory
-//! settle only after some cycles and then swing by about 0.5 MiB, so the bound is a third of
-//! what a 16 KiB-per-cycle leak adds (and the helper proves the bound catches that leak). A
-//! smaller leak shows with more cycles (`EDGERUN_LEAK_CYCLES`, 400 by default).
+//! runs the check that way) ONNX Runtime's own arena makes resident memory settle only after
+//! some cycles and then swing around that level, so the bound is a third of what a 16 KiB-per-
+//! cycle leak adds (and the helper proves the bound catches that leak). A smaller leak shows
+//! with more cycles (`EDGERUN_LEAK_CYCLES`, 400 by default).
 
 use edgerun_core::{Backend, ModelSource, Options, Tensor};
 use edgerun_ort::OrtBackend;

@@ -128,9 +128,9 @@ pub fn old_ort_library() -> PathBuf {
 /// libraries start and stop threads. The check therefore runs in a child process of the same
 /// test with one arena, no thread caches and immediate trimming (`GLIBC_TUNABLES=
 /// glibc.malloc.arena_max=1:glibc.malloc.tcache_count=0:glibc.malloc.trim_threshold=0`), where
-/// what stays resident is what is still allocated. (With the thread caches, the TFLite test's
-/// resident memory rose 888 KiB from cycle 200 to cycle 1,000 on one machine, but only 284 KiB
-/// from cycle 600 to cycle 3,000: caching, not a leak. Without them it stayed flat.)
+/// what stays resident is what is still allocated. This is the one allocator setting the leak
+/// tests need, and it is glibc's: with the thread caches on, memory a library's threads freed
+/// stays cached per thread and reads as growth that a longer run shows levelling off.
 /// `test` is the test's name, for the child to run only it. `EDGERUN_LEAK_CYCLES` overrides
 /// `cycles`; `EDGERUN_LEAK_RSS=off` runs the cycles in this process without the bound (for
 /// valgrind, which keeps memory of its own).
