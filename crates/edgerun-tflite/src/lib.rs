@@ -317,20 +317,7 @@ impl Backend for TfLiteBackend {
         self.check_options()?;
         let api = self.api()?;
         let (bytes, decl) = edgerun_core::tflite::read_checked(NAME, source)?;
-        if let Some(w) = decl.per_channel_fully_connected.first() {
-            if !trusts_per_channel_fc(api.version()) {
-                return Err(Error::Backend {
-                    backend: NAME.into(),
-                    message: format!(
-                        "model {:?} quantizes FULLY_CONNECTED weights per channel (tensor {w:?}); TensorFlow Lite {} computes such layers wrongly without any error; use TensorFlow Lite {}.{} or newer, or convert the model again with converter._experimental_disable_per_channel_quantization_for_dense_layers = True",
-                        source.path(),
-                        api.version(),
-                        PER_CHANNEL_FC_SINCE.0,
-                        PER_CHANNEL_FC_SINCE.1
-                    ),
-                });
-            }
-        }
+        refuse_untrusted_layers(source, &api, &decl)?;
         let inputs = declared_infos(&decl.inputs)?;
         let outputs = declared_infos(&decl.outputs)?;
         options.check_input_shapes(&inputs)?;
@@ -365,81 +352,10 @@ impl Backend for TfLiteBackend {
             ops: decl.operators.into(),
         };
         let mut notes = Vec::new();
-        if let Some(path) = &self.options.external_delegate {
-            match sys::Plugin::load(path) {
-                Ok(p) => recipe.plugin = Some((p, self.options.external_delegate_options.clone())),
-                Err(e) if self.options.delegate_fallback => {
-                    notes.push(format!(
-                        "external delegate not used: {}",
-                        plugin_error(path, e)
-                    ));
-                }
-                Err(e) => return Err(plugin_error(path, e)),
-            }
-        }
-        // build one interpreter now: errors surface at prepare
-        let probe = match recipe.interpreter() {
-            Ok(it) => it,
-            Err(e) if self.options.delegate_fallback && recipe.plugin.is_some() => {
-                notes.push(format!("external delegate not used: {e}"));
-                recipe.plugin = None;
-                recipe.interpreter()?
-            }
-            Err(e) => return Err(e),
-        };
-        if probe.input_count() != inputs.len() || probe.output_count() != outputs.len() {
-            return Err(Error::InvalidModel {
-                source: None,
-                backend: NAME.into(),
-                path: source.path().into(),
-                reason: format!(
-                    "the file declares {} inputs and {} outputs, TensorFlow Lite sees {} and {}",
-                    inputs.len(),
-                    outputs.len(),
-                    probe.input_count(),
-                    probe.output_count()
-                ),
-            });
-        }
-        // what the file declares must be what the library sees; quantization as it reads it
-        let mut inputs = inputs;
-        let mut outputs = outputs;
-        for (input, infos) in [(true, &mut inputs), (false, &mut outputs)] {
-            for (ix, info) in infos.iter_mut().enumerate() {
-                let meta = probe.meta(input, ix);
-                let seen = meta.as_ref().and_then(|m| types::from_c(m.tensor_type));
-                match meta {
-                    Some(m) if seen == Some(info.dtype) && m.name == info.name => {
-                        info.quant = (m.scale != 0.0).then(|| Quant::new(m.scale, m.zero_point));
-                    }
-                    _ => {
-                        return Err(Error::InvalidModel {
-                            source: None,
-                            backend: NAME.into(),
-                            path: source.path().into(),
-                            reason: format!(
-                                "tensor {:?} ({}) is not what TensorFlow Lite sees at its place ({})",
-                                info.name,
-                                info.dtype,
-                                seen.map_or("another type".into(), |d| d.to_string())
-                            ),
-                        });
-                    }
-                }
-            }
-        }
-        let mut delegates = Vec::new();
-        if let Some((p, _)) = &recipe.plugin {
-            delegates.push(format!("external delegate {}", p.path().display()));
-        }
-        if recipe.xnnpack && recipe.model.api().has_xnnpack() {
-            delegates.push(format!("XNNPACK ({threads} threads)"));
-        }
-        notes.push(if delegates.is_empty() {
-            "no delegate".into()
-        } else {
-            format!("delegates: {}", delegates.join(", "))
-        });
+        let probe = self.probe(&mut recipe, &mut notes)?;
+        let (mut inputs, mut outputs) = (inputs, outputs);
+        agree(source, &probe, &mut inputs, &mut outputs)?;
+        notes.push(delegate_note(&recipe));
         Ok(Box::new(TfLitePrepared {
             recipe: Arc::new(recipe),
             inputs,
@@ -492,6 +408,126 @@ fn declared_infos(decls: &[flatbuf::TensorDecl]) -> Result<Vec<TensorInfo>> {
             })
         })
         .collect()
+}
+
+/// TensorFlow Lite releases that compute per-channel quantized FULLY_CONNECTED layers wrongly,
+/// without an error, do not get such a model.
+fn refuse_untrusted_layers(
+    source: &ModelSource,
+    api: &sys::Api,
+    decl: &edgerun_core::tflite::flatbuf::ModelDecl,
+) -> Result<()> {
+    let Some(w) = decl.per_channel_fully_connected.first() else {
+        return Ok(());
+    };
+    if trusts_per_channel_fc(api.version()) {
+        return Ok(());
+    }
+    Err(Error::Backend {
+        backend: NAME.into(),
+        message: format!(
+            "model {:?} quantizes FULLY_CONNECTED weights per channel (tensor {w:?}); TensorFlow Lite {} computes such layers wrongly without any error; use TensorFlow Lite {}.{} or newer, or convert the model again with converter._experimental_disable_per_channel_quantization_for_dense_layers = True",
+            source.path(),
+            api.version(),
+            PER_CHANNEL_FC_SINCE.0,
+            PER_CHANNEL_FC_SINCE.1
+        ),
+    })
+}
+
+/// The interpreter TensorFlow Lite builds from the file must see the inputs and outputs the
+/// file declares, of the same names and types; their quantization is taken as it reads it.
+fn agree(
+    source: &ModelSource,
+    probe: &sys::Interpreter,
+    inputs: &mut [TensorInfo],
+    outputs: &mut [TensorInfo],
+) -> Result<()> {
+    if probe.input_count() != inputs.len() || probe.output_count() != outputs.len() {
+        return Err(Error::InvalidModel {
+            source: None,
+            backend: NAME.into(),
+            path: source.path().into(),
+            reason: format!(
+                "the file declares {} inputs and {} outputs, TensorFlow Lite sees {} and {}",
+                inputs.len(),
+                outputs.len(),
+                probe.input_count(),
+                probe.output_count()
+            ),
+        });
+    }
+    // what the file declares must be what the library sees; quantization as it reads it
+    for (input, infos) in [(true, inputs), (false, outputs)] {
+        for (ix, info) in infos.iter_mut().enumerate() {
+            let meta = probe.meta(input, ix);
+            let seen = meta.as_ref().and_then(|m| types::from_c(m.tensor_type));
+            match meta {
+                Some(m) if seen == Some(info.dtype) && m.name == info.name => {
+                    info.quant = (m.scale != 0.0).then(|| Quant::new(m.scale, m.zero_point));
+                }
+                _ => {
+                    return Err(Error::InvalidModel {
+                        source: None,
+                        backend: NAME.into(),
+                        path: source.path().into(),
+                        reason: format!(
+                            "tensor {:?} ({}) is not what TensorFlow Lite sees at its place ({})",
+                            info.name,
+                            info.dtype,
+                            seen.map_or("another type".into(), |d| d.to_string())
+                        ),
+                    });
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+/// The delegates a model runs with, for its notes.
+fn delegate_note(recipe: &Recipe) -> String {
+    let mut delegates = Vec::new();
+    if let Some((p, _)) = &recipe.plugin {
+        delegates.push(format!("external delegate {}", p.path().display()));
+    }
+    if recipe.xnnpack && recipe.model.api().has_xnnpack() {
+        delegates.push(format!("XNNPACK ({} threads)", recipe.threads));
+    }
+    if delegates.is_empty() {
+        "no delegate".into()
+    } else {
+        format!("delegates: {}", delegates.join(", "))
+    }
+}
+
+impl TfLiteBackend {
+    /// The external delegate attached to the recipe, and one interpreter built now so that
+    /// errors surface at prepare; with `delegate_fallback`, a delegate that fails to load or
+    /// to apply is left out and noted.
+    fn probe(&self, recipe: &mut Recipe, notes: &mut Vec<String>) -> Result<sys::Interpreter> {
+        if let Some(path) = &self.options.external_delegate {
+            match sys::Plugin::load(path) {
+                Ok(p) => recipe.plugin = Some((p, self.options.external_delegate_options.clone())),
+                Err(e) if self.options.delegate_fallback => {
+                    notes.push(format!(
+                        "external delegate not used: {}",
+                        plugin_error(path, e)
+                    ));
+                }
+                Err(e) => return Err(plugin_error(path, e)),
+            }
+        }
+        match recipe.interpreter() {
+            Ok(it) => Ok(it),
+            Err(e) if self.options.delegate_fallback && recipe.plugin.is_some() => {
+                notes.push(format!("external delegate not used: {e}"));
+                recipe.plugin = None;
+                recipe.interpreter()
+            }
+            Err(e) => Err(e),
+        }
+    }
 }
 
 #[cfg(test)]

@@ -37,35 +37,18 @@ struct Face {
 }
 
 fn run() -> Result<(), Box<dyn std::error::Error>> {
-    let mut args = std::env::args().skip(1);
-    let (mut positional, mut out, mut backend, mut threshold) =
-        (Vec::new(), None, "auto".to_string(), 0.75f32);
-    while let Some(a) = args.next() {
-        match a.as_str() {
-            "--out" => out = Some(args.next().ok_or("--out needs a file")?),
-            "--backend" => backend = args.next().ok_or("--backend needs a name")?,
-            "--threshold" => {
-                threshold = args
-                    .next()
-                    .and_then(|t| t.parse().ok())
-                    .filter(|t| (0.0..1.0).contains(t))
-                    .ok_or("--threshold needs a number from 0 to 1")?
-            }
-            _ => positional.push(a),
-        }
-    }
-    let [model_path, image_path] = positional.as_slice() else {
-        return Err(
-            "usage: detect_faces MODEL IMAGE [--out FILE.png] [--backend NAME] \
-                    [--threshold 0.75]"
-                .into(),
-        );
-    };
+    let Args {
+        model_path,
+        image_path,
+        out,
+        backend,
+        threshold,
+    } = Args::parse()?;
 
     let model = edgerun::Runtime::new()
         .with_backend(backend)
         .load(model_path)?;
-    let image = Image::open(image_path)?;
+    let image = Image::open(&image_path)?;
     // the whole image, aspect ratio kept, black around it, pixels onto [-1, 1]
     let how = Preprocess::new()
         .with_fit(Fit::Letterbox { pad: [0, 0, 0] })
@@ -74,22 +57,7 @@ fn run() -> Result<(), Box<dyn std::error::Error>> {
     let (_, size_h, size_w, _) =
         edgerun::preprocess::image_layout(&model.inputs()[0], input.shape())?;
     let outputs = model.session()?.run(&[input])?;
-    let (Some(boxes), Some(scores)) = (
-        outputs
-            .iter()
-            .map(|(_, t)| t)
-            .find(|t| t.shape().last() == Some(&16)),
-        outputs
-            .iter()
-            .map(|(_, t)| t)
-            .find(|t| t.shape().last() == Some(&1)),
-    ) else {
-        return Err(
-            "the model's outputs are not BlazeFace's: 16 box numbers and 1 score \
-                    per anchor"
-                .into(),
-        );
-    };
+    let (boxes, scores) = blazeface_outputs(&outputs)?;
     let anchors = anchors(size_w, size_h);
     let (boxes, scores) = (boxes.to_f32_vec(), scores.to_f32_vec());
     if scores.len() != anchors.len() || boxes.len() != 16 * anchors.len() {
@@ -101,26 +69,7 @@ fn run() -> Result<(), Box<dyn std::error::Error>> {
         .into());
     }
 
-    let mut candidates: Vec<Face> = Vec::new();
-    for (i, &(ax, ay)) in anchors.iter().enumerate() {
-        let score = 1.0 / (1.0 + (-scores[i].clamp(-100.0, 100.0)).exp());
-        if score < threshold {
-            continue;
-        }
-        let raw = &boxes[i * 16..(i + 1) * 16];
-        let (cx, cy) = (raw[0] + ax, raw[1] + ay);
-        let (w, h) = (raw[2], raw[3]);
-        if w <= 0.0 || h <= 0.0 {
-            continue;
-        }
-        let mut coords = [0.0; 16];
-        coords[..4].copy_from_slice(&[cx - w / 2.0, cy - h / 2.0, cx + w / 2.0, cy + h / 2.0]);
-        for k in 0..6 {
-            coords[4 + 2 * k] = raw[4 + 2 * k] + ax;
-            coords[5 + 2 * k] = raw[5 + 2 * k] + ay;
-        }
-        candidates.push(Face { score, coords });
-    }
+    let candidates = decode(&anchors, &boxes, &scores, threshold);
     let faces = weighted_nms(candidates);
 
     println!(
@@ -151,6 +100,95 @@ fn run() -> Result<(), Box<dyn std::error::Error>> {
         draw(&image, &faces, &out)?;
     }
     Ok(())
+}
+
+/// The command line.
+struct Args {
+    model_path: String,
+    image_path: String,
+    out: Option<String>,
+    backend: String,
+    threshold: f32,
+}
+
+impl Args {
+    fn parse() -> Result<Args, Box<dyn std::error::Error>> {
+        let mut args = std::env::args().skip(1);
+        let (mut positional, mut out, mut backend, mut threshold) =
+            (Vec::new(), None, "auto".to_string(), 0.75f32);
+        while let Some(a) = args.next() {
+            match a.as_str() {
+                "--out" => out = Some(args.next().ok_or("--out needs a file")?),
+                "--backend" => backend = args.next().ok_or("--backend needs a name")?,
+                "--threshold" => {
+                    threshold = args
+                        .next()
+                        .and_then(|t| t.parse().ok())
+                        .filter(|t| (0.0..1.0).contains(t))
+                        .ok_or("--threshold needs a number from 0 to 1")?
+                }
+                _ => positional.push(a),
+            }
+        }
+        let [model_path, image_path] = <[String; 2]>::try_from(positional).map_err(|_| {
+            "usage: detect_faces MODEL IMAGE [--out FILE.png] [--backend NAME] [--threshold 0.75]"
+        })?;
+        Ok(Args {
+            model_path,
+            image_path,
+            out,
+            backend,
+            threshold,
+        })
+    }
+}
+
+/// BlazeFace's two outputs: 16 box numbers per anchor, and a score per anchor.
+fn blazeface_outputs(
+    outputs: &edgerun::Outputs,
+) -> Result<(&edgerun::Tensor, &edgerun::Tensor), Box<dyn std::error::Error>> {
+    let (Some(boxes), Some(scores)) = (
+        outputs
+            .iter()
+            .map(|(_, t)| t)
+            .find(|t| t.shape().last() == Some(&16)),
+        outputs
+            .iter()
+            .map(|(_, t)| t)
+            .find(|t| t.shape().last() == Some(&1)),
+    ) else {
+        return Err(
+            "the model's outputs are not BlazeFace's: 16 box numbers and 1 score \
+                    per anchor"
+                .into(),
+        );
+    };
+    Ok((boxes, scores))
+}
+
+/// The anchors whose score passes `threshold`, as faces in input pixels.
+fn decode(anchors: &[(f32, f32)], boxes: &[f32], scores: &[f32], threshold: f32) -> Vec<Face> {
+    let mut candidates: Vec<Face> = Vec::new();
+    for (i, &(ax, ay)) in anchors.iter().enumerate() {
+        let score = 1.0 / (1.0 + (-scores[i].clamp(-100.0, 100.0)).exp());
+        if score < threshold {
+            continue;
+        }
+        let raw = &boxes[i * 16..(i + 1) * 16];
+        let (cx, cy) = (raw[0] + ax, raw[1] + ay);
+        let (w, h) = (raw[2], raw[3]);
+        if w <= 0.0 || h <= 0.0 {
+            continue;
+        }
+        let mut coords = [0.0; 16];
+        coords[..4].copy_from_slice(&[cx - w / 2.0, cy - h / 2.0, cx + w / 2.0, cy + h / 2.0]);
+        for k in 0..6 {
+            coords[4 + 2 * k] = raw[4 + 2 * k] + ax;
+            coords[5 + 2 * k] = raw[5 + 2 * k] + ay;
+        }
+        candidates.push(Face { score, coords });
+    }
+    candidates
 }
 
 /// Anchor centres in input pixels, in the order of the model's rows: layer by layer of equal

@@ -140,39 +140,15 @@ pub fn run(program: &str, args: &[String], log: &mut Log<'_>, clock: &dyn Clock)
     log.info(format!("{}\n", warmup.line_with_percentiles()));
     status?;
 
-    let profiling = p.enable_op_profiling;
-    let mut profile = profile::Profile::new();
-    if profiling {
-        if let Err(edgerun::Error::ProfilingUnavailable { backend, reason }) = session.profiling() {
-            log.warn(format!(
-                "Op profiling is not available with backend {backend}: {reason}"
-            ));
-        }
-    }
-    let profile_runs = profiling && session.profiling().is_ok();
-    // filled by each profiled run, read after it, outside the timed region
-    let timings: std::cell::RefCell<Vec<OpTiming>> = std::cell::RefCell::default();
     let regular = loop_params(p.num_runs, p.min_secs);
-    log.info(regular.announce());
-    let (inference, status) = runloop::run(
-        clock,
+    let (inference, status, profile) = regular_runs(
+        &p,
         &regular,
-        |_| {
-            if profile_runs {
-                let mut t = timings.borrow_mut();
-                t.clear();
-                session.run_profiled(&inputs, &mut t)
-            } else {
-                session.run(&inputs)
-            }
-        },
-        // outside the timed region, as the tool's profiling listener
-        |o| {
-            if profile_runs {
-                profile.add_run(&timings.borrow());
-            }
-            last_outputs = Some(o);
-        },
+        clock,
+        &mut session,
+        &inputs,
+        &mut last_outputs,
+        log,
     );
     log.info(format!("{}\n", inference.line_with_percentiles()));
     let overall_mem = MemoryUsage::now();
@@ -188,8 +164,8 @@ pub fn run(program: &str, args: &[String], log: &mut Log<'_>, clock: &dyn Clock)
         peak_mem_mb,
     };
     log_results(log, &measured);
-    if profile_runs {
-        write_profile(&p, &profile, log);
+    if let Some(profile) = &profile {
+        write_profile(&p, profile, log);
     }
     if p.print_postinvoke_state {
         print_state(log, "post-invoke", &model, &inputs, last_outputs.as_ref());
@@ -201,6 +177,58 @@ pub fn run(program: &str, args: &[String], log: &mut Log<'_>, clock: &dyn Clock)
     }
     status.context("a run failed")?;
     Ok(())
+}
+
+/// The timed runs, each profiled when asked and the backend can time operators: their
+/// statistics, the first failure, and the operators' profile.
+#[allow(clippy::too_many_arguments)]
+fn regular_runs(
+    p: &Flags,
+    regular: &LoopParams,
+    clock: &dyn Clock,
+    session: &mut edgerun::ModelSession,
+    inputs: &[Tensor],
+    last_outputs: &mut Option<edgerun::Outputs>,
+    log: &mut Log<'_>,
+) -> (
+    Stat,
+    std::result::Result<(), edgerun::Error>,
+    Option<profile::Profile>,
+) {
+    let profiling = p.enable_op_profiling;
+    let mut profile = profile::Profile::new();
+    if profiling {
+        if let Err(edgerun::Error::ProfilingUnavailable { backend, reason }) = session.profiling() {
+            log.warn(format!(
+                "Op profiling is not available with backend {backend}: {reason}"
+            ));
+        }
+    }
+    let profile_runs = profiling && session.profiling().is_ok();
+    // filled by each profiled run, read after it, outside the timed region
+    let timings: std::cell::RefCell<Vec<OpTiming>> = std::cell::RefCell::default();
+    log.info(regular.announce());
+    let (inference, status) = runloop::run(
+        clock,
+        regular,
+        |_| {
+            if profile_runs {
+                let mut t = timings.borrow_mut();
+                t.clear();
+                session.run_profiled(inputs, &mut t)
+            } else {
+                session.run(inputs)
+            }
+        },
+        // outside the timed region, as the tool's profiling listener
+        |o| {
+            if profile_runs {
+                profile.add_run(&timings.borrow());
+            }
+            *last_outputs = Some(o);
+        },
+    );
+    (inference, status, profile_runs.then_some(profile))
 }
 
 /// The model loaded and its first session made: benchmark_model's Init.

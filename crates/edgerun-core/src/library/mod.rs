@@ -367,41 +367,14 @@ pub fn discover<T>(
     discover_in(spec, explicit, &Places::from_env(), load)
 }
 
-/// Find and load a backend's library. In order: the explicit path; the file named by the
-/// environment variables; the bundle directory beside the executable; edgerun's system
-/// directory; the engine inside installed Python wheels; the usual names on the loader path.
-///
-/// A path given explicitly or by a variable is the user's choice: when it is unusable that is
-/// the error. A file found in a directory (bundle, system, site-packages) is checked with
-/// [`check_elf`] before the loader sees it; one for another CPU, or one the backend cannot
-/// load, is passed over with its reason, which the result (or the not-found error) keeps. A
-/// library found on the loader path that fails to load is reported, not passed over.
-///
-/// # Errors
-/// [`Error::LibraryNotFound`] listing every place searched and every file passed over,
-/// [`Error::LibraryLoad`] or [`Error::MissingSymbol`].
-pub fn discover_in<T>(
+/// The library an environment variable names, loaded: the first variable set wins, and its
+/// failure is the error (the user chose that file). Unset variables are noted as searched.
+#[allow(clippy::type_complexity)]
+fn from_env<T>(
     spec: &LibrarySpec,
-    explicit: Option<&Path>,
-    places: &Places,
-    load: impl Fn(&Path) -> std::result::Result<T, LoadFailure>,
-) -> Result<Located<T>> {
-    let found = |lib, path: &Path, origin, skipped| Located {
-        lib,
-        path: path.to_path_buf(),
-        origin,
-        skipped,
-    };
-    if let Some(p) = explicit {
-        check_elf(p)?;
-        return Ok(found(
-            loaded(spec, p, load(p))?,
-            p,
-            Origin::Explicit,
-            Vec::new(),
-        ));
-    }
-    let mut searched = Vec::new();
+    load: &impl Fn(&Path) -> std::result::Result<T, LoadFailure>,
+    searched: &mut Vec<String>,
+) -> Result<Option<(T, PathBuf, &'static str)>> {
     for var in std::iter::once(&spec.env).chain(spec.more_env) {
         let Some(p) = std::env::var_os(var).filter(|v| !v.is_empty()) else {
             searched.push(format!("{var} (unset)"));
@@ -415,15 +388,18 @@ pub fn discover_in<T>(
             },
             other => other,
         })?;
-        return Ok(found(
-            loaded(spec, &p, load(&p))?,
-            &p,
-            Origin::Env(var),
-            Vec::new(),
-        ));
+        return Ok(Some((loaded(spec, &p, load(&p))?, p, var)));
     }
+    Ok(None)
+}
 
-    // directories: every candidate file, with its origin, in the order searched
+/// Every file that may be the library in the bundle and system directories and the Python
+/// packages, with its origin, in the order searched; each place is noted as searched.
+fn candidates(
+    spec: &LibrarySpec,
+    places: &Places,
+    searched: &mut Vec<String>,
+) -> Vec<(PathBuf, Origin)> {
     let mut candidates: Vec<(PathBuf, Origin)> = Vec::new();
     let dirs = [
         places
@@ -478,7 +454,15 @@ pub fn discover_in<T>(
             }
         }
     }
-    let mut skipped = Vec::new();
+    candidates
+}
+
+/// The first candidate that is a library for this CPU and loads; the others, with why.
+fn first_loadable<T>(
+    candidates: Vec<(PathBuf, Origin)>,
+    load: &impl Fn(&Path) -> std::result::Result<T, LoadFailure>,
+    skipped: &mut Vec<String>,
+) -> Option<(T, PathBuf, Origin)> {
     for (path, origin) in candidates {
         // another CPU's build is never handed to the loader
         if let Err(e) = check_elf(&path) {
@@ -490,9 +474,57 @@ pub fn discover_in<T>(
             continue;
         }
         match load(&path) {
-            Ok(lib) => return Ok(found(lib, &path, origin, skipped)),
+            Ok(lib) => return Some((lib, path, origin)),
             Err(e) => skipped.push(format!("{} skipped: {e}", path.display())),
         }
+    }
+
+    None
+}
+
+/// Find and load a backend's library. In order: the explicit path; the file named by the
+/// environment variables; the bundle directory beside the executable; edgerun's system
+/// directory; the engine inside installed Python wheels; the usual names on the loader path.
+///
+/// A path given explicitly or by a variable is the user's choice: when it is unusable that is
+/// the error. A file found in a directory (bundle, system, site-packages) is checked with
+/// [`check_elf`] before the loader sees it; one for another CPU, or one the backend cannot
+/// load, is passed over with its reason, which the result (or the not-found error) keeps. A
+/// library found on the loader path that fails to load is reported, not passed over.
+///
+/// # Errors
+/// [`Error::LibraryNotFound`] listing every place searched and every file passed over,
+/// [`Error::LibraryLoad`] or [`Error::MissingSymbol`].
+pub fn discover_in<T>(
+    spec: &LibrarySpec,
+    explicit: Option<&Path>,
+    places: &Places,
+    load: impl Fn(&Path) -> std::result::Result<T, LoadFailure>,
+) -> Result<Located<T>> {
+    let found = |lib, path: &Path, origin, skipped| Located {
+        lib,
+        path: path.to_path_buf(),
+        origin,
+        skipped,
+    };
+    if let Some(p) = explicit {
+        check_elf(p)?;
+        return Ok(found(
+            loaded(spec, p, load(p))?,
+            p,
+            Origin::Explicit,
+            Vec::new(),
+        ));
+    }
+    let mut searched = Vec::new();
+    if let Some((lib, p, var)) = from_env(spec, &load, &mut searched)? {
+        return Ok(found(lib, &p, Origin::Env(var), Vec::new()));
+    }
+
+    let candidates = candidates(spec, places, &mut searched);
+    let mut skipped = Vec::new();
+    if let Some((lib, path, origin)) = first_loadable(candidates, &load, &mut skipped) {
+        return Ok(found(lib, &path, origin, skipped));
     }
 
     for name in spec.names {
