@@ -230,41 +230,7 @@ fn operator(
 ) -> R<()> {
     let ix = op.field(0)?.map_or(Ok(0), |at| ctx.buf.u32(at))? as usize;
     let where_op = || format!("subgraph {g} operator {k}");
-    // options, as the union's type says; the subgraphs they name
-    let mut named = Vec::new();
-    if let Some(opts) = op.table(4)? {
-        let layout = builtin_options(op.scalar_u8(3, 0)?);
-        check_options(&opts, &layout, &mut named, &where_op)?;
-    }
-    if let Some(opts) = op.table(12)? {
-        let layout = builtin_options_2(op.scalar_u8(11, 0)?);
-        check_options(&opts, &layout, &mut named, &where_op)?;
-    }
-    for target in named {
-        match usize::try_from(target) {
-            Ok(t) if t < ctx.subgraphs => s.calls.push(t),
-            _ => {
-                return bad(format!(
-                    "{} runs subgraph {target}, but there are {}",
-                    where_op(),
-                    ctx.subgraphs
-                ))
-            }
-        }
-    }
-    // custom options: inline, or after the flatbuffer in models over 2 GB
-    op.vector(5, 1)?;
-    let (offset, size) = (op.scalar_u64(9, 0)?, op.scalar_u64(10, 0)?);
-    if offset > 1
-        && offset
-            .checked_add(size)
-            .is_none_or(|end| end > ctx.file_len as u64)
-    {
-        return bad(format!(
-            "{}'s custom options at offset {offset} (+{size}) lie outside the file",
-            where_op()
-        ));
-    }
+    options(ctx, op, &where_op, s)?;
     let Some(&code) = ctx.codes.get(ix) else {
         return bad(format!(
             "subgraph {g} operator {k} uses op code {ix}, but there are {}",
@@ -326,18 +292,7 @@ fn operator(
             }
         }
     }
-    for &o in op_outputs.iter().filter(|&&o| o >= 0) {
-        let why = if tensors.inputs.contains(&o) {
-            "an input of the subgraph"
-        } else if tensors.constants[o as usize] {
-            "a constant"
-        } else if std::mem::replace(&mut tensors.written[o as usize], true) {
-            "which another operator writes too"
-        } else {
-            continue;
-        };
-        return bad(format!("{} writes tensor {o}, {why}", where_op()));
-    }
+    writes(tensors, &op_outputs, &where_op)?;
     Ok(())
 }
 
@@ -398,6 +353,71 @@ fn check_model_tables(
         return bad(format!(
             "the metadata buffer list names buffer {b}, but there are {buffers}"
         ));
+    }
+    Ok(())
+}
+
+/// An operator's options, as the union's type says, and the subgraphs they run (which must
+/// exist); its custom options, inline or after the flatbuffer in models over 2 GB, inside the
+/// file.
+fn options(
+    ctx: &Context<'_>,
+    op: &Table<'_>,
+    where_op: &dyn Fn() -> String,
+    s: &mut Subgraph,
+) -> R<()> {
+    // options, as the union's type says; the subgraphs they name
+    let mut named = Vec::new();
+    if let Some(opts) = op.table(4)? {
+        let layout = builtin_options(op.scalar_u8(3, 0)?);
+        check_options(&opts, &layout, &mut named, where_op)?;
+    }
+    if let Some(opts) = op.table(12)? {
+        let layout = builtin_options_2(op.scalar_u8(11, 0)?);
+        check_options(&opts, &layout, &mut named, where_op)?;
+    }
+    for target in named {
+        match usize::try_from(target) {
+            Ok(t) if t < ctx.subgraphs => s.calls.push(t),
+            _ => {
+                return bad(format!(
+                    "{} runs subgraph {target}, but there are {}",
+                    where_op(),
+                    ctx.subgraphs
+                ))
+            }
+        }
+    }
+    // custom options: inline, or after the flatbuffer in models over 2 GB
+    op.vector(5, 1)?;
+    let (offset, size) = (op.scalar_u64(9, 0)?, op.scalar_u64(10, 0)?);
+    if offset > 1
+        && offset
+            .checked_add(size)
+            .is_none_or(|end| end > ctx.file_len as u64)
+    {
+        return bad(format!(
+            "{}'s custom options at offset {offset} (+{size}) lie outside the file",
+            where_op()
+        ));
+    }
+    Ok(())
+}
+
+/// Each tensor an operator writes has no other writer and is no input of the subgraph and no
+/// constant.
+fn writes(tensors: &mut Tensors<'_>, outputs: &[i32], where_op: &dyn Fn() -> String) -> R<()> {
+    for &o in outputs.iter().filter(|&&o| o >= 0) {
+        let why = if tensors.inputs.contains(&o) {
+            "an input of the subgraph"
+        } else if tensors.constants[o as usize] {
+            "a constant"
+        } else if std::mem::replace(&mut tensors.written[o as usize], true) {
+            "which another operator writes too"
+        } else {
+            continue;
+        };
+        return bad(format!("{} writes tensor {o}, {why}", where_op()));
     }
     Ok(())
 }
