@@ -10,13 +10,10 @@ pub mod error;
 pub mod format;
 pub mod library;
 pub mod limits;
-pub mod nnef;
 pub mod npy;
-pub mod onnx;
 pub mod platform;
 pub mod settings;
 pub mod tensor;
-pub mod tflite;
 
 pub use backend::{
     check_inputs, order_inputs, Availability, Backend, BackendReport, DelegateReport, Descriptor,

@@ -6,7 +6,8 @@
 //! the seed corpus and every input that once crashed (`regressions/`) through the same
 //! functions. [`TARGETS`] lists them; `README.md` says how to run the fuzzer.
 
-use edgerun_core::{limits, npy, onnx, platform::cpulist, tflite::flatbuf, DType, ModelSource};
+use edgerun_core::{limits, npy, platform::cpulist, DType, ModelSource};
+use edgerun_formats::{onnx, tflite::flatbuf};
 
 /// A fuzz target: takes any bytes, returns normally.
 pub type Target = fn(&[u8]);

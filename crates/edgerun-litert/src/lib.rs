@@ -30,11 +30,11 @@ use std::sync::{Arc, OnceLock};
 use edgerun_core::backend::ModelInfo;
 use edgerun_core::library::{discover, Found, LibrarySpec, WheelLib};
 use edgerun_core::settings::{self, Kind, Value};
-use edgerun_core::tflite::{flatbuf, types};
 use edgerun_core::{
     Availability, Backend, Descriptor, Dim, Error, ModelFormat, ModelSource, Options, Prepared,
     Quant, Result, Setting, TensorInfo,
 };
+use edgerun_formats::tflite::{flatbuf, types};
 
 pub use sys::REQUIRED_SYMBOLS;
 
@@ -194,7 +194,7 @@ impl Backend for LiteRtBackend {
             });
         }
         let api = self.api()?;
-        let (bytes, decl) = edgerun_core::tflite::read_checked(NAME, source)?;
+        let (bytes, decl) = edgerun_formats::tflite::read_checked(NAME, source)?;
         let fail = |f: sys::Failure| failure(source, f);
         let env = Arc::new(sys::Environment::new(api).map_err(fail)?);
         let model = sys::Model::new(env, bytes).map_err(|f| Error::InvalidModel {
@@ -231,7 +231,7 @@ impl Backend for LiteRtBackend {
     }
 
     fn inspect(&self, source: &ModelSource) -> Result<ModelInfo> {
-        let (_, decl) = edgerun_core::tflite::read_checked(NAME, source)?;
+        let (_, decl) = edgerun_formats::tflite::read_checked(NAME, source)?;
         let plain: Vec<usize> = (0..decl.inputs.len()).collect();
         let outs: Vec<usize> = (0..decl.outputs.len()).collect();
         let as_sig = |d: &[flatbuf::TensorDecl]| -> Vec<sys::TensorDecl> {

@@ -9,8 +9,8 @@ use edgerun_core::{
     DType, Error, OpTiming, Prepared, Quant, Result, Session, Tensor, TensorInfo, TensorView,
 };
 
-use edgerun_core::tflite::flatbuf::{OpDecl, CUSTOM};
-use edgerun_core::tflite::types;
+use edgerun_formats::tflite::flatbuf::{OpDecl, CUSTOM};
+use edgerun_formats::tflite::types;
 
 use crate::sys::{self, CompiledModel, Layout, TensorBuffer};
 use crate::NAME;
@@ -113,7 +113,7 @@ impl Engine {
         // the shapes given at load, applied now
         for (name, shape) in &recipe.hints {
             if let Some(ix) = recipe.inputs.iter().position(|i| &i.name == name) {
-                let dims = edgerun_core::tflite::dims_i32(shape)?;
+                let dims = edgerun_formats::tflite::dims_i32(shape)?;
                 cm.resize_input(recipe.in_order[ix], &dims).map_err(err)?;
             }
         }
@@ -172,7 +172,7 @@ impl Engine {
         let mut changed = false;
         for (ix, t) in inputs.iter().enumerate() {
             if self.shapes[ix] != t.shape() {
-                let dims = edgerun_core::tflite::dims_i32(t.shape())?;
+                let dims = edgerun_formats::tflite::dims_i32(t.shape())?;
                 self.cm
                     .resize_input(recipe.in_order[ix], &dims)
                     .map_err(|f| Error::Engine {

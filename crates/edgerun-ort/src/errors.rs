@@ -20,7 +20,7 @@ pub(crate) fn commit_error(path: &Path, model: &[u8], e: ort::Error) -> Error {
     if let Error::UnsupportedOp { op, node, .. } = &mut err {
         if node == "?" {
             let op_type = op.rsplit(':').next().unwrap_or(op);
-            if let Some(name) = edgerun_core::onnx::node_with_op(model, op_type) {
+            if let Some(name) = edgerun_formats::onnx::node_with_op(model, op_type) {
                 *node = name;
             }
         }

@@ -205,7 +205,7 @@ pub(crate) fn prepare(
     let threads = options.threads.unwrap_or(1).max(1);
     let bytes = source.read_bytes()?;
     // sizes and data lengths checked before ONNX Runtime allocates from them
-    edgerun_core::onnx::check(crate::NAME, source.path(), &bytes)?;
+    edgerun_formats::onnx::check(crate::NAME, source.path(), &bytes)?;
     let recipe = Recipe {
         loaded,
         bytes,

@@ -29,7 +29,7 @@ mod library;
 mod session;
 mod sys;
 
-pub use edgerun_core::tflite::{flatbuf, types};
+pub use edgerun_formats::tflite::{flatbuf, types};
 
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex, OnceLock};
@@ -316,7 +316,7 @@ impl Backend for TfLiteBackend {
         }
         self.check_options()?;
         let api = self.api()?;
-        let (bytes, decl) = edgerun_core::tflite::read_checked(NAME, source)?;
+        let (bytes, decl) = edgerun_formats::tflite::read_checked(NAME, source)?;
         refuse_untrusted_layers(source, &api, &decl)?;
         let inputs = declared_infos(&decl.inputs)?;
         let outputs = declared_infos(&decl.outputs)?;
@@ -366,7 +366,7 @@ impl Backend for TfLiteBackend {
     }
 
     fn inspect(&self, source: &ModelSource) -> Result<ModelInfo> {
-        let (_, decl) = edgerun_core::tflite::read_checked(NAME, source)?;
+        let (_, decl) = edgerun_formats::tflite::read_checked(NAME, source)?;
         Ok(ModelInfo {
             inputs: declared_infos(&decl.inputs)?,
             outputs: declared_infos(&decl.outputs)?,
@@ -415,7 +415,7 @@ fn declared_infos(decls: &[flatbuf::TensorDecl]) -> Result<Vec<TensorInfo>> {
 fn refuse_untrusted_layers(
     source: &ModelSource,
     api: &sys::Api,
-    decl: &edgerun_core::tflite::flatbuf::ModelDecl,
+    decl: &edgerun_formats::tflite::flatbuf::ModelDecl,
 ) -> Result<()> {
     let Some(w) = decl.per_channel_fully_connected.first() else {
         return Ok(());

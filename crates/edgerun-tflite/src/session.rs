@@ -5,10 +5,10 @@ use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 
 use edgerun_core::backend::output_slots;
-use edgerun_core::tflite::dims_i32;
 use edgerun_core::{
     DType, Error, OpTiming, Prepared, Quant, Result, Session, Tensor, TensorInfo, TensorView,
 };
+use edgerun_formats::tflite::dims_i32;
 
 use crate::errors::{plugin_error, tflite_failure};
 use crate::flatbuf::OpDecl;

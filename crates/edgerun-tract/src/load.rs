@@ -5,7 +5,7 @@ use super::*;
 pub(crate) fn load_onnx(source: &ModelSource) -> Result<InferenceModel> {
     let onnx = tract_onnx::onnx();
     // sizes and data lengths checked before tract allocates from them
-    edgerun_core::onnx::check(NAME, source.path(), &source.read_bytes()?)?;
+    edgerun_formats::onnx::check(NAME, source.path(), &source.read_bytes()?)?;
     // from the path when there is one: external data files are found beside the model
     let model = match source.memory() {
         Some(bytes) => onnx.model_for_read(&mut &bytes[..]),
@@ -36,7 +36,7 @@ pub(crate) fn load_typed(source: &ModelSource) -> Result<TypedModel> {
     match source.format() {
         ModelFormat::Nnef => {
             // tensor headers checked against their files and the size limit first
-            edgerun_core::nnef::check(NAME, path)?;
+            edgerun_formats::nnef::check(NAME, path)?;
             tract_nnef::nnef()
                 .with_onnx()
                 .model_for_path(path)
@@ -45,7 +45,7 @@ pub(crate) fn load_typed(source: &ModelSource) -> Result<TypedModel> {
         #[cfg(feature = "tflite")]
         ModelFormat::TfLite => {
             // the same check as before the C libraries: tract then reads checked bytes
-            let (bytes, decl) = edgerun_core::tflite::read_checked(NAME, source)?;
+            let (bytes, decl) = edgerun_formats::tflite::read_checked(NAME, source)?;
             // tract's reader quantizes any tensor carrying both vectors, by their first entry,
             // and loads constants of numeric types only; it panics on the rest
             if let Some(what) = decl.uncommon {

@@ -36,17 +36,19 @@ pub struct ReadmeDoctests;
 use std::path::Path;
 
 pub use edgerun_core::f16;
+/// The model-file checks every backend runs before its engine reads a file.
+pub use edgerun_formats::{nnef, onnx};
 
 /// The tract backend, to configure and [`Runtime::register`].
 #[cfg(feature = "tract")]
 pub use edgerun_tract as tract;
 
 pub use edgerun_core::{
-    backend, check_inputs, dtype, error, format, library, npy, onnx, order_inputs, platform,
-    settings, tensor, AsTensorView, Availability, Backend, BackendReport, CpuAffinity, DType, Data,
-    DataRef, DelegateReport, Descriptor, Dim, Element, Error, ErrorKind, Kind, ModelFormat,
-    ModelInfo, ModelSource, OpTiming, Options, Placement, Platform, Prepared, Quant, Result,
-    Session, Setting, Tensor, TensorInfo, TensorView, Tolerance, Value,
+    backend, check_inputs, dtype, error, format, library, npy, order_inputs, platform, settings,
+    tensor, AsTensorView, Availability, Backend, BackendReport, CpuAffinity, DType, Data, DataRef,
+    DelegateReport, Descriptor, Dim, Element, Error, ErrorKind, Kind, ModelFormat, ModelInfo,
+    ModelSource, OpTiming, Options, Placement, Platform, Prepared, Quant, Result, Session, Setting,
+    Tensor, TensorInfo, TensorView, Tolerance, Value,
 };
 
 mod backends;

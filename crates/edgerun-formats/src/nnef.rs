@@ -1,5 +1,5 @@
 //! A check of an NNEF model's tensor files (`.dat`) before tract reads them: each header's
-//! data size must fit inside its file and within the tensor size limit ([`crate::limits`]),
+//! data size must fit inside its file and within the tensor size limit ([`edgerun_core::limits`]),
 //! so that a truncated or crafted file cannot make the reader allocate what the file does not
 //! hold. NNEF comes as a directory or as a tar archive; gzip-compressed archives are checked
 //! as tract reads them, through a decompressor whose output is bounded.
@@ -7,7 +7,7 @@
 use std::io::Read;
 use std::path::Path;
 
-use crate::error::{shape_string, Error, Result};
+use edgerun_core::error::{shape_string, Error, Result};
 
 /// The fixed header of an NNEF tensor file.
 const HEADER: usize = 128;
@@ -64,7 +64,7 @@ pub fn check(backend: &str, path: &Path) -> Result<()> {
     };
     let file = std::fs::File::open(path).map_err(io)?;
     // a gzip'd archive may not expand to more than four tensors at the limit
-    let cap = crate::limits::max_tensor_bytes().saturating_mul(4);
+    let cap = edgerun_core::limits::max_tensor_bytes().saturating_mul(4);
     if gzip {
         let reader = flate2::read::GzDecoder::new(file).take(cap.saturating_add(1));
         tar(reader, cap, &invalid)
@@ -112,8 +112,11 @@ fn tar(mut r: impl Read, cap: u64, invalid: &dyn Fn(String) -> Error) -> Result<
         if read > cap {
             return Err(Error::TooLarge {
                 what: "the gzip'd NNEF archive, expanded,".into(),
-                size: format!("more than {}", crate::limits::human_bytes(cap.into())),
-                limit: crate::limits::human_bytes(cap.into()),
+                size: format!(
+                    "more than {}",
+                    edgerun_core::limits::human_bytes(cap.into())
+                ),
+                limit: edgerun_core::limits::human_bytes(cap.into()),
             });
         }
     }
@@ -167,7 +170,7 @@ fn tensor_file(name: &str, head: &[u8], len: u64, invalid: &dyn Fn(String) -> Er
     let bytes = elements
         .and_then(|n| n.checked_mul(bits))
         .map(|b| b.div_ceil(8));
-    let limit = crate::limits::max_tensor_bytes();
+    let limit = edgerun_core::limits::max_tensor_bytes();
     if bytes.is_none_or(|b| b > u128::from(limit)) {
         return Err(Error::TooLarge {
             what: format!(
@@ -176,9 +179,9 @@ fn tensor_file(name: &str, head: &[u8], len: u64, invalid: &dyn Fn(String) -> Er
             ),
             size: bytes.map_or_else(
                 || "more than 2^128 bytes".into(),
-                crate::limits::human_bytes,
+                edgerun_core::limits::human_bytes,
             ),
-            limit: crate::limits::human_bytes(limit.into()),
+            limit: edgerun_core::limits::human_bytes(limit.into()),
         });
     }
     Ok(())

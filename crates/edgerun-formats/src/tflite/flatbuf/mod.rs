@@ -319,24 +319,24 @@ pub struct ModelDecl {
 
 impl ModelDecl {
     /// Check the largest declared tensor against the tensor size limit
-    /// ([`crate::limits::max_tensor_bytes`]) before a runtime allocates it.
+    /// ([`edgerun_core::limits::max_tensor_bytes`]) before a runtime allocates it.
     ///
     /// # Errors
-    /// [`crate::Error::TooLarge`] naming the tensor, its shape and size, and the limit.
-    pub fn check_sizes(&self) -> crate::Result<()> {
-        let limit = crate::limits::max_tensor_bytes();
+    /// [`edgerun_core::Error::TooLarge`] naming the tensor, its shape and size, and the limit.
+    pub fn check_sizes(&self) -> edgerun_core::Result<()> {
+        let limit = edgerun_core::limits::max_tensor_bytes();
         match &self.largest {
             Some((what, shape, bytes)) if bytes.is_none_or(|b| b > u128::from(limit)) => {
-                Err(crate::Error::TooLarge {
+                Err(edgerun_core::Error::TooLarge {
                     what: format!(
                         "{what}, declared by the model with shape [{}],",
-                        crate::error::shape_string(shape)
+                        edgerun_core::error::shape_string(shape)
                     ),
                     size: bytes.map_or_else(
                         || "more than 2^128 bytes".into(),
-                        crate::limits::human_bytes,
+                        edgerun_core::limits::human_bytes,
                     ),
-                    limit: crate::limits::human_bytes(limit.into()),
+                    limit: edgerun_core::limits::human_bytes(limit.into()),
                 })
             }
             _ => Ok(()),

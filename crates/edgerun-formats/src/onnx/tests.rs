@@ -93,7 +93,7 @@ fn initializers_are_checked_for_size_and_data_length() {
             &tensor_proto(&[2, 3], packed, Some(20)),
         ));
         let e = checked(&short).unwrap_err();
-        assert_eq!(e.kind(), crate::ErrorKind::InvalidModel);
+        assert_eq!(e.kind(), edgerun_core::ErrorKind::InvalidModel);
         assert!(
             e.to_string()
                 .contains("initializer \"w\" of shape [2,3] needs 24 bytes of data but holds 20"),

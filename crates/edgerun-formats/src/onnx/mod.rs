@@ -6,7 +6,7 @@
 
 use std::path::Path;
 
-use crate::error::{shape_string, Error, Result};
+use edgerun_core::error::{shape_string, Error, Result};
 
 /// Wire types of protobuf.
 const VARINT: u64 = 0;
@@ -206,7 +206,7 @@ const SPARSE_DIMS: u64 = 3;
 
 /// Check every tensor an ONNX model holds (initializers, sparse initializers, constants and
 /// sparse constants in node attributes, in nested graphs and functions too) before a runtime
-/// reads it: no negative dimension, within the tensor size limit ([`crate::limits`]), and raw
+/// reads it: no negative dimension, within the tensor size limit ([`edgerun_core::limits`]), and raw
 /// data exactly as long as the shape and type say. Data kept in external files is not read
 /// here. The protobuf must decode whole, and a message the runtime would merge from copies
 /// (a second graph, a second tensor in one attribute) is refused.
@@ -335,7 +335,7 @@ fn sized(
     let elements = nonzero.map(|n| if dims.contains(&0) { 0 } else { n });
     let bits = element_bits(data_type).unwrap_or(8);
     let bytes = elements.and_then(|n| n.checked_mul(bits).map(|b| b.div_ceil(8)));
-    let limit = crate::limits::max_tensor_bytes();
+    let limit = edgerun_core::limits::max_tensor_bytes();
     match bytes {
         Some(b) if b <= u128::from(limit) && nonzero.is_some_and(|n| n <= u128::from(u64::MAX)) => {
             Ok(b)
@@ -347,9 +347,9 @@ fn sized(
             ),
             size: bytes.map_or_else(
                 || "more than 2^128 bytes".into(),
-                crate::limits::human_bytes,
+                edgerun_core::limits::human_bytes,
             ),
-            limit: crate::limits::human_bytes(limit.into()),
+            limit: edgerun_core::limits::human_bytes(limit.into()),
         }),
     }
 }

@@ -1,6 +1,6 @@
 //! TensorFlow Lite type codes and builtin op names: the one place they are mapped.
 
-use crate::DType;
+use edgerun_core::DType;
 
 /// Each element type edgerun exchanges: edgerun's type, TFLite's C `TfLiteType` code, and the
 /// schema's `TensorType` code (numbered differently).

@@ -8,14 +8,14 @@ pub mod types;
 /// A shape as TensorFlow Lite's 32-bit dimensions.
 ///
 /// # Errors
-/// [`crate::Error::InvalidOption`] when a dimension is over `i32::MAX`, the largest TensorFlow
+/// [`edgerun_core::Error::InvalidOption`] when a dimension is over `i32::MAX`, the largest TensorFlow
 /// Lite and LiteRT take (a dimension is never clamped to fit).
-pub fn dims_i32(shape: &[usize]) -> crate::Result<Vec<i32>> {
+pub fn dims_i32(shape: &[usize]) -> edgerun_core::Result<Vec<i32>> {
     shape
         .iter()
         .map(|&d| {
-            i32::try_from(d).map_err(|_| crate::Error::InvalidOption {
-                option: format!("input shape [{}]", crate::error::shape_string(shape)),
+            i32::try_from(d).map_err(|_| edgerun_core::Error::InvalidOption {
+                option: format!("input shape [{}]", edgerun_core::error::shape_string(shape)),
                 reason: format!(
                     "dimension {d} is over {}, the largest TensorFlow Lite takes; give a smaller shape",
                     i32::MAX
@@ -29,14 +29,14 @@ pub fn dims_i32(shape: &[usize]) -> crate::Result<Vec<i32>> {
 /// limit before any C code reads them.
 ///
 /// # Errors
-/// [`crate::Error::Io`] when the file cannot be read, [`crate::Error::InvalidModel`] (for
-/// `backend`) when the check fails, [`crate::Error::TooLarge`] for a tensor over the limit.
+/// [`edgerun_core::Error::Io`] when the file cannot be read, [`edgerun_core::Error::InvalidModel`] (for
+/// `backend`) when the check fails, [`edgerun_core::Error::TooLarge`] for a tensor over the limit.
 pub fn read_checked(
     backend: &str,
-    source: &crate::ModelSource,
-) -> crate::Result<(std::sync::Arc<[u8]>, flatbuf::ModelDecl)> {
+    source: &edgerun_core::ModelSource,
+) -> edgerun_core::Result<(std::sync::Arc<[u8]>, flatbuf::ModelDecl)> {
     let bytes = source.read_bytes()?;
-    let decl = flatbuf::parse(&bytes).map_err(|e| crate::Error::InvalidModel {
+    let decl = flatbuf::parse(&bytes).map_err(|e| edgerun_core::Error::InvalidModel {
         source: None,
         backend: backend.into(),
         path: source.path().into(),
