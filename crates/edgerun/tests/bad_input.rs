@@ -23,8 +23,10 @@ fn load_err(path: impl AsRef<std::path::Path>) -> Error {
 #[test]
 fn missing_file() {
     let e = load_err("/nonexistent/model.onnx");
-    assert!(matches!(e, Error::ModelNotFound { .. }), "{e:?}");
-    assert!(e.to_string().contains("/nonexistent/model.onnx"), "{e}");
+    assert!(
+        matches!(&e, Error::ModelNotFound { path } if path == std::path::Path::new("/nonexistent/model.onnx")),
+        "{e:?}"
+    );
 }
 
 #[test]
@@ -35,8 +37,10 @@ fn directory_and_empty_file() {
     let empty = scratch("empty.onnx");
     std::fs::write(&empty, b"").unwrap();
     let e = load_err(&empty);
-    assert!(matches!(e, Error::EmptyModel { .. }), "{e:?}");
-    assert!(e.to_string().contains("empty"), "{e}");
+    assert!(
+        matches!(&e, Error::EmptyModel { path } if *path == empty),
+        "{e:?}"
+    );
 }
 
 #[test]
@@ -56,10 +60,9 @@ fn truncated_onnx() {
         std::fs::write(&path, &bytes[..cut]).unwrap();
         let e = load_err(&path);
         assert!(
-            matches!(e, Error::InvalidModel { .. }),
+            matches!(&e, Error::InvalidModel { path: p, .. } if *p == path),
             "cut at {cut}: {e:?}"
         );
-        assert!(e.to_string().contains("corrupt or truncated"), "{e}");
     }
 }
 
@@ -201,7 +204,10 @@ fn wrong_number_of_inputs() {
         ),
         "{e:?}"
     );
-    assert!(e.to_string().contains("\"input\""), "{e}");
+    assert!(
+        matches!(&e, Error::InputCount { names, .. } if names.contains("\"input\"")),
+        "{e:?}"
+    );
 }
 
 #[test]
@@ -212,10 +218,9 @@ fn unknown_input_name() {
         .unwrap()
         .run_named(&[("image", &x)])
         .unwrap_err();
-    assert!(matches!(e, Error::UnknownInput { .. }), "{e:?}");
     assert!(
-        e.to_string().contains("\"image\"") && e.to_string().contains("\"input\""),
-        "{e}"
+        matches!(&e, Error::UnknownInput { name, known } if name == "image" && known.contains("\"input\"")),
+        "{e:?}"
     );
 }
 
@@ -240,9 +245,9 @@ fn wrong_dtype() {
 fn wrong_shape() {
     let x = Tensor::zeros(DType::F32, vec![1, 224, 224, 3]).unwrap();
     let e = mobilenet().session().unwrap().run(&[x]).unwrap_err();
-    assert!(matches!(e, Error::InputShape { .. }), "{e:?}");
     assert!(
-        e.to_string().contains("[1,3,224,224]") && e.to_string().contains("[1,224,224,3]"),
+        matches!(&e, Error::InputShape { name, expected, found }
+            if name == "input" && expected == "1,3,224,224" && found == "1,224,224,3"),
         "{e}"
     );
 }
@@ -256,9 +261,8 @@ fn dynamic_dimensions_take_only_shapes_that_fit() {
     let e = s
         .run(&[Tensor::zeros(DType::F32, vec![3, 15]).unwrap()])
         .unwrap_err();
-    assert!(matches!(e, Error::InputShape { .. }), "{e:?}");
     assert!(
-        e.to_string().contains("[N,16]") && e.to_string().contains("[3,15]"),
+        matches!(&e, Error::InputShape { expected, found, .. } if expected == "N,16" && found == "3,15"),
         "{e}"
     );
     let e = s
