@@ -327,3 +327,49 @@ pub fn run_on_zeros(p: &dyn edgerun_core::Prepared) -> edgerun_core::Result<()> 
     let refs: Vec<&Tensor> = inputs.iter().collect();
     p.session()?.run_tensors(&refs).map(|_| ())
 }
+
+/// A `.tflite` file with one operator's byte field changed: the first operator of subgraph 0
+/// whose op code is `builtin` gets `value` in its table's field `slot` (3: the
+/// `builtin_options_type`), which must be stored in the file. Damaged files as a download
+/// might be, made from a real model without a flatbuffer library.
+pub fn tflite_with_operator_byte(model: &[u8], builtin: i32, slot: usize, value: u8) -> Vec<u8> {
+    let u32_at = |at: usize| u32::from_le_bytes(model[at..at + 4].try_into().unwrap()) as usize;
+    let i32_at = |at: usize| i32::from_le_bytes(model[at..at + 4].try_into().unwrap());
+    let u16_at = |at: usize| u16::from_le_bytes(model[at..at + 2].try_into().unwrap()) as usize;
+    // where a table's field lies, if stored
+    let field = |table: usize, slot: usize| -> Option<usize> {
+        let vtable = (table as i64 - i64::from(i32_at(table))) as usize;
+        let off = (4 + 2 * slot < u16_at(vtable)).then(|| u16_at(vtable + 4 + 2 * slot))?;
+        (off != 0).then_some(table + off)
+    };
+    // the tables of a vector of tables held in a field
+    let tables = |table: usize, slot: usize| -> Vec<usize> {
+        let Some(at) = field(table, slot) else {
+            return Vec::new();
+        };
+        let v = at + u32_at(at);
+        (0..u32_at(v))
+            .map(|i| v + 4 + 4 * i)
+            .map(|e| e + u32_at(e))
+            .collect()
+    };
+    let root = u32_at(0);
+    // an op code's builtin code: the larger of the deprecated i8 field (0) and field 3
+    let codes: Vec<i32> = tables(root, 1)
+        .into_iter()
+        .map(|c| {
+            let old = field(c, 0).map_or(0, |at| i32::from(model[at] as i8));
+            let new = field(c, 3).map_or(0, i32_at);
+            old.max(new)
+        })
+        .collect();
+    let subgraph = tables(root, 2)[0];
+    let op = tables(subgraph, 3)
+        .into_iter()
+        .find(|&op| codes[field(op, 0).map_or(0, u32_at)] == builtin)
+        .unwrap_or_else(|| panic!("no operator with builtin code {builtin} in subgraph 0"));
+    let at = field(op, slot).unwrap_or_else(|| panic!("the operator does not store field {slot}"));
+    let mut out = model.to_vec();
+    out[at] = value;
+    out
+}

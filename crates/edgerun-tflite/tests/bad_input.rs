@@ -80,6 +80,31 @@ fn hundreds_of_bit_flipped_files_never_crash() {
     eprintln!("refused mutants: mobilenet tables {tables}/300, mobilenet anywhere {anywhere}/100, blazeface {face}/150");
 }
 
+/// A depthwise convolution whose options carry another operator's union member (2, its own,
+/// made 18, SkipGramOptions): TensorFlow Lite 2.6 prepares it with zeroed parameters and its
+/// first run divides by the zero stride, ending the process with SIGFPE. The check refuses the
+/// file first; should it let the file through, the run below crashes this test.
+#[test]
+fn an_operator_with_another_operators_options_is_refused() {
+    let model = std::fs::read(kit::model("mobilenetv2_mini_int8.tflite")).unwrap();
+    let damaged = kit::tflite_with_operator_byte(&model, 4, 3, 18);
+    let err = match prepare_bytes("damaged", damaged) {
+        Err(err) => err,
+        Ok(prepared) => {
+            let ran = kit::run_on_zeros(prepared.as_ref());
+            panic!("the damaged model was prepared, and its run gave {ran:?}");
+        }
+    };
+    let Error::InvalidModel { reason, .. } = &err else {
+        panic!("{err:?}");
+    };
+    assert!(
+        reason.contains("(DEPTHWISE_CONV_2D) carries BuiltinOptions member 18")
+            && reason.contains("member 2 (DepthwiseConv2DOptions)"),
+        "{reason}"
+    );
+}
+
 #[test]
 fn an_unresolved_custom_op_is_named_with_its_place() {
     let source = ModelSource::open(kit::model("custom_op.tflite")).unwrap();

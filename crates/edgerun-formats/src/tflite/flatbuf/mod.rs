@@ -8,10 +8,12 @@
 
 use std::fmt;
 
+mod builtin;
 mod model;
 mod options;
 mod tensor;
 
+use builtin::check_builtin_options;
 pub use model::parse;
 use options::*;
 use tensor::*;

@@ -237,6 +237,7 @@ fn operator(
             ctx.codes.len()
         ));
     };
+    check_builtin_options(op, code, &where_op)?;
     let n = tensors.decls.len();
     let op_inputs = op.i32s(1)?.unwrap_or_default();
     refers(

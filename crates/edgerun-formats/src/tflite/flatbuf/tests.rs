@@ -97,10 +97,11 @@ mod crafted {
         )
     }
 
-    /// The model: op codes WHILE (0), CALL_ONCE (1), ADD (2), STABLEHLO_COMPOSITE (3);
+    /// The model: op codes WHILE (0), CALL_ONCE (1), ADD (2), STABLEHLO_COMPOSITE (3),
+    /// RESHAPE (4), DEPTHWISE_CONV_2D (5), STABLEHLO_GATHER (6);
     /// buffer 0 empty, then one per `data`; more model fields.
     fn model(mut b: FlatBufferBuilder<'_>, subgraphs: &[U], data: &[&[u8]], more: &[F]) -> Vec<u8> {
-        let codes: Vec<U> = [119, 129, 0, 206]
+        let codes: Vec<U> = [119, 129, 0, 206, 22, 4, 201]
             .iter()
             .map(|&c: &i32| {
                 table(
@@ -204,7 +205,7 @@ mod crafted {
         let marker = 0x5a5a_5a5a;
         let shape = ints(&mut b, &[marker, marker]);
         let opts = table(&mut b, &[F::Off(0, shape)]);
-        let reshape = op(&mut b, 2, &[F::U8(3, 17), F::Off(4, opts)]);
+        let reshape = op(&mut b, 4, &[F::U8(3, 17), F::Off(4, opts)]);
         let sg = subgraph(&mut b, &[reshape], &[]);
         let mut bytes = model(b, &[sg], &[], &[]);
         assert!(parse(&bytes).is_ok());
@@ -224,6 +225,73 @@ mod crafted {
         refused(
             &model(b, &[sg], &[], &[]),
             "custom options at offset 1000 (+10) lie outside the file",
+        );
+    }
+
+    #[test]
+    fn operators_carry_their_own_options_with_values_the_kernels_accept() {
+        // DEPTHWISE_CONV_2D (op code 5) with options of union member `union`
+        let depthwise = |union: u8, fields: &[F]| {
+            let mut b = FlatBufferBuilder::new();
+            let opts = table(&mut b, fields);
+            let o = op(&mut b, 5, &[F::U8(3, union), F::Off(4, opts)]);
+            let sg = subgraph(&mut b, &[o], &[]);
+            model(b, &[sg], &[], &[])
+        };
+        // strides 2, depth multiplier 1; the dilations are omitted, so the schema's 1
+        let strides = [F::I32(1, 2), F::I32(2, 2), F::I32(3, 1)];
+        assert!(parse(&depthwise(2, &strides)).is_ok());
+        refused(
+            &depthwise(18, &strides),
+            "subgraph 0 operator 0 (DEPTHWISE_CONV_2D) carries BuiltinOptions member 18, but \
+             that operator's is member 2 (DepthwiseConv2DOptions)",
+        );
+        refused(
+            &depthwise(2, &[F::I32(1, 2), F::I32(2, 0)]),
+            "(DEPTHWISE_CONV_2D): its options give stride_h = 0, which must be 1 to 32767",
+        );
+        refused(
+            &depthwise(2, &[F::I32(1, 1), F::I32(2, 1), F::I32(6, 40_000)]),
+            "dilation_h_factor = 40000, which must be 1 to 32767",
+        );
+        refused(
+            &depthwise(2, &[F::I32(1, 1), F::I32(2, 1), F::I32(3, -1)]),
+            "depth_multiplier = -1, which must be at least 0",
+        );
+        // no options: the engines run it with zeros
+        let mut b = FlatBufferBuilder::new();
+        let o = op(&mut b, 5, &[]);
+        let sg = subgraph(&mut b, &[o], &[]);
+        refused(
+            &model(b, &[sg], &[], &[]),
+            "it carries no options, so the engines read stride_w = 0, which must be 1 to 32767",
+        );
+        // ADD (op code 2) needs no options, and has no BuiltinOptions2 member
+        let mut b = FlatBufferBuilder::new();
+        let o = op(&mut b, 2, &[]);
+        let sg = subgraph(&mut b, &[o], &[]);
+        assert!(parse(&model(b, &[sg], &[], &[])).is_ok());
+        let mut b = FlatBufferBuilder::new();
+        let opts = table(&mut b, &[]);
+        let o = op(&mut b, 2, &[F::U8(11, 5), F::Off(12, opts)]);
+        let sg = subgraph(&mut b, &[o], &[]);
+        refused(
+            &model(b, &[sg], &[], &[]),
+            "(ADD) carries BuiltinOptions2 member 5, but that operator's is none",
+        );
+        // STABLEHLO_GATHER (op code 6): LiteRT copies its dimension lists into 8 slots
+        let gather = |dims: usize| {
+            let mut b = FlatBufferBuilder::new();
+            let list = b.create_vector(&vec![0i64; dims]).as_union_value();
+            let opts = table(&mut b, &[F::Off(0, list)]);
+            let o = op(&mut b, 6, &[F::U8(11, 16), F::Off(12, opts)]);
+            let sg = subgraph(&mut b, &[o], &[]);
+            model(b, &[sg], &[], &[])
+        };
+        assert!(parse(&gather(8)).is_ok());
+        refused(
+            &gather(9),
+            "(STABLEHLO_GATHER): its options list 9 offset_dims, more than the 8 dimensions",
         );
     }
 
