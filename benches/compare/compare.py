@@ -40,12 +40,16 @@ DEFAULT_MODELS = [
 ]
 
 
-def runtimes_for(model, with_tract_tflite):
+def runtimes_for(model, with_tract_tflite, isolation_cost=False):
     if model.endswith(".onnx"):
-        return ["edgerun:auto", "edgerun:ort", "edgerun:tract", "onnxruntime"]
-    rts = ["edgerun:auto", "edgerun:litert", "edgerun:tflite", "litert"]
-    if with_tract_tflite:
-        rts.insert(2, "edgerun:tract")
+        rts = ["edgerun:auto", "edgerun:ort", "edgerun:tract", "onnxruntime"]
+    else:
+        rts = ["edgerun:auto", "edgerun:litert", "edgerun:tflite", "litert"]
+        if with_tract_tflite:
+            rts.insert(2, "edgerun:tract")
+    if isolation_cost:
+        # each edgerun runtime also without containment (`~off`): what the helper costs
+        rts += [f"{r}~off" for r in rts if r.startswith("edgerun:")]
     return rts
 
 
@@ -92,6 +96,7 @@ def make_inputs(inputs, directory, seed):
 
 
 def edgerun_cmd(args, model, backend, threads, inputs, inputs_dir, out_json, out_bin, runs):
+    backend, _, isolation = backend.partition("~")
     files = ",".join(
         f"{name.replace(':', '::')}:{os.path.join(inputs_dir, name.replace('/', '_').replace(':', '_') + '.npy')}"
         for name, _, _ in inputs)
@@ -111,7 +116,11 @@ def edgerun_cmd(args, model, backend, threads, inputs, inputs_dir, out_json, out
         cmd.append(f"--ort_lib={args.ort_lib}")
     # auto decides once per model and thread count (its first load measures, the later ones
     # hit this run's own decision cache); a named backend never measures
-    cmd.append(f"--decision_cache={args.decision_cache}")
+    # without containment (`~off`): a cache of its own, so that its first load measures too
+    if isolation == "off":
+        cmd += ["--isolation=off", f"--decision_cache={args.decision_cache}.off"]
+    else:
+        cmd.append(f"--decision_cache={args.decision_cache}")
     return cmd
 
 
@@ -248,6 +257,9 @@ def main():
     ap.add_argument("--warmup", type=int, default=2)
     ap.add_argument("--tract-tflite", action="store_true",
                     help="also time tract on .tflite models")
+    ap.add_argument("--isolation-cost", action="store_true",
+                    help="also run each edgerun runtime with --isolation=off (as NAME~off), "
+                         "to measure what containment costs at load")
     ap.add_argument("--out", default=os.path.join(ROOT, "target/compare"))
     args = ap.parse_args()
     os.makedirs(args.out, exist_ok=True)
@@ -275,7 +287,7 @@ def main():
         for t in threads:
             plan.append({"model": model, "path": path, "note": note, "threads": t, "inputs": inputs,
                          "inputs_dir": inputs_dir, "out_dtypes": out_dtypes,
-                         "runtimes": runtimes_for(model, args.tract_tflite),
+                         "runtimes": runtimes_for(model, args.tract_tflite, args.isolation_cost),
                          "samples": {}, "errors": {}, "versions": {}, "outs": {}, "notes": {}})
 
     for rnd in range(args.rounds):

@@ -40,6 +40,8 @@ pub(crate) struct ModelArgs {
     /// candidate in order
     #[arg(long = "measure_ms")]
     pub(crate) measure_ms: Option<u64>,
+    #[command(flatten)]
+    pub(crate) isolation: IsolationArgs,
     /// The largest tensor, in MB (10^6 bytes), edgerun makes or lets a backend prepare
     /// (default: half of the memory this process may use)
     #[arg(long = "max_tensor_mb", value_parser = clap::value_parser!(u64).range(1..))]
@@ -56,6 +58,31 @@ pub(crate) struct ModelArgs {
     pub(crate) input_layer_shape: Option<String>,
     #[command(flatten)]
     pub(crate) backends: BackendArgs,
+}
+
+/// Containment of engine crashes.
+#[derive(clap::Args)]
+pub(crate) struct IsolationArgs {
+    /// probe (default): each backend first loads the model and runs it once in a helper
+    /// process (this executable), so that an engine crash on the model is an error, not the end
+    /// of edgerun; the verdict is kept in the decision cache. off: load in this process only
+    #[arg(long, value_enum, default_value_t = IsolationMode::Probe)]
+    pub(crate) isolation: IsolationMode,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub(crate) enum IsolationMode {
+    Probe,
+    Off,
+}
+
+impl IsolationArgs {
+    pub(crate) fn apply(&self, rt: Runtime) -> Runtime {
+        match self.isolation {
+            IsolationMode::Probe => rt.with_isolation(edgerun::Isolation::probe()),
+            IsolationMode::Off => rt.with_isolation(edgerun::Isolation::Off),
+        }
+    }
 }
 
 /// Threads and CPUs for inference.
@@ -248,8 +275,14 @@ pub(crate) enum Command {
         #[arg(long)]
         backend: Option<String>,
         #[command(flatten)]
+        isolation: IsolationArgs,
+        #[command(flatten)]
         backends: BackendArgs,
     },
+    /// The helper that loads a model and runs it once, for containment: reads a request on
+    /// standard input (see edgerun::isolation), answers on standard output
+    #[command(hide = true)]
+    Probe,
     /// Describe the device (CPU clusters, features, default threads and CPUs) and the
     /// backends that can run here
     Info {

@@ -67,6 +67,12 @@ fn main() -> ExitCode {
         return bench_guarded(&program, &args);
     }
     let cli = Cli::parse();
+    if let Command::Probe = &cli.command {
+        // the helper of containment: its exit status (a signal) is the answer that matters
+        let code =
+            edgerun::isolation::serve_probe(std::io::stdin().lock(), std::io::stdout().lock());
+        return ExitCode::from(u8::try_from(code).unwrap_or(2));
+    }
     if let Command::Bench { args } = &cli.command {
         return bench_guarded(&format!("{program} bench"), args);
     }
@@ -126,8 +132,10 @@ fn dispatch(cli: Cli) -> Result<()> {
         Command::Inspect {
             graph,
             backend,
+            isolation,
             backends,
-        } => inspect(&graph, backend, &backends),
+        } => inspect(&graph, backend, &isolation, &backends),
+        Command::Probe => unreachable!("handled before dispatch"),
         Command::Info {
             json,
             platform_root,
@@ -197,8 +205,13 @@ pub(crate) fn placement_line(placement: &edgerun::Placement) -> String {
     )
 }
 
-fn inspect(graph: &Path, backend: Option<String>, backends: &BackendArgs) -> Result<()> {
-    let mut rt = backends.apply(Runtime::new())?;
+fn inspect(
+    graph: &Path,
+    backend: Option<String>,
+    isolation: &IsolationArgs,
+    backends: &BackendArgs,
+) -> Result<()> {
+    let mut rt = isolation.apply(backends.apply(Runtime::new())?);
     if let Some(b) = backend {
         rt = rt.with_backend(b);
     }

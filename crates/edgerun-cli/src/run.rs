@@ -61,7 +61,9 @@ pub(crate) fn runtime(args: &ModelArgs, extra_shapes: &[(String, Vec<usize>)]) -
             options = options.with_input_shape(name, shape);
         }
     }
-    let mut rt = args.placement.apply(rt.with_options(options))?;
+    let mut rt = args
+        .isolation
+        .apply(args.placement.apply(rt.with_options(options))?);
     if let Some(b) = &args.backend {
         rt = rt.with_backend(b.clone());
     }

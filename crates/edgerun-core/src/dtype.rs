@@ -15,12 +15,15 @@ pub enum DType {
     I16,
     I32,
     I64,
+    U16,
+    U32,
+    U64,
     Bool,
 }
 
 impl DType {
     /// Every type edgerun knows, in a stable order.
-    pub const ALL: [DType; 9] = [
+    pub const ALL: [DType; 12] = [
         DType::F32,
         DType::F16,
         DType::F64,
@@ -29,6 +32,9 @@ impl DType {
         DType::I16,
         DType::I32,
         DType::I64,
+        DType::U16,
+        DType::U32,
+        DType::U64,
         DType::Bool,
     ];
 
@@ -36,9 +42,9 @@ impl DType {
     pub fn size_of(self) -> usize {
         match self {
             DType::I8 | DType::U8 | DType::Bool => 1,
-            DType::F16 | DType::I16 => 2,
-            DType::F32 | DType::I32 => 4,
-            DType::F64 | DType::I64 => 8,
+            DType::F16 | DType::I16 | DType::U16 => 2,
+            DType::F32 | DType::I32 | DType::U32 => 4,
+            DType::F64 | DType::I64 | DType::U64 => 8,
         }
     }
 
@@ -53,6 +59,9 @@ impl DType {
             DType::I16 => "i16",
             DType::I32 => "i32",
             DType::I64 => "i64",
+            DType::U16 => "u16",
+            DType::U32 => "u32",
+            DType::U64 => "u64",
             DType::Bool => "bool",
         }
     }
@@ -73,6 +82,9 @@ impl DType {
             "i16" | "int16" => DType::I16,
             "i32" | "int32" => DType::I32,
             "i64" | "int64" => DType::I64,
+            "u16" | "uint16" => DType::U16,
+            "u32" | "uint32" => DType::U32,
+            "u64" | "uint64" => DType::U64,
             "bool" => DType::Bool,
             _ => return None,
         })
@@ -206,6 +218,9 @@ element!(
     i16 => I16,
     i32 => I32,
     i64 => I64,
+    u16 => U16,
+    u32 => U32,
+    u64 => U64,
     bool => Bool,
 );
 

@@ -54,6 +54,14 @@ impl EngineError {
 #[derive(Debug, Clone, thiserror::Error)]
 #[non_exhaustive]
 pub enum Error {
+    #[error("{backend}: the engine {what}, on {path:?} in a helper process (this process was spared); the file may be damaged, or it reaches a fault in the engine: use another backend, and report it with the model")]
+    EngineCrashed {
+        backend: String,
+        path: PathBuf,
+        /// How it ended and at which stage: `was killed by SIGSEGV (...) while loading the model`.
+        what: String,
+    },
+
     #[error("model file {path:?} does not exist; check the path (relative paths start from the current directory)")]
     ModelNotFound { path: PathBuf },
 
@@ -111,6 +119,18 @@ pub enum Error {
         node: String,
         detail: String,
         /// The engine's own error, when an engine reported the op.
+        #[source]
+        source: Option<Box<EngineError>>,
+    },
+
+    #[error(
+        "{backend} cannot build {path:?}, a valid model, as it is: {reason}; try another backend"
+    )]
+    UnsupportedModel {
+        backend: String,
+        path: PathBuf,
+        reason: String,
+        /// The engine's own error.
         #[source]
         source: Option<Box<EngineError>>,
     },
@@ -303,7 +323,9 @@ impl Error {
             | Error::EmptyModel { .. }
             | Error::UnknownFormat { .. }
             | Error::InvalidModel { .. } => ErrorKind::InvalidModel,
-            Error::UnsupportedOp { .. } | Error::UnsupportedFormat { .. } => ErrorKind::Unsupported,
+            Error::UnsupportedOp { .. }
+            | Error::UnsupportedModel { .. }
+            | Error::UnsupportedFormat { .. } => ErrorKind::Unsupported,
             Error::MissingInputShape { .. }
             | Error::InputShapeOption { .. }
             | Error::UnknownShapeOption { .. }
@@ -330,9 +352,10 @@ impl Error {
             | Error::LibraryLoad { .. }
             | Error::MissingSymbol { .. }
             | Error::NoBackend { .. } => ErrorKind::Unavailable,
-            Error::Backend { .. } | Error::Engine { .. } | Error::ProfilingUnavailable { .. } => {
-                ErrorKind::Backend
-            }
+            Error::Backend { .. }
+            | Error::Engine { .. }
+            | Error::EngineCrashed { .. }
+            | Error::ProfilingUnavailable { .. } => ErrorKind::Backend,
         }
     }
 

@@ -19,6 +19,9 @@ fn descr(dtype: DType) -> &'static str {
         DType::I16 => "<i2",
         DType::I32 => "<i4",
         DType::I64 => "<i8",
+        DType::U16 => "<u2",
+        DType::U32 => "<u4",
+        DType::U64 => "<u8",
         DType::Bool => "|b1",
     }
 }
@@ -32,7 +35,7 @@ fn parse_descr(d: &str) -> std::result::Result<DType, String> {
         .into_iter()
         .find(|t| descr(*t)[1..] == *core)
         .ok_or_else(|| {
-            format!("dtype {d:?} is not supported (f16, f32, f64, i8, u8, i16, i32, i64, bool are)")
+            format!("dtype {d:?} is not supported (f16, f32, f64, i8, u8, i16, u16, i32, u32, i64, u64, bool are)")
         })
 }
 

@@ -68,12 +68,20 @@ const SPEC: LibrarySpec = LibrarySpec {
     names: LIBRARY_NAMES,
 };
 
-const SETTINGS: &[Setting] = &[Setting {
-    key: "litert_lib",
-    kind: Kind::Path,
-    help: "the LiteRT C library to load (default: $EDGERUN_LITERT_LIB, then lib/edgerun/ beside the executable, /usr/lib/edgerun, the ai-edge-litert Python package, libLiteRt.so on the loader path)",
-    default: None,
-}];
+const SETTINGS: &[Setting] = &[
+    Setting {
+        key: "litert_lib",
+        kind: Kind::Path,
+        help: "the LiteRT C library to load (default: $EDGERUN_LITERT_LIB, then lib/edgerun/ beside the executable, /usr/lib/edgerun, the ai-edge-litert Python package, libLiteRt.so on the loader path)",
+        default: None,
+    },
+    Setting {
+        key: "litert_model_check",
+        kind: Kind::Choice(flatbuf::Depth::WORDS),
+        help: flatbuf::DEPTH_HELP,
+        default: Some("full"),
+    },
+];
 
 /// The LiteRT backend's own options.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -81,6 +89,9 @@ pub struct LiteRtOptions {
     /// The C library to load; `None`: discovery ([`ENV_VAR`], the bundle and system
     /// directories, Python wheels, then [`LIBRARY_NAMES`]).
     pub library: Option<PathBuf>,
+    /// How much of edgerun's TensorFlow Lite check runs before LiteRT reads a file (default:
+    /// all of it).
+    pub model_check: flatbuf::Depth,
 }
 
 /// The LiteRT backend.
@@ -153,6 +164,10 @@ impl Backend for LiteRtBackend {
                 self.options.library = Some(p);
                 self.api = OnceLock::new();
             }
+            ("litert_model_check", Value::Choice(w)) => {
+                self.options.model_check = flatbuf::Depth::from_word(w)
+                    .ok_or_else(|| settings::unknown(&DESCRIPTOR, key))?;
+            }
             (key, _) => return Err(settings::unknown(&DESCRIPTOR, key)),
         }
         Ok(())
@@ -161,6 +176,7 @@ impl Backend for LiteRtBackend {
     fn get(&self, key: &str) -> Option<Value> {
         match key {
             "litert_lib" => self.options.library.clone().map(Value::Path),
+            "litert_model_check" => Some(Value::Choice(self.options.model_check.word())),
             _ => None,
         }
     }
@@ -194,7 +210,8 @@ impl Backend for LiteRtBackend {
             });
         }
         let api = self.api()?;
-        let (bytes, decl) = edgerun_formats::tflite::read_checked(NAME, source)?;
+        let (bytes, decl) =
+            edgerun_formats::tflite::read_checked_to(NAME, source, self.options.model_check)?;
         let fail = |f: sys::Failure| failure(source, f);
         let env = Arc::new(sys::Environment::new(api).map_err(fail)?);
         let model = sys::Model::new(env, bytes).map_err(|f| Error::InvalidModel {
@@ -231,7 +248,8 @@ impl Backend for LiteRtBackend {
     }
 
     fn inspect(&self, source: &ModelSource) -> Result<ModelInfo> {
-        let (_, decl) = edgerun_formats::tflite::read_checked(NAME, source)?;
+        let (_, decl) =
+            edgerun_formats::tflite::read_checked_to(NAME, source, self.options.model_check)?;
         let plain: Vec<usize> = (0..decl.inputs.len()).collect();
         let outs: Vec<usize> = (0..decl.outputs.len()).collect();
         let as_sig = |d: &[flatbuf::TensorDecl]| -> Vec<sys::TensorDecl> {

@@ -80,6 +80,23 @@ fn classify(path: &Path, code: ErrorCode, text: &str) -> Error {
                 source: Some(engine(code, text)),
             }
         }
+        // a valid model of a newer ONNX than this ONNX Runtime knows: an attribute added to
+        // an op since, or a newer IR version; not a damaged file
+        _ if text.contains("Unrecognized attribute: ") => Error::UnsupportedOp {
+            backend: NAME.into(),
+            op: after(text, " for operator ", &[' ', '.', '\n'])
+                .unwrap_or("?")
+                .to_string(),
+            node: node(),
+            detail: format!("this ONNX Runtime does not know one of its attributes, which a newer ONNX added: {text}"),
+            source: Some(engine(code, text)),
+        },
+        _ if text.contains("Unsupported model IR version") => Error::UnsupportedModel {
+            backend: NAME.into(),
+            path: path.into(),
+            reason: format!("it is of a newer ONNX than this ONNX Runtime reads: {text}"),
+            source: Some(engine(code, text)),
+        },
         ErrorCode::InvalidGraph => Error::InvalidModel {
             backend: NAME.into(),
             path: path.into(),
@@ -140,5 +157,25 @@ mod tests {
             "Protobuf parsing failed.",
         );
         assert!(matches!(e, Error::InvalidModel { .. }), "{e:?}");
+    }
+
+    #[test]
+    fn a_model_of_a_newer_onnx_is_unsupported_not_corrupt() {
+        // as ONNX Runtime 1.31.1 refuses ONNX 1.23's Attention with a window
+        let e = classify(
+            Path::new("m.onnx"),
+            ErrorCode::InvalidGraph,
+            "This is an invalid model. In Node, (\"\", Attention, \"\", -1) : (\"Q\": tensor(float),) -> (\"Y\": tensor(float),) , Error Unrecognized attribute: left_window_size for operator Attention",
+        );
+        match &e {
+            Error::UnsupportedOp { op, .. } => assert_eq!(op, "Attention"),
+            e => panic!("{e:?}"),
+        }
+        let e = classify(
+            Path::new("m.onnx"),
+            ErrorCode::GenericFailure,
+            "Unsupported model IR version: 14, max supported IR version: 13",
+        );
+        assert_eq!(e.kind(), edgerun_core::ErrorKind::Unsupported, "{e:?}");
     }
 }

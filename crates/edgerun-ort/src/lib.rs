@@ -97,6 +97,12 @@ const SETTINGS: &[Setting] = &[
         help: "when a provider cannot be added, go on without it (noted in the model's notes) instead of failing",
         default: Some("false"),
     },
+    Setting {
+        key: "ort_known_faults",
+        kind: Kind::Choice(edgerun_formats::onnx::KNOWN_FAULTS),
+        help: "refuse (default): refuse a model using a construct ONNX Runtime computes wrongly (docs/onnx-node.md); allow: run it anyway",
+        default: Some("refuse"),
+    },
 ];
 
 /// How far ONNX Runtime rewrites the graph before running it.
@@ -214,7 +220,7 @@ pub fn parse_providers(s: &str) -> Result<Vec<Provider>> {
 }
 
 /// The ONNX Runtime backend's own options.
-#[derive(Debug, Clone, Default, PartialEq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct OrtOptions {
     /// The library to load; `None`: discovery ([`ENV_VAR`], `ORT_DYLIB_PATH`, then
     /// [`LIBRARY_NAMES`]).
@@ -224,6 +230,20 @@ pub struct OrtOptions {
     pub providers: Vec<Provider>,
     /// A provider that cannot be added is skipped (and noted) instead of failing the load.
     pub provider_fallback: bool,
+    /// Refuse models that use a construct ONNX Runtime is known to compute wrongly (default).
+    pub refuse_known_faults: bool,
+}
+
+impl Default for OrtOptions {
+    fn default() -> OrtOptions {
+        OrtOptions {
+            library: None,
+            optimization: Optimization::default(),
+            providers: Vec::new(),
+            provider_fallback: false,
+            refuse_known_faults: true,
+        }
+    }
 }
 
 /// The library this process loaded, and its one environment.
@@ -372,6 +392,7 @@ impl Backend for OrtBackend {
             }
             ("ort_providers", Value::Text(t)) => o.providers = parse_providers(&t)?,
             ("ort_provider_fallback", Value::Bool(b)) => o.provider_fallback = b,
+            ("ort_known_faults", Value::Choice(w)) => o.refuse_known_faults = w == "refuse",
             (key, _) => return Err(settings::unknown(&DESCRIPTOR, key)),
         }
         Ok(())
@@ -384,6 +405,11 @@ impl Backend for OrtBackend {
             "ort_optimization" => Some(Value::Choice(o.optimization.name())),
             "ort_providers" => Some(Value::Text(format_providers(&o.providers))),
             "ort_provider_fallback" => Some(Value::Bool(o.provider_fallback)),
+            "ort_known_faults" => Some(Value::Choice(if o.refuse_known_faults {
+                "refuse"
+            } else {
+                "allow"
+            })),
             _ => None,
         }
     }

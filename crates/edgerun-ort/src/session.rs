@@ -143,6 +143,9 @@ fn dtype_of(t: TensorElementType) -> Option<DType> {
         TensorElementType::Int16 => DType::I16,
         TensorElementType::Int32 => DType::I32,
         TensorElementType::Int64 => DType::I64,
+        TensorElementType::Uint16 => DType::U16,
+        TensorElementType::Uint32 => DType::U32,
+        TensorElementType::Uint64 => DType::U64,
         TensorElementType::Bool => DType::Bool,
         _ => return None,
     })
@@ -153,7 +156,7 @@ fn info(path: &std::path::Path, name: &str, t: &ValueType) -> Result<TensorInfo>
         Error::Backend {
         backend: NAME.into(),
         message: format!(
-            "{path:?}: tensor {name:?} is {what}, which edgerun does not exchange (it passes f32, f16, f64, i8, u8, i16, i32, i64 and bool tensors)"
+            "{path:?}: tensor {name:?} is {what}, which edgerun does not exchange (it passes f32, f16, f64, i8, u8, i16, u16, i32, u32, i64, u64 and bool tensors)"
         ),
     }
     };
@@ -206,6 +209,14 @@ pub(crate) fn prepare(
     let bytes = source.read_bytes()?;
     // sizes and data lengths checked before ONNX Runtime allocates from them
     edgerun_formats::onnx::check(crate::NAME, source.path(), &bytes)?;
+    if ort_options.refuse_known_faults {
+        edgerun_formats::onnx::refuse_known_fault(
+            crate::NAME,
+            edgerun_formats::onnx::Engine::OnnxRuntime,
+            "ort_known_faults",
+            &bytes,
+        )?;
+    }
     let recipe = Recipe {
         loaded,
         bytes,
@@ -327,6 +338,9 @@ fn input_value<'a>(t: &TensorView<'a>) -> ort::Result<SessionInputValue<'a>> {
         DataRef::I16(v) => TensorRef::from_array_view((shape, v))?.into(),
         DataRef::I32(v) => TensorRef::from_array_view((shape, v))?.into(),
         DataRef::I64(v) => TensorRef::from_array_view((shape, v))?.into(),
+        DataRef::U16(v) => TensorRef::from_array_view((shape, v))?.into(),
+        DataRef::U32(v) => TensorRef::from_array_view((shape, v))?.into(),
+        DataRef::U64(v) => TensorRef::from_array_view((shape, v))?.into(),
         DataRef::Bool(v) => TensorRef::from_array_view((shape, v))?.into(),
     })
 }
@@ -352,6 +366,9 @@ fn copy_out(value: &ort::value::DynValue, dtype: DType, out: &mut Tensor) -> ort
         DType::I16 => take!(i16, I16),
         DType::I32 => take!(i32, I32),
         DType::I64 => take!(i64, I64),
+        DType::U16 => take!(u16, U16),
+        DType::U32 => take!(u32, U32),
+        DType::U64 => take!(u64, U64),
         DType::Bool => take!(bool, Bool),
     }
     Ok(())

@@ -101,6 +101,12 @@ const SETTINGS: &[Setting] = &[
         help: "run on the CPU when the delegate cannot be loaded or applied",
         default: Some("false"),
     },
+    Setting {
+        key: "tflite_model_check",
+        kind: Kind::Choice(flatbuf::Depth::WORDS),
+        help: flatbuf::DEPTH_HELP,
+        default: Some("full"),
+    },
 ];
 
 /// The TensorFlow Lite backend's own options.
@@ -116,6 +122,9 @@ pub struct TfLiteOptions {
     pub external_delegate_options: Vec<(String, String)>,
     /// Run on the CPU when a delegate cannot be loaded or applied, instead of failing.
     pub delegate_fallback: bool,
+    /// How much of edgerun's TensorFlow Lite check runs before the library reads a file
+    /// (default: all of it).
+    pub model_check: flatbuf::Depth,
 }
 
 impl Default for TfLiteOptions {
@@ -126,6 +135,7 @@ impl Default for TfLiteOptions {
             external_delegate: None,
             external_delegate_options: Vec::new(),
             delegate_fallback: false,
+            model_check: flatbuf::Depth::Full,
         }
     }
 }
@@ -245,6 +255,10 @@ impl Backend for TfLiteBackend {
                 o.external_delegate_options = parse_delegate_options(&t)?
             }
             ("delegate_fallback", Value::Bool(b)) => o.delegate_fallback = b,
+            ("tflite_model_check", Value::Choice(w)) => {
+                o.model_check = flatbuf::Depth::from_word(w)
+                    .ok_or_else(|| settings::unknown(&DESCRIPTOR, key))?;
+            }
             (key, _) => return Err(settings::unknown(&DESCRIPTOR, key)),
         }
         Ok(())
@@ -264,6 +278,7 @@ impl Backend for TfLiteBackend {
                     .join(";"),
             )),
             "delegate_fallback" => Some(Value::Bool(o.delegate_fallback)),
+            "tflite_model_check" => Some(Value::Choice(o.model_check.word())),
             _ => None,
         }
     }
@@ -316,7 +331,8 @@ impl Backend for TfLiteBackend {
         }
         self.check_options()?;
         let api = self.api()?;
-        let (bytes, decl) = edgerun_formats::tflite::read_checked(NAME, source)?;
+        let (bytes, decl) =
+            edgerun_formats::tflite::read_checked_to(NAME, source, self.options.model_check)?;
         refuse_untrusted_layers(source, &api, &decl)?;
         let inputs = declared_infos(&decl.inputs)?;
         let outputs = declared_infos(&decl.outputs)?;
@@ -366,7 +382,8 @@ impl Backend for TfLiteBackend {
     }
 
     fn inspect(&self, source: &ModelSource) -> Result<ModelInfo> {
-        let (_, decl) = edgerun_formats::tflite::read_checked(NAME, source)?;
+        let (_, decl) =
+            edgerun_formats::tflite::read_checked_to(NAME, source, self.options.model_check)?;
         Ok(ModelInfo {
             inputs: declared_infos(&decl.inputs)?,
             outputs: declared_infos(&decl.outputs)?,

@@ -16,7 +16,13 @@ pub(crate) fn dtype_of(dt: DatumType) -> Option<(DType, Option<Quant>)> {
         DatumType::I16 => DType::I16,
         DatumType::I32 => DType::I32,
         DatumType::I64 => DType::I64,
+        DatumType::U16 => DType::U16,
+        DatumType::U32 => DType::U32,
+        DatumType::U64 => DType::U64,
         DatumType::Bool => DType::Bool,
+        // tract's type for dimensions (the output of ONNX's Shape, Size): whole numbers, which
+        // ONNX declares int64; write_output converts them
+        DatumType::TDim => DType::I64,
         _ => return None,
     };
     Some((t, quant))
@@ -53,7 +59,14 @@ pub(crate) fn infos(model: &TypedModel, inputs: bool) -> Result<Vec<TensorInfo>>
             let fact = model
                 .outlet_fact(o)
                 .map_err(|e| backend_error("cannot read model facts", &e))?;
-            let name = outlet_name(model, o);
+            // an input is its source node, named as the file names the input; the outlet's
+            // label may have been given to a tensor the input flows into unchanged (an
+            // Identity, a no-op Reshape, a graph that returns its input)
+            let name = if inputs {
+                model.node(o.node).name.clone()
+            } else {
+                outlet_name(model, o)
+            };
             let (dtype, quant) = dtype_of(fact.datum_type)
                 .ok_or_else(|| unsupported_type(&name, fact.datum_type))?;
             Ok(TensorInfo {
@@ -79,7 +92,14 @@ pub(crate) fn inference_infos(model: &InferenceModel, inputs: bool) -> Result<Ve
             let fact = model
                 .outlet_fact(o)
                 .map_err(|e| backend_error("cannot read model facts", &e))?;
-            let name = outlet_name(model, o);
+            // an input is its source node, named as the file names the input; the outlet's
+            // label may have been given to a tensor the input flows into unchanged (an
+            // Identity, a no-op Reshape, a graph that returns its input)
+            let name = if inputs {
+                model.node(o.node).name.clone()
+            } else {
+                outlet_name(model, o)
+            };
             let (dtype, quant) = match fact.datum_type.concretize() {
                 Some(dt) => dtype_of(dt).ok_or_else(|| unsupported_type(&name, dt))?,
                 // outputs of an ONNX file may leave their type to inference; f32 is what they hold
@@ -122,6 +142,9 @@ pub(crate) fn to_tract(t: &TensorView<'_>, dt: DatumType) -> Result<tract_onnx::
         DataRef::I16(v) => tract_onnx::prelude::Tensor::from_shape(shape, v),
         DataRef::I32(v) => tract_onnx::prelude::Tensor::from_shape(shape, v),
         DataRef::I64(v) => tract_onnx::prelude::Tensor::from_shape(shape, v),
+        DataRef::U16(v) => tract_onnx::prelude::Tensor::from_shape(shape, v),
+        DataRef::U32(v) => tract_onnx::prelude::Tensor::from_shape(shape, v),
+        DataRef::U64(v) => tract_onnx::prelude::Tensor::from_shape(shape, v),
         DataRef::Bool(v) => tract_onnx::prelude::Tensor::from_shape(shape, v),
     };
     let mut tensor = built.map_err(|e| backend_error("cannot build the input tensor", &e))?;
@@ -136,6 +159,17 @@ pub(crate) fn to_tract(t: &TensorView<'_>, dt: DatumType) -> Result<tract_onnx::
 
 /// Copy a tract output into an edgerun tensor, reusing its buffer.
 pub(crate) fn write_output(t: &tract_onnx::prelude::Tensor, out: &mut Tensor) -> Result<()> {
+    let t = if t.datum_type() == DatumType::TDim {
+        t.cast_to::<i64>().map_err(|e| {
+            backend_error(
+                "cannot give a dimension output as a number (it is symbolic)",
+                &e,
+            )
+        })?
+    } else {
+        std::borrow::Cow::Borrowed(t)
+    };
+    let t = t.as_ref();
     let (dtype, quant) =
         dtype_of(t.datum_type()).ok_or_else(|| unsupported_type("output", t.datum_type()))?;
     let view = t
@@ -152,6 +186,9 @@ pub(crate) fn write_output(t: &tract_onnx::prelude::Tensor, out: &mut Tensor) ->
         Data::I16(d) => d.copy_from_slice(view.as_slice::<i16>().map_err(read)?),
         Data::I32(d) => d.copy_from_slice(view.as_slice::<i32>().map_err(read)?),
         Data::I64(d) => d.copy_from_slice(view.as_slice::<i64>().map_err(read)?),
+        Data::U16(d) => d.copy_from_slice(view.as_slice::<u16>().map_err(read)?),
+        Data::U32(d) => d.copy_from_slice(view.as_slice::<u32>().map_err(read)?),
+        Data::U64(d) => d.copy_from_slice(view.as_slice::<u64>().map_err(read)?),
         Data::Bool(d) => d.copy_from_slice(view.as_slice::<bool>().map_err(read)?),
     }
     out.set_quant(quant);

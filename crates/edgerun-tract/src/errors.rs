@@ -2,12 +2,8 @@
 
 use super::*;
 
-pub(crate) fn panic_message(what: &str, p: Box<dyn std::any::Any + Send>) -> String {
-    let msg = p
-        .downcast_ref::<String>()
-        .map(String::as_str)
-        .or_else(|| p.downcast_ref::<&str>().copied())
-        .unwrap_or("unknown cause");
+/// A panic caught in tract (its message, from [`crate::quiet::catch`]) while doing `what`.
+pub(crate) fn panic_message(what: &str, msg: String) -> String {
     format!("tract {} failed while {what} ({msg})", tract_version())
 }
 
@@ -39,6 +35,32 @@ pub(crate) fn backend_error(what: &str, e: &TractError) -> Error {
         backend: NAME.into(),
         context: what.into(),
         source: engine(e),
+    }
+}
+
+/// tract could not build a graph from an ONNX file that passed edgerun's check. The check
+/// decoded the whole protobuf, so the file is not truncated or garbled: what tract refuses
+/// is a construct it does not implement (a Scan whose state has no declared type, a Pad mode,
+/// blocked quantization, an optional input), named with the node's op when tract says it.
+pub(crate) fn unbuildable(path: &Path, e: &TractError) -> Error {
+    let reason = chain(e);
+    match reason
+        .split_once("Building node (")
+        .and_then(|(_, rest)| rest.split_once(')'))
+    {
+        Some((op, _)) => Error::UnsupportedOp {
+            backend: NAME.into(),
+            op: op.to_string(),
+            node: String::new(),
+            detail: reason.clone(),
+            source: Some(engine(e)),
+        },
+        None => Error::UnsupportedModel {
+            backend: NAME.into(),
+            path: path.into(),
+            reason,
+            source: Some(engine(e)),
+        },
     }
 }
 

@@ -15,7 +15,6 @@
 //! with symbolic dimensions needs its shapes at prepare, and is then fixed to them.
 
 use std::collections::HashMap;
-use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::path::Path;
 use std::sync::Arc;
 use std::time::Instant;
@@ -37,6 +36,7 @@ mod convert;
 mod errors;
 mod load;
 mod plan;
+mod quiet;
 mod session;
 
 use convert::*;
@@ -67,12 +67,20 @@ pub const DESCRIPTOR: Descriptor = Descriptor {
 /// Plans kept per prepared model by default (one per set of input shapes).
 pub const DEFAULT_PLAN_CACHE: usize = 8;
 
-const SETTINGS: &[Setting] = &[Setting {
-    key: "tract_plan_cache",
-    kind: Kind::Count { min: 1 },
-    help: "optimized plans tract keeps per model, one per set of input shapes (least recently used dropped first)",
-    default: Some("8"),
-}];
+const SETTINGS: &[Setting] = &[
+    Setting {
+        key: "tract_plan_cache",
+        kind: Kind::Count { min: 1 },
+        help: "optimized plans tract keeps per model, one per set of input shapes (least recently used dropped first)",
+        default: Some("8"),
+    },
+    Setting {
+        key: "tract_known_faults",
+        kind: Kind::Choice(edgerun_formats::onnx::KNOWN_FAULTS),
+        help: "refuse (default): refuse an ONNX model using a construct tract computes wrongly (docs/onnx-node.md); allow: run it anyway",
+        default: Some("refuse"),
+    },
+];
 
 /// The tract backend's own options.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -80,12 +88,15 @@ pub struct TractOptions {
     /// Optimized plans kept per prepared model, one per set of concrete input shapes (at
     /// least 1).
     pub plan_cache: usize,
+    /// Refuse ONNX models that use a construct tract is known to compute wrongly (default).
+    pub refuse_known_faults: bool,
 }
 
 impl Default for TractOptions {
     fn default() -> TractOptions {
         TractOptions {
             plan_cache: DEFAULT_PLAN_CACHE,
+            refuse_known_faults: true,
         }
     }
 }
@@ -128,6 +139,9 @@ impl Backend for TractBackend {
     fn set(&mut self, key: &str, value: Value) -> Result<()> {
         match (key, value) {
             ("tract_plan_cache", Value::Count(n)) => self.options.plan_cache = n.max(1),
+            ("tract_known_faults", Value::Choice(w)) => {
+                self.options.refuse_known_faults = w == "refuse"
+            }
             (key, _) => return Err(settings::unknown(&DESCRIPTOR, key)),
         }
         Ok(())
@@ -136,6 +150,11 @@ impl Backend for TractBackend {
     fn get(&self, key: &str) -> Option<Value> {
         match key {
             "tract_plan_cache" => Some(Value::Count(self.options.plan_cache)),
+            "tract_known_faults" => Some(Value::Choice(if self.options.refuse_known_faults {
+                "refuse"
+            } else {
+                "allow"
+            })),
             _ => None,
         }
     }
@@ -155,6 +174,14 @@ impl Backend for TractBackend {
     }
 
     fn prepare(&self, model: &ModelSource, options: &Options) -> Result<Box<dyn Prepared>> {
+        if model.format() == ModelFormat::Onnx && self.options.refuse_known_faults {
+            edgerun_formats::onnx::refuse_known_fault(
+                NAME,
+                edgerun_formats::onnx::Engine::Tract,
+                "tract_known_faults",
+                &model.read_bytes()?,
+            )?;
+        }
         let template = guard(model.path(), model.format(), "preparing the model", || {
             template(model, options)
         })?;
@@ -258,12 +285,22 @@ mod tests {
         })
         .unwrap_err();
         assert_eq!(e.kind(), edgerun_core::ErrorKind::Backend);
+        let text = e.to_string();
+        let (head, tail) = text.split_once(", at ").unwrap();
         assert_eq!(
-            e.to_string(),
+            head,
             format!(
-                "tract: tract {} failed while reading the model (index out of bounds) on \"m.onnx\", a file that passed edgerun's checks: a fault in tract, not a corrupt file; try another backend, and report it with the model",
+                "tract: tract {} failed while reading the model (index out of bounds",
                 tract_version()
             )
+        );
+        assert!(
+            tail.starts_with("crates/edgerun-tract/src/lib.rs:"),
+            "{tail}"
+        );
+        assert!(
+            tail.ends_with(") on \"m.onnx\", a file that passed edgerun's checks: a fault in tract, not a corrupt file; try another backend, and report it with the model"),
+            "{tail}"
         );
         let e = guard::<()>(path, ModelFormat::Nnef, "reading the model", || {
             panic!("eof")

@@ -11,7 +11,7 @@ pub(crate) fn load_onnx(source: &ModelSource) -> Result<InferenceModel> {
         Some(bytes) => onnx.model_for_read(&mut &bytes[..]),
         None => onnx.model_for_path(source.path()),
     }
-    .map_err(|e| invalid(source.path(), &e))?;
+    .map_err(|e| unbuildable(source.path(), &e))?;
     // ops tract does not know are loaded as placeholders; refuse them by name now
     for node in model.nodes() {
         let op = node.op.name();

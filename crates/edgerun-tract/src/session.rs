@@ -79,7 +79,7 @@ impl TractSession {
             values.push(TValue::from_const(input_value(slot, t, *dt)?));
         }
         let executor = self.executor.clone();
-        let results = catch_unwind(AssertUnwindSafe(|| {
+        let results = crate::quiet::catch(|| {
             multithread_tract_scope(executor, || match timings {
                 None => state.run(values),
                 Some(timings) => {
@@ -98,7 +98,7 @@ impl TractSession {
                     })
                 }
             })
-        }))
+        })
         .map_err(|p| Error::Backend {
             backend: NAME.into(),
             message: panic_message("running the model", p),
@@ -158,6 +158,9 @@ pub(crate) fn fill(dst: &mut tract_onnx::prelude::Tensor, src: DataRef<'_>) -> T
         DataRef::I16(v) => view.as_slice_mut::<i16>()?.copy_from_slice(v),
         DataRef::I32(v) => view.as_slice_mut::<i32>()?.copy_from_slice(v),
         DataRef::I64(v) => view.as_slice_mut::<i64>()?.copy_from_slice(v),
+        DataRef::U16(v) => view.as_slice_mut::<u16>()?.copy_from_slice(v),
+        DataRef::U32(v) => view.as_slice_mut::<u32>()?.copy_from_slice(v),
+        DataRef::U64(v) => view.as_slice_mut::<u64>()?.copy_from_slice(v),
         DataRef::Bool(v) => view.as_slice_mut::<bool>()?.copy_from_slice(v),
     }
     Ok(())
@@ -180,7 +183,7 @@ impl InputTypes for TypedModel {
 pub(crate) fn pool(n: usize, affinity: Option<Vec<usize>>) -> Result<Executor> {
     let mut builder = rayon::ThreadPoolBuilder::new()
         .num_threads(n)
-        .thread_name(|i| format!("edgerun-tract-{i}"));
+        .thread_name(|i| format!("{}{i}", crate::quiet::POOL_THREAD));
     if let Some(cpus) = affinity {
         builder = builder.start_handler(move |_| {
             // the CPUs were checked against this process's affinity before; should the kernel
@@ -207,7 +210,7 @@ pub(crate) fn guard<T>(
     what: &str,
     f: impl FnOnce() -> Result<T>,
 ) -> Result<T> {
-    catch_unwind(AssertUnwindSafe(f)).unwrap_or_else(|p| {
+    crate::quiet::catch(f).unwrap_or_else(|p| {
         Err(match format {
             ModelFormat::Nnef => Error::InvalidModel {
                 source: None,

@@ -59,6 +59,17 @@ pub fn uniform(dtype: DType, shape: &[usize], lo: f64, hi: f64, seed: u64) -> Re
                         .collect(),
                 ),
                 DType::I64 => Data::I64((0..n).map(|_| draw()).collect()),
+                DType::U16 => Data::U16(
+                    (0..n)
+                        .map(|_| clamp(draw(), 0, u16::MAX.into()) as u16)
+                        .collect(),
+                ),
+                DType::U32 => Data::U32(
+                    (0..n)
+                        .map(|_| clamp(draw(), 0, u32::MAX.into()) as u32)
+                        .collect(),
+                ),
+                DType::U64 => Data::U64((0..n).map(|_| draw().max(0) as u64).collect()),
                 DType::Bool => Data::Bool((0..n).map(|_| draw() != 0).collect()),
                 DType::F32 | DType::F64 | DType::F16 => unreachable!("floats handled above"),
             }
@@ -104,9 +115,30 @@ pub fn random(info: &TensorInfo, shape: &[usize], seed: u64) -> Result<Tensor> {
         DType::I16 => Data::I16((0..n).map(|_| int(255) as i16).collect()),
         DType::I32 => Data::I32((0..n).map(|_| int(255) as i32).collect()),
         DType::I64 => Data::I64((0..n).map(|_| int(255)).collect()),
+        DType::U16 => Data::U16((0..n).map(|_| int(255) as u16).collect()),
+        DType::U32 => Data::U32((0..n).map(|_| int(255) as u32).collect()),
+        DType::U64 => Data::U64((0..n).map(|_| int(255) as u64).collect()),
         DType::Bool => Data::Bool((0..n).map(|_| int(1) == 1).collect()),
     };
     Tensor::from_data(shape.to_vec(), data)
+}
+
+/// The values the dispatcher measures candidates on: [`random`]'s, except that integer inputs
+/// that are not quantized are zeros. Such inputs are mostly indices, token and position ids,
+/// class labels and lengths: a random value is out of range for most of them (a Gather over
+/// 10 rows refuses index 200), and every candidate would fail on inputs the application never
+/// gives. Zero is in range for any non-empty dimension. Quantized integers and floats are data,
+/// and stay random so that a wrong kernel shows in the comparison of outputs.
+///
+/// # Errors
+/// [`crate::Error::TooLarge`] when the tensor would be over the size limit
+/// ([`crate::limits`]).
+pub fn measuring(info: &TensorInfo, shape: &[usize], seed: u64) -> Result<Tensor> {
+    if info.quant.is_none() && !info.dtype.is_float() && info.dtype != DType::Bool {
+        edgerun_core::limits::check_tensor(&format!("input {:?}", info.name), info.dtype, shape)?;
+        return Tensor::zeros(info.dtype, shape.to_vec());
+    }
+    random(info, shape, seed)
 }
 
 #[cfg(test)]
@@ -149,6 +181,25 @@ mod tests {
         assert!(v.iter().any(|&x| x < -0.4) && v.iter().any(|&x| x > 0.4));
         let t = uniform(DType::U8, &[100], 0.0, 1000.0, 1).unwrap();
         assert!(t.as_slice::<u8>().unwrap().iter().any(|&x| x > 200));
+    }
+
+    #[test]
+    fn measuring_inputs_keep_indices_in_range_and_data_random() {
+        // an int64 index input: every value must index a dimension of any size
+        let t = measuring(&info(DType::I64, None), &[1000], 5).unwrap();
+        assert!(t.as_slice::<i64>().unwrap().iter().all(|&v| v == 0));
+        assert_eq!(t.dtype(), DType::I64);
+        // float and quantized inputs are the same as random's
+        for i in [
+            info(DType::F32, None),
+            info(DType::I8, Some(Quant::new(0.5, 3))),
+            info(DType::Bool, None),
+        ] {
+            assert_eq!(
+                measuring(&i, &[1000], 5).unwrap(),
+                random(&i, &[1000], 5).unwrap()
+            );
+        }
     }
 
     #[test]

@@ -59,6 +59,7 @@ pub mod clock;
 pub mod guide {}
 mod dispatch;
 pub mod fill;
+pub mod isolation;
 pub use edgerun_core::limits;
 mod model;
 mod policy;
@@ -81,6 +82,7 @@ pub use edgerun_ort as ort;
 /// [`Runtime::register`].
 #[cfg(feature = "tflite")]
 pub use edgerun_tflite as tflite;
+pub use isolation::Isolation;
 pub use model::Model;
 pub use policy::{Policy, Rule};
 pub use report::{BuildReport, DeviceReport, PlacementReport, Report, REPORT_SCHEMA};

@@ -8,6 +8,7 @@ use crate::backends::{compiled_backends, fresh_backend};
 use crate::clock::{Clock, SystemClock};
 use crate::dispatch::decision::Source;
 use crate::dispatch::{find, Cand, Load};
+use crate::isolation::{self, Isolation, Verdict};
 use crate::platform::{cpulist, PinGuard};
 use crate::report::{self, Report};
 use crate::settings;
@@ -85,6 +86,7 @@ pub struct Runtime {
     pub(crate) clock: Arc<dyn Clock>,
     pub(crate) cache: CacheSetting,
     policy: Option<Arc<Policy>>,
+    isolation: Isolation,
 }
 
 impl Default for Runtime {
@@ -112,6 +114,7 @@ impl Runtime {
             clock: Arc::new(SystemClock::new()),
             cache: CacheSetting::Default,
             policy: None,
+            isolation: Isolation::Off,
         }
     }
 
@@ -301,6 +304,107 @@ impl Runtime {
         self
     }
 
+    /// Whether each candidate first loads the model, and runs it once, in a helper process
+    /// (default [`Isolation::Off`]). With [`Isolation::probe`], an engine that crashes on a
+    /// model fails that candidate with [`Error::EngineCrashed`] instead of ending this process;
+    /// the verdict is cached with the decisions (see [`crate::isolation`]).
+    pub fn with_isolation(mut self, isolation: Isolation) -> Runtime {
+        self.isolation = isolation;
+        self
+    }
+
+    pub fn isolation(&self) -> &Isolation {
+        &self.isolation
+    }
+
+    /// Containment of one candidate before it loads the model here: nothing when isolation is
+    /// off; else the cached verdict, or a probe in the helper. A crash there is this
+    /// candidate's error; a helper that cannot be used is a note, and the load goes on.
+    pub(crate) fn contain(
+        &self,
+        source: &ModelSource,
+        label: &str,
+        backend: &dyn Backend,
+        options: &Options,
+        inspect_only: bool,
+        notes: &mut Vec<String>,
+    ) -> Result<()> {
+        let Isolation::Probe {
+            helper,
+            launcher,
+            timeout,
+        } = &self.isolation
+        else {
+            return Ok(());
+        };
+        let mut note = |n: String| {
+            if !notes.contains(&n) {
+                notes.push(n);
+            }
+        };
+        // keyed as a decision is, for this one candidate and what the probe does
+        let slot = self.cache.path().and_then(|path| {
+            let digest = crate::dispatch::digest::model_digest(source).ok()?;
+            let key = format!(
+                "probe {}\nmodel sha256 {digest}\nformat {}\ndevice {}\nthreads {:?}; input shapes {:?}\ncandidate {label} = {}: {}\n",
+                if inspect_only { "inspect" } else { "load and first run" },
+                source.format(),
+                self.platform().signature(),
+                options.threads,
+                options.input_shapes,
+                backend.name(),
+                backend.fingerprint()
+            );
+            Some((path, crate::dispatch::digest::sha256_hex(&key), key))
+        });
+        let cached = slot.as_ref().and_then(|(path, hash, _)| {
+            let (hit, _) = crate::dispatch::cache::lookup(path, hash);
+            hit.and_then(|e| isolation::from_entry(label, &e))
+        });
+        let verdict = match cached {
+            Some(v) => v,
+            None => {
+                let helper = match isolation::find_helper(helper.as_deref(), launcher.as_deref()) {
+                    Ok(h) => h,
+                    Err(why) => {
+                        note(format!(
+                            "isolation: unavailable, models load in this process only: {why}"
+                        ));
+                        return Ok(());
+                    }
+                };
+                let request = isolation::Request {
+                    source,
+                    backend,
+                    options,
+                    inspect_only,
+                };
+                let v = isolation::probe(&helper, &request, *timeout);
+                if let Some((path, hash, key)) = slot {
+                    let model = source.path().display().to_string();
+                    if let Some(entry) = isolation::to_entry(&model, label, key, &v) {
+                        if let Some(w) = crate::dispatch::cache::store(&path, &hash, entry) {
+                            note(w);
+                        }
+                    }
+                }
+                v
+            }
+        };
+        match verdict {
+            Verdict::Survived | Verdict::Refused(_) => Ok(()),
+            Verdict::NotProbed(why) => {
+                note(format!(
+                    "isolation: {label} loads in this process unprobed: {why}"
+                ));
+                Ok(())
+            }
+            Verdict::Crashed { how, stage } => {
+                Err(isolation::crashed(backend.name(), source, &how, &stage))
+            }
+        }
+    }
+
     /// Add a variant of a backend that competes under its own label.
     ///
     /// # Errors
@@ -385,7 +489,17 @@ impl Runtime {
             if !b.formats().contains(&source.format()) {
                 continue;
             }
-            match b.inspect(&source) {
+            let inspected = self
+                .contain(
+                    &source,
+                    c.label,
+                    b,
+                    &Options::default(),
+                    true,
+                    &mut Vec::new(),
+                )
+                .and_then(|()| b.inspect(&source));
+            match inspected {
                 Ok(info) => return Ok((source, b.name(), info)),
                 Err(e) => {
                     reasons.push(format!("{}: {e}", b.name()));
@@ -472,6 +586,7 @@ impl Runtime {
             source: &source,
             placement: &placement,
             rule_threads: rule.is_some_and(|r| r.threads.is_some()),
+            notes: Default::default(),
         };
         let mut notes = Vec::new();
         if let Selection::Named(name) = &selection {
@@ -480,7 +595,10 @@ impl Runtime {
                 _ => Source::Explicit,
             };
             match load.named(&cands, name, how) {
-                Ok(done) => return Ok(done.into_model(source, placement, affinity)),
+                Ok(mut done) => {
+                    done.decision.notes.append(&mut load.notes.take());
+                    return Ok(done.into_model(source, placement, affinity));
+                }
                 Err(e) if rule.is_some_and(|r| r.fallback && r.backend.is_some()) => {
                     notes.push(format!(
                         "policy: {name} cannot run it ({e}); chosen automatically as the rule for {:?} allows",
@@ -492,6 +610,7 @@ impl Runtime {
             }
         }
         let mut done = load.choose(&cands, selection == Selection::First)?;
+        notes.append(&mut load.notes.take());
         notes.append(&mut done.decision.notes);
         done.decision.notes = notes;
         Ok(done.into_model(source, placement, affinity))

@@ -73,6 +73,11 @@ pub(super) fn runtime(p: &Flags, params: &Params, graph: &Path) -> Result<Runtim
         "" => {}
         b => rt = rt.with_backend(b),
     }
+    rt = match p.isolation.as_str() {
+        "probe" => rt.with_isolation(edgerun::Isolation::probe()),
+        "off" => rt.with_isolation(edgerun::Isolation::Off),
+        other => bail!("--isolation={other}: give probe or off"),
+    };
     match p.max_tensor_mb {
         0 => {}
         n => edgerun::limits::set_max_tensor_bytes(
@@ -249,6 +254,8 @@ pub(super) fn default_range(dtype: DType) -> (f64, f64) {
         DType::I8 => (-127.0, 127.0),
         DType::Bool => (0.0, 1.0),
         DType::I16 => (0.0, 0.0),
+        // not in benchmark_model's table: its integer range
+        DType::U16 | DType::U32 | DType::U64 => (0.0, 99.0),
     }
 }
 

@@ -130,10 +130,22 @@ fn processes_loading_at_once_leave_a_valid_cache() {
     }
     let file: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(&cache).unwrap()).expect("valid JSON");
-    let entries = file["entries"].as_object().unwrap();
-    // writers take turns: no process's entry is lost (one per thread count), each whole
-    assert_eq!(entries.len(), 2, "{file}");
-    for e in entries.values() {
+    // writers take turns: no process's entry is lost, each whole: a decision per thread count,
+    // and the containment verdict of each candidate at each
+    let (probes, decisions): (Vec<_>, Vec<_>) = file["entries"]
+        .as_object()
+        .unwrap()
+        .values()
+        .partition(|e| e["key"].as_str().unwrap().starts_with("probe "));
+    assert_eq!(probes.len(), 4, "{file}");
+    assert!(
+        probes
+            .iter()
+            .all(|e| e["winner"] == "ort" || e["winner"] == "tract"),
+        "{file}"
+    );
+    assert_eq!(decisions.len(), 2, "{file}");
+    for e in decisions {
         assert!(e["winner"] == "ort" || e["winner"] == "tract", "{e}");
         assert_eq!(e["medians_us"].as_object().unwrap().len(), 2, "{e}");
     }

@@ -42,6 +42,7 @@ fn lib_arg() -> String {
     format!("--tflite_lib={}", kit::tflite_lib().display())
 }
 
+mod containment;
 mod dispatch;
 mod engines;
 mod info;

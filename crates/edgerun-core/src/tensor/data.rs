@@ -16,6 +16,9 @@ pub enum Data {
     I16(Vec<i16>),
     I32(Vec<i32>),
     I64(Vec<i64>),
+    U16(Vec<u16>),
+    U32(Vec<u32>),
+    U64(Vec<u64>),
     Bool(Vec<bool>),
 }
 
@@ -30,6 +33,9 @@ impl Data {
             Data::I16(_) => DType::I16,
             Data::I32(_) => DType::I32,
             Data::I64(_) => DType::I64,
+            Data::U16(_) => DType::U16,
+            Data::U32(_) => DType::U32,
+            Data::U64(_) => DType::U64,
             Data::Bool(_) => DType::Bool,
         }
     }
@@ -59,6 +65,9 @@ impl Data {
             DType::I16 => Data::I16(filled(len, 0)?),
             DType::I32 => Data::I32(filled(len, 0)?),
             DType::I64 => Data::I64(filled(len, 0)?),
+            DType::U16 => Data::U16(filled(len, 0)?),
+            DType::U32 => Data::U32(filled(len, 0)?),
+            DType::U64 => Data::U64(filled(len, 0)?),
             DType::Bool => Data::Bool(filled(len, false)?),
         })
     }
@@ -74,6 +83,9 @@ impl Data {
             Data::I16(v) => v.iter().map(|&x| x as f32).collect(),
             Data::I32(v) => v.iter().map(|&x| x as f32).collect(),
             Data::I64(v) => v.iter().map(|&x| x as f32).collect(),
+            Data::U16(v) => v.iter().map(|&x| x as f32).collect(),
+            Data::U32(v) => v.iter().map(|&x| x as f32).collect(),
+            Data::U64(v) => v.iter().map(|&x| x as f32).collect(),
             Data::Bool(v) => v.iter().map(|&x| if x { 1.0 } else { 0.0 }).collect(),
         }
     }
@@ -101,6 +113,9 @@ impl Data {
             Data::I16(v) => v.iter().flat_map(|x| x.to_le_bytes()).collect(),
             Data::I32(v) => v.iter().flat_map(|x| x.to_le_bytes()).collect(),
             Data::I64(v) => v.iter().flat_map(|x| x.to_le_bytes()).collect(),
+            Data::U16(v) => v.iter().flat_map(|x| x.to_le_bytes()).collect(),
+            Data::U32(v) => v.iter().flat_map(|x| x.to_le_bytes()).collect(),
+            Data::U64(v) => v.iter().flat_map(|x| x.to_le_bytes()).collect(),
         }
     }
 
@@ -135,6 +150,9 @@ impl Data {
             DType::I16 => Data::I16(le!(i16, 2)),
             DType::I32 => Data::I32(le!(i32, 4)),
             DType::I64 => Data::I64(le!(i64, 8)),
+            DType::U16 => Data::U16(le!(u16, 2)),
+            DType::U32 => Data::U32(le!(u32, 4)),
+            DType::U64 => Data::U64(le!(u64, 8)),
             DType::Bool => {
                 if let Some(&value) = bytes.iter().find(|&&b| b > 1) {
                     return Err(Error::NotABool { value });
@@ -156,6 +174,9 @@ pub enum DataRef<'a> {
     I16(&'a [i16]),
     I32(&'a [i32]),
     I64(&'a [i64]),
+    U16(&'a [u16]),
+    U32(&'a [u32]),
+    U64(&'a [u64]),
     Bool(&'a [bool]),
 }
 
@@ -170,6 +191,9 @@ impl<'a> DataRef<'a> {
             DataRef::I16(_) => DType::I16,
             DataRef::I32(_) => DType::I32,
             DataRef::I64(_) => DType::I64,
+            DataRef::U16(_) => DType::U16,
+            DataRef::U32(_) => DType::U32,
+            DataRef::U64(_) => DType::U64,
             DataRef::Bool(_) => DType::Bool,
         }
     }
@@ -184,6 +208,9 @@ impl<'a> DataRef<'a> {
             DataRef::I16(v) => v.len(),
             DataRef::I32(v) => v.len(),
             DataRef::I64(v) => v.len(),
+            DataRef::U16(v) => v.len(),
+            DataRef::U32(v) => v.len(),
+            DataRef::U64(v) => v.len(),
             DataRef::Bool(v) => v.len(),
         }
     }
@@ -207,6 +234,9 @@ impl<'a> DataRef<'a> {
             DataRef::I16(v) => parts(v),
             DataRef::I32(v) => parts(v),
             DataRef::I64(v) => parts(v),
+            DataRef::U16(v) => parts(v),
+            DataRef::U32(v) => parts(v),
+            DataRef::U64(v) => parts(v),
             DataRef::Bool(v) => parts(v),
         }
     }
@@ -222,6 +252,9 @@ impl<'a> DataRef<'a> {
             DataRef::I16(v) => Data::I16(v.to_vec()),
             DataRef::I32(v) => Data::I32(v.to_vec()),
             DataRef::I64(v) => Data::I64(v.to_vec()),
+            DataRef::U16(v) => Data::U16(v.to_vec()),
+            DataRef::U32(v) => Data::U32(v.to_vec()),
+            DataRef::U64(v) => Data::U64(v.to_vec()),
             DataRef::Bool(v) => Data::Bool(v.to_vec()),
         }
     }
@@ -243,6 +276,9 @@ impl Data {
             Data::I16(v) => parts(v),
             Data::I32(v) => parts(v),
             Data::I64(v) => parts(v),
+            Data::U16(v) => parts(v),
+            Data::U32(v) => parts(v),
+            Data::U64(v) => parts(v),
             Data::Bool(_) => None,
         }
     }
@@ -258,6 +294,9 @@ impl Data {
             Data::I16(v) => DataRef::I16(v),
             Data::I32(v) => DataRef::I32(v),
             Data::I64(v) => DataRef::I64(v),
+            Data::U16(v) => DataRef::U16(v),
+            Data::U32(v) => DataRef::U32(v),
+            Data::U64(v) => DataRef::U64(v),
             Data::Bool(v) => DataRef::Bool(v),
         }
     }
@@ -284,6 +323,9 @@ impl Data {
             Data::I16(v) => grow(v, len, 0),
             Data::I32(v) => grow(v, len, 0),
             Data::I64(v) => grow(v, len, 0),
+            Data::U16(v) => grow(v, len, 0),
+            Data::U32(v) => grow(v, len, 0),
+            Data::U64(v) => grow(v, len, 0),
             Data::Bool(v) => grow(v, len, false),
         }
     }

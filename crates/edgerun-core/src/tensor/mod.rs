@@ -11,6 +11,9 @@ macro_rules! each_data {
             Data::I16($v) => $body,
             Data::I32($v) => $body,
             Data::I64($v) => $body,
+            Data::U16($v) => $body,
+            Data::U32($v) => $body,
+            Data::U64($v) => $body,
             Data::Bool($v) => $body,
         }
     };

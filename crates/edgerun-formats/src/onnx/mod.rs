@@ -8,6 +8,11 @@ use std::path::Path;
 
 use edgerun_core::error::{shape_string, Error, Result};
 
+mod nodes;
+pub use nodes::{nodes, opset, Graph, Node};
+mod known;
+pub use known::{known_fault, refuse_known_fault, Engine, Fault, CHOICES as KNOWN_FAULTS};
+
 /// Wire types of protobuf.
 const VARINT: u64 = 0;
 const FIXED64: u64 = 1;

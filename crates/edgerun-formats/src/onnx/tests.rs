@@ -238,3 +238,219 @@ fn constants_in_nested_graphs_are_checked_and_nesting_is_bounded() {
         "{e}"
     );
 }
+
+/// A NodeProto: op type, name, inputs, and attributes given as encoded AttributeProtos.
+fn node_proto(op: &str, name: &str, inputs: &[&str], attributes: &[Vec<u8>]) -> Vec<u8> {
+    let mut n = Vec::new();
+    for i in inputs {
+        n.extend(field(1, i.as_bytes()));
+    }
+    n.extend(field(2, format!("{name}_out").as_bytes()));
+    n.extend(field(NODE_NAME, name.as_bytes()));
+    n.extend(field(NODE_OP_TYPE, op.as_bytes()));
+    for a in attributes {
+        n.extend(field(NODE_ATTRIBUTE, a));
+    }
+    n
+}
+
+fn string_attribute(name: &str, value: &str) -> Vec<u8> {
+    [field(1, name.as_bytes()), field(4, value.as_bytes())].concat()
+}
+
+fn float_attribute(name: &str, value: f32) -> Vec<u8> {
+    [
+        field(1, name.as_bytes()),
+        vec![(2 << 3) | 5],
+        value.to_le_bytes().to_vec(),
+    ]
+    .concat()
+}
+
+/// A graph input declared with an element type.
+fn typed_input(name: &str, elem: u64) -> Vec<u8> {
+    let tensor_type = varint_field(1, elem);
+    let ty = field(1, &tensor_type);
+    field(11, &[field(1, name.as_bytes()), field(2, &ty)].concat())
+}
+
+/// A FLOAT initializer with these values, raw.
+fn float_initializer(name: &str, values: &[f32]) -> Vec<u8> {
+    let raw: Vec<u8> = values.iter().flat_map(|v| v.to_le_bytes()).collect();
+    let t = [
+        varint_field(TENSOR_DIMS, values.len() as u64),
+        varint_field(TENSOR_DATA_TYPE, 1),
+        field(TENSOR_NAME, name.as_bytes()),
+        field(TENSOR_RAW_DATA, &raw),
+    ]
+    .concat();
+    field(GRAPH_INITIALIZER, &t)
+}
+
+fn one_node_model(node: Vec<u8>, rest: &[Vec<u8>], opset: u64) -> Vec<u8> {
+    let graph = [vec![field(GRAPH_NODE, &node)], rest.to_vec()]
+        .concat()
+        .concat();
+    let opset = field(8, &[field(1, b""), varint_field(2, opset)].concat());
+    [varint_field(1, 8), opset, field(MODEL_GRAPH, &graph)].concat()
+}
+
+#[test]
+fn nodes_attributes_types_and_constants_are_read() {
+    let node = node_proto(
+        "Resize",
+        "up",
+        &["x", "", "scales"],
+        &[
+            string_attribute("mode", "linear"),
+            [field(1, b"axes"), varint_field(8, 2), varint_field(8, 3)].concat(),
+            float_attribute("cubic_coeff_a", -0.5),
+        ],
+    );
+    let model = one_node_model(
+        node,
+        &[
+            typed_input("x", 10),
+            float_initializer("scales", &[1.0, 1.0, 2.0, 2.0]),
+        ],
+        19,
+    );
+    let g = Graph::read(&model);
+    assert_eq!(g.opset, 19);
+    let n = &g.nodes[0];
+    assert!(n.is("Resize"));
+    assert_eq!(n.inputs, ["x", "", "scales"]);
+    assert!(n.has_input(0) && !n.has_input(1) && n.has_input(2) && !n.has_input(3));
+    assert_eq!(n.string("mode"), Some("linear"));
+    assert_eq!(n.ints("axes"), Some(&[2, 3][..]));
+    assert_eq!(n.attributes, ["mode", "axes", "cubic_coeff_a"]);
+    assert_eq!(g.type_of("x"), Some(10));
+    assert_eq!(g.constants["scales"], [1.0, 1.0, 2.0, 2.0]);
+    // whatever the bytes, reading ends without a panic
+    for cut in 0..model.len() {
+        let _ = Graph::read(&model[..cut]);
+    }
+}
+
+#[test]
+fn known_faults_name_the_node_and_spare_what_the_engine_gets_right() {
+    let fault = |engine, node: Vec<u8>, rest: &[Vec<u8>]| {
+        known_fault(engine, &one_node_model(node, rest, 22)).map(|f| f.op)
+    };
+    let lstm = |dir: &str| {
+        node_proto(
+            "LSTM",
+            "l",
+            &["x", "w", "r"],
+            &[string_attribute("direction", dir)],
+        )
+    };
+    assert_eq!(
+        fault(Engine::Tract, lstm("reverse"), &[]).as_deref(),
+        Some("LSTM")
+    );
+    assert_eq!(fault(Engine::Tract, lstm("forward"), &[]), None);
+    assert_eq!(fault(Engine::OnnxRuntime, lstm("reverse"), &[]), None);
+    let s2d = |mode: &str| {
+        node_proto(
+            "SpaceToDepth",
+            "s",
+            &["x"],
+            &[string_attribute("mode", mode)],
+        )
+    };
+    assert!(fault(Engine::Tract, s2d("CRD"), &[]).is_some());
+    assert!(fault(Engine::Tract, s2d("DCR"), &[]).is_none());
+    // BitShift: signed inputs only
+    let shift = || {
+        node_proto(
+            "BitShift",
+            "b",
+            &["x", "y"],
+            &[string_attribute("direction", "RIGHT")],
+        )
+    };
+    assert!(fault(Engine::Tract, shift(), &[typed_input("x", 3)]).is_some());
+    assert!(fault(Engine::Tract, shift(), &[typed_input("x", 2)]).is_none());
+    // Celu on float16 only
+    let celu = || node_proto("Celu", "c", &["x"], &[]);
+    assert!(fault(Engine::Tract, celu(), &[typed_input("x", 10)]).is_some());
+    assert!(fault(Engine::Tract, celu(), &[typed_input("x", 1)]).is_none());
+    // Swish with an alpha
+    let swish = node_proto("Swish", "w", &["x"], &[float_attribute("alpha", 0.5)]);
+    assert!(fault(Engine::Tract, swish, &[]).is_some());
+    assert!(fault(Engine::Tract, node_proto("Swish", "w", &["x"], &[]), &[]).is_none());
+    // a ReduceMax compared with an infinity (through a Cast): the finite stand-in changes it
+    let max = node_proto("ReduceMax", "m", &["x"], &[]);
+    let cast = node_proto("Cast", "c", &["inf"], &[]);
+    let equal = node_proto("Equal", "e", &["m_out", "c_out"], &[]);
+    let masked = |inf: f32| {
+        let graph = [
+            field(GRAPH_NODE, &max),
+            field(GRAPH_NODE, &cast),
+            field(GRAPH_NODE, &equal),
+            float_initializer("inf", &[inf]),
+        ]
+        .concat();
+        known_fault(Engine::Tract, &model_with(&graph)).map(|f| f.node)
+    };
+    assert_eq!(masked(f32::NEG_INFINITY).as_deref(), Some("m"));
+    assert_eq!(masked(-1e9), None);
+    // a ReduceMax alone, with an infinity elsewhere, is not the fault
+    let alone = [
+        field(GRAPH_NODE, &max),
+        float_initializer("inf", &[f32::NEG_INFINITY]),
+    ]
+    .concat();
+    assert_eq!(known_fault(Engine::Tract, &model_with(&alone)), None);
+    // ONNX Runtime: MaxUnpool with an output shape
+    let unpool = |inputs: &[&str]| node_proto("MaxUnpool", "u", inputs, &[]);
+    assert!(fault(Engine::OnnxRuntime, unpool(&["x", "i", "shape"]), &[]).is_some());
+    assert!(fault(Engine::OnnxRuntime, unpool(&["x", "i"]), &[]).is_none());
+    assert!(fault(Engine::Tract, unpool(&["x", "i", "shape"]), &[]).is_none());
+    // Resize with align_corners: refused unless constant scales show it upsamples
+    let resize = |mode: &str| {
+        node_proto(
+            "Resize",
+            "r",
+            &["x", "", "scales"],
+            &[
+                string_attribute("coordinate_transformation_mode", "align_corners"),
+                string_attribute("mode", mode),
+            ],
+        )
+    };
+    let up = float_initializer("scales", &[1.0, 1.0, 2.0, 2.0]);
+    let down = float_initializer("scales", &[1.0, 1.0, 0.5, 0.5]);
+    assert!(fault(
+        Engine::OnnxRuntime,
+        resize("linear"),
+        std::slice::from_ref(&up)
+    )
+    .is_none());
+    assert!(fault(
+        Engine::OnnxRuntime,
+        resize("linear"),
+        std::slice::from_ref(&down)
+    )
+    .is_some());
+    assert!(
+        fault(Engine::OnnxRuntime, resize("cubic"), &[]).is_some(),
+        "scales unknown"
+    );
+    assert!(fault(Engine::OnnxRuntime, resize("nearest"), &[down]).is_none());
+    // the refusal is an unsupported op naming the node and the setting
+    let e = refuse_known_fault(
+        "ort",
+        Engine::OnnxRuntime,
+        "ort_known_faults",
+        &one_node_model(unpool(&["x", "i", "shape"]), &[], 22),
+    )
+    .unwrap_err();
+    assert_eq!(e.kind(), edgerun_core::ErrorKind::Unsupported);
+    let text = e.to_string();
+    assert!(
+        text.contains("op MaxUnpool (node \"u\")") && text.contains("ort_known_faults=allow"),
+        "{text}"
+    );
+}

@@ -35,8 +35,20 @@ pub fn read_checked(
     backend: &str,
     source: &edgerun_core::ModelSource,
 ) -> edgerun_core::Result<(std::sync::Arc<[u8]>, flatbuf::ModelDecl)> {
+    read_checked_to(backend, source, flatbuf::Depth::Full)
+}
+
+/// [`read_checked`] to the given depth of the check.
+///
+/// # Errors
+/// As [`read_checked`].
+pub fn read_checked_to(
+    backend: &str,
+    source: &edgerun_core::ModelSource,
+    depth: flatbuf::Depth,
+) -> edgerun_core::Result<(std::sync::Arc<[u8]>, flatbuf::ModelDecl)> {
     let bytes = source.read_bytes()?;
-    let decl = flatbuf::parse(&bytes).map_err(|e| edgerun_core::Error::InvalidModel {
+    let decl = flatbuf::parse_to(&bytes, depth).map_err(|e| edgerun_core::Error::InvalidModel {
         source: None,
         backend: backend.into(),
         path: source.path().into(),

@@ -14,6 +14,9 @@ const TYPES: &[(DType, u32, u8)] = &[
     (DType::I8, 9, 9),
     (DType::F16, 10, 1),
     (DType::F64, 11, 10),
+    (DType::U64, 13, 12),
+    (DType::U32, 16, 15),
+    (DType::U16, 17, 16),
 ];
 
 /// edgerun's type for a C `TfLiteType`.

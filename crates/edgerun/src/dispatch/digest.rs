@@ -4,7 +4,7 @@ use crate::{Error, ModelSource, Result};
 
 /// SHA-256 of a model: its bytes, or for an NNEF directory every file's relative path and
 /// bytes in path order.
-pub(super) fn model_digest(source: &ModelSource) -> Result<String> {
+pub(crate) fn model_digest(source: &ModelSource) -> Result<String> {
     use sha2::{Digest, Sha256};
     let mut h = Sha256::new();
     let root = source.path();
@@ -54,7 +54,7 @@ pub(super) fn model_digest(source: &ModelSource) -> Result<String> {
     Ok(hex(&h.finalize()))
 }
 
-pub(super) fn sha256_hex(text: &str) -> String {
+pub(crate) fn sha256_hex(text: &str) -> String {
     use sha2::{Digest, Sha256};
     hex(&Sha256::digest(text.as_bytes()))
 }

@@ -21,7 +21,8 @@ pub(crate) const MAX_RUNS: usize = 15;
 pub(crate) const CLEAR_AFTER: usize = 3;
 
 /// The seeded inputs a candidate is measured on: the prepared shape of each input (1 for a
-/// dimension nothing fixes), values as `edgerun run` fills them.
+/// dimension nothing fixes), values from [`fill::measuring`] (integer inputs zero, so that
+/// indices are in range).
 pub(crate) fn inputs(prepared: &dyn Prepared) -> Result<Vec<Tensor>> {
     prepared
         .inputs()
@@ -31,7 +32,7 @@ pub(crate) fn inputs(prepared: &dyn Prepared) -> Result<Vec<Tensor>> {
             let shape = prepared
                 .prepared_shape(i)
                 .unwrap_or_else(|| info.shape.iter().map(|d| d.fixed().unwrap_or(1)).collect());
-            fill::random(info, &shape, 0x5eed + i as u64)
+            fill::measuring(info, &shape, 0x5eed + i as u64)
         })
         .collect()
 }

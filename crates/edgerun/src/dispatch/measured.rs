@@ -111,6 +111,17 @@ impl Load<'_> {
             Some(s) => (s, Source::Only),
             // the one candidate that prepared and made a session: nothing to compare
             None if timed.len() == 1 => (0, Source::Only),
+            // every candidate failed on the seeded inputs: that is no verdict on the model (a
+            // divisor input of zeros, a shape input), and the application's inputs may run
+            None if !timed.is_empty() => {
+                notes.push(format!(
+                    "every candidate failed on the measuring inputs (seeded values, integer \
+                     inputs zero), which need not be the application's: {} taken as the first \
+                     in order of preference, not measured",
+                    cands[timed[0].0].label
+                ));
+                (0, Source::Order)
+            }
             // none left, or none ran on the measuring inputs: each with its reason
             None => return Err(self.none_left(&reports, errors)),
         };

@@ -13,7 +13,7 @@ use crate::{
 mod agreement;
 pub(crate) mod cache;
 pub(crate) mod decision;
-mod digest;
+pub(crate) mod digest;
 pub(crate) mod measure;
 mod measured;
 
@@ -47,6 +47,8 @@ pub(crate) struct Load<'r> {
     pub placement: &'r Placement,
     /// A policy rule set the threads: they hold for every candidate, variants too.
     pub rule_threads: bool,
+    /// What containment had to say (a helper missing, a candidate not probed).
+    pub notes: std::cell::RefCell<Vec<String>>,
 }
 
 /// A prepared winner and how it was chosen.
@@ -109,6 +111,10 @@ impl Load<'_> {
             affinity: self.placement.affinity.clone(),
             ..self.rt.options.clone()
         };
+        let mut notes = self.notes.borrow_mut();
+        self.rt
+            .contain(self.source, c.label, c.backend, &options, false, &mut notes)?;
+        drop(notes);
         c.backend.prepare(self.source, &options)
     }
 

@@ -14,7 +14,7 @@ mod options;
 mod tensor;
 
 use builtin::check_builtin_options;
-pub use model::parse;
+pub use model::{parse, parse_to, Depth, DEPTH_HELP};
 use options::*;
 use tensor::*;
 

@@ -25,6 +25,8 @@ struct Context<'a> {
     customs: Vec<Option<String>>,
     buffers: Vec<Table<'a>>,
     subgraphs: usize,
+    /// Apply the rules that only keep engines from crashing ([`Depth::Full`]).
+    guards: bool,
 }
 
 /// One subgraph, checked.
@@ -49,12 +51,58 @@ struct Tensors<'t> {
     written: Vec<bool>,
 }
 
-/// Read and check a model. Every table, vector and index is checked; constant buffers must be
-/// as large as their tensors.
+/// How much of the check a parse applies.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Depth {
+    /// Everything: what edgerun needs to read the file, and the rules that keep the engines
+    /// from crashing on it.
+    #[default]
+    Full,
+    /// What edgerun needs to read the file without reading outside it, only. The rules that
+    /// exist only because an engine crashes otherwise are skipped: each operator's options
+    /// (their union member and values), a subgraph output that no operator writes, and a
+    /// signature tensor that is not its subgraph's input or output. For files from a trusted
+    /// source, and for finding what the engines do with such files (under containment).
+    Reader,
+}
+
+impl Depth {
+    /// The words a backend setting takes for each depth, in order.
+    pub const WORDS: &'static [&'static str] = &["full", "reader"];
+
+    pub fn word(self) -> &'static str {
+        match self {
+            Depth::Full => "full",
+            Depth::Reader => "reader",
+        }
+    }
+
+    pub fn from_word(word: &str) -> Option<Depth> {
+        match word {
+            "full" => Some(Depth::Full),
+            "reader" => Some(Depth::Reader),
+            _ => None,
+        }
+    }
+}
+
+/// What the `*_model_check` settings of the TensorFlow Lite backends say.
+pub const DEPTH_HELP: &str = "how much of edgerun's TensorFlow Lite check runs before the library reads a file: full (default), or reader: only what edgerun needs to read the file, skipping the rules that keep the engine from crashing on a damaged one (for trusted files, or under --isolation probe)";
+
+/// Read and check a model ([`Depth::Full`]). Every table, vector and index is checked;
+/// constant buffers must be as large as their tensors.
 ///
 /// # Errors
 /// [`Invalid`] with what is wrong and where.
 pub fn parse(bytes: &[u8]) -> R<ModelDecl> {
+    parse_to(bytes, Depth::Full)
+}
+
+/// Read and check a model to the given depth.
+///
+/// # Errors
+/// [`Invalid`] with what is wrong and where.
+pub fn parse_to(bytes: &[u8], depth: Depth) -> R<ModelDecl> {
     if bytes.len() < 8 || &bytes[4..8] != b"TFL3" {
         return bad("the file lacks the TFL3 identifier");
     }
@@ -88,6 +136,7 @@ pub fn parse(bytes: &[u8]) -> R<ModelDecl> {
         customs,
         buffers: model.tables(4)?,
         subgraphs: subgraphs.len(),
+        guards: depth == Depth::Full,
     };
     let mut decl = ModelDecl {
         inputs: Vec::new(),
@@ -127,7 +176,7 @@ pub fn parse(bytes: &[u8]) -> R<ModelDecl> {
             path.join(" -> ")
         ));
     }
-    check_model_tables(&model, &tensor_counts, &io, ctx.buffers.len())?;
+    check_model_tables(&model, &tensor_counts, &io, ctx.buffers.len(), ctx.guards)?;
     Ok(decl)
 }
 
@@ -188,6 +237,7 @@ fn subgraph(ctx: &Context<'_>, g: usize, sg: &Table<'_>) -> R<Subgraph> {
     }
     if let Some(&o) = outputs
         .iter()
+        .filter(|_| ctx.guards)
         .find(|&&o| !(seen.written[o as usize] || is_input.contains(&o) || standing[o as usize]))
     {
         return bad(format!(
@@ -237,7 +287,9 @@ fn operator(
             ctx.codes.len()
         ));
     };
-    check_builtin_options(op, code, &where_op)?;
+    if ctx.guards {
+        check_builtin_options(op, code, &where_op)?;
+    }
     let n = tensors.decls.len();
     let op_inputs = op.i32s(1)?.unwrap_or_default();
     refers(
@@ -305,6 +357,7 @@ fn check_model_tables(
     tensor_counts: &[usize],
     io: &[(Vec<i32>, Vec<i32>)],
     buffers: usize,
+    guards: bool,
 ) -> R<()> {
     let sets: Vec<[std::collections::HashSet<i32>; 2]> = io
         .iter()
@@ -328,7 +381,7 @@ fn check_model_tables(
                         "signature {k} names tensor {t} of subgraph {g}, which has {count}"
                     ));
                 }
-                if !list.contains(&(t as i32)) {
+                if guards && !list.contains(&(t as i32)) {
                     return bad(format!(
                         "signature {k} gives tensor {t} as an {role}, but it is not an {role} of subgraph {g}"
                     ));
