@@ -163,10 +163,10 @@ fn origin<'g>(g: &'g Graph, name: &str) -> Option<&'g Node> {
 }
 
 /// The constant values `name` holds, looking through ops that pass values on unchanged.
-fn constant_origin<'g>(g: &'g Graph, name: &str) -> Option<&'g [f32]> {
+fn constant_origin<'g>(g: &'g Graph, name: &str) -> Option<&'g [f64]> {
     let mut name = name;
     for _ in 0..8 {
-        if let Some(v) = g.constants.get(name) {
+        if let Some(v) = g.values_of(name) {
             return Some(v);
         }
         let n = g
@@ -209,6 +209,6 @@ fn upsamples(g: &Graph, n: &Node) -> bool {
     }
     n.inputs
         .get(2)
-        .and_then(|s| g.constants.get(s))
+        .and_then(|s| g.values_of(s))
         .is_some_and(|scales| !scales.is_empty() && scales.iter().all(|&s| s >= 1.0))
 }

@@ -10,7 +10,9 @@ use edgerun_core::error::{shape_string, Error, Result};
 
 mod nodes;
 pub use nodes::{nodes, opset, Graph, Node};
+mod attributes;
 mod known;
+pub use attributes::attribute_fault;
 pub use known::{known_fault, refuse_known_fault, Engine, Fault, CHOICES as KNOWN_FAULTS};
 
 /// Wire types of protobuf.
@@ -214,7 +216,8 @@ const SPARSE_DIMS: u64 = 3;
 /// reads it: no negative dimension, within the tensor size limit ([`edgerun_core::limits`]), and raw
 /// data exactly as long as the shape and type say. Data kept in external files is not read
 /// here. The protobuf must decode whole, and a message the runtime would merge from copies
-/// (a second graph, a second tensor in one attribute) is refused.
+/// (a second graph, a second tensor in one attribute) is refused. Attribute values that end
+/// an engine's process are refused too ([`attribute_fault`]).
 ///
 /// # Errors
 /// [`Error::InvalidModel`] (for `backend`) naming the tensor and what is wrong, or
@@ -289,6 +292,9 @@ pub fn check(backend: &str, path: &Path, model: &[u8]) -> Result<()> {
                 }
             }
         }
+    }
+    if let Some(why) = attribute_fault(model) {
+        return Err(invalid(why));
     }
     Ok(())
 }

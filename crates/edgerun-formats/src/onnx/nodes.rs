@@ -33,8 +33,8 @@ pub struct Node {
     pub strings: Vec<(String, String)>,
     /// Every attribute's name, whatever its type.
     pub attributes: Vec<String>,
-    /// Float values of a tensor attribute (`value` of a Constant), when small.
-    pub tensor: Option<Vec<f32>>,
+    /// A tensor attribute (`value` of a Constant), when small and numeric.
+    pub tensor: Option<Constant>,
 }
 
 impl Node {
@@ -107,7 +107,7 @@ fn node(body: &[u8]) -> Node {
                 for (af, av) in values(v) {
                     match (af, av) {
                         (ATTRIBUTE_NAME, Value::Bytes(b)) => name = text(b),
-                        (ATTRIBUTE_T, Value::Bytes(b)) => n.tensor = float_values(b),
+                        (ATTRIBUTE_T, Value::Bytes(b)) => n.tensor = constant(b),
                         (ATTRIBUTE_I | ATTRIBUTE_INTS, value) => {
                             let mut raw = Vec::new();
                             if push_varints(value, &mut raw).is_some() {
@@ -167,51 +167,165 @@ const VALUE_INFO_NAME: u64 = 1;
 const VALUE_INFO_TYPE: u64 = 2;
 const TYPE_TENSOR: u64 = 1;
 const TENSOR_TYPE_ELEM: u64 = 1;
+const TENSOR_TYPE_SHAPE: u64 = 2;
+const SHAPE_DIM: u64 = 1;
+const DIM_VALUE: u64 = 1;
 /// `TensorProto.DataType` of FLOAT.
 pub const FLOAT: i64 = 1;
-/// Float constants longer than this are not read (the rules need scales and scalars).
+/// Constants longer than this are not read (the rules need scales, scalars and short lists).
 const SMALL: usize = 4096;
 
-/// The float values of a FLOAT TensorProto (raw or `float_data`), when it has at most
-/// [`SMALL`] of them.
-fn float_values(tensor: &[u8]) -> Option<Vec<f32>> {
+/// `TensorProto.DataType` codes of the constants the rules read.
+const INT32: i64 = 6;
+const INT64: i64 = 7;
+const DOUBLE: i64 = 11;
+const TENSOR_INT32_DATA: u64 = 5;
+const TENSOR_INT64_DATA: u64 = 7;
+const TENSOR_DOUBLE_DATA: u64 = 10;
+const TENSOR_DIMS: u64 = 1;
+
+/// A small constant: its dimensions and its values (FLOAT, DOUBLE, INT32 and INT64 ones; as
+/// f64, which holds every int32 and the int64 values the rules look for).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Constant {
+    /// `TensorProto.DataType`.
+    pub data_type: i64,
+    pub dims: Vec<i64>,
+    pub values: Vec<f64>,
+}
+
+/// The dimensions and values of a TensorProto (raw or typed data), when it has at most
+/// [`SMALL`] values; `None` for other types or larger tensors.
+fn constant(tensor: &[u8]) -> Option<Constant> {
     let mut data_type = 0;
-    let mut out = Vec::new();
+    let mut c = Constant::default();
+    let mut raw: &[u8] = &[];
     let mut pos = 0;
     while pos < tensor.len() {
         let key = super::varint(tensor, &mut pos)?;
-        match (key >> 3, key & 7) {
-            (TENSOR_DATA_TYPE, 0) => data_type = super::varint(tensor, &mut pos)? as i64,
-            (_, 0) => {
-                super::varint(tensor, &mut pos)?;
+        let field = key >> 3;
+        match key & 7 {
+            0 => {
+                let v = super::varint(tensor, &mut pos)?;
+                match field {
+                    TENSOR_DATA_TYPE => data_type = v as i64,
+                    TENSOR_DIMS => c.dims.push(v as i64),
+                    TENSOR_INT32_DATA => c.values.push(f64::from(v as i64 as i32)),
+                    TENSOR_INT64_DATA => c.values.push(v as i64 as f64),
+                    _ => {}
+                }
             }
-            (f, 1 | 5) => {
-                let n = if key & 7 == 1 { 8 } else { 4 };
+            w @ (1 | 5) => {
+                let n = if w == 1 { 8 } else { 4 };
                 let end = pos.checked_add(n).filter(|&e| e <= tensor.len())?;
-                if f == TENSOR_FLOAT_DATA && n == 4 {
-                    out.push(f32::from_le_bytes(tensor[pos..end].try_into().ok()?));
+                let b = &tensor[pos..end];
+                match (field, n) {
+                    (TENSOR_FLOAT_DATA, 4) => c
+                        .values
+                        .push(f64::from(f32::from_le_bytes(b.try_into().ok()?))),
+                    (TENSOR_DOUBLE_DATA, 8) => {
+                        c.values.push(f64::from_le_bytes(b.try_into().ok()?))
+                    }
+                    _ => {}
                 }
                 pos = end;
             }
-            (f, 2) => {
+            2 => {
                 let len = usize::try_from(super::varint(tensor, &mut pos)?).ok()?;
                 let end = pos.checked_add(len).filter(|&e| e <= tensor.len())?;
                 let body = &tensor[pos..end];
-                if (f == TENSOR_RAW_DATA || f == TENSOR_FLOAT_DATA) && body.len() / 4 <= SMALL {
-                    out.extend(
-                        body.chunks_exact(4)
-                            .map(|c| f32::from_le_bytes(c.try_into().expect("4 bytes"))),
-                    );
+                match field {
+                    TENSOR_RAW_DATA => raw = body,
+                    TENSOR_DIMS => {
+                        let mut p = 0;
+                        while p < body.len() {
+                            c.dims.push(super::varint(body, &mut p)? as i64);
+                        }
+                    }
+                    TENSOR_FLOAT_DATA if body.len() / 4 <= SMALL => c
+                        .values
+                        .extend(body.chunks_exact(4).map(|x| {
+                            f64::from(f32::from_le_bytes(x.try_into().expect("4 bytes")))
+                        })),
+                    TENSOR_DOUBLE_DATA if body.len() / 8 <= SMALL => c.values.extend(
+                        body.chunks_exact(8)
+                            .map(|x| f64::from_le_bytes(x.try_into().expect("8 bytes"))),
+                    ),
+                    TENSOR_INT32_DATA | TENSOR_INT64_DATA => {
+                        let mut p = 0;
+                        while p < body.len() && c.values.len() <= SMALL {
+                            let v = super::varint(body, &mut p)? as i64;
+                            c.values.push(if field == TENSOR_INT32_DATA {
+                                f64::from(v as i32)
+                            } else {
+                                v as f64
+                            });
+                        }
+                    }
+                    _ => {}
                 }
                 pos = end;
             }
             _ => return None,
         }
-        if out.len() > SMALL {
+        if c.values.len() > SMALL {
             return None;
         }
     }
-    (data_type == FLOAT).then_some(out)
+    let size = match data_type {
+        FLOAT | INT32 => 4,
+        DOUBLE | INT64 => 8,
+        _ => return None,
+    };
+    c.data_type = data_type;
+    if !raw.is_empty() {
+        if raw.len() / size > SMALL {
+            return None;
+        }
+        c.values = raw
+            .chunks_exact(size)
+            .map(|x| match data_type {
+                FLOAT => f64::from(f32::from_le_bytes(x.try_into().expect("4 bytes"))),
+                INT32 => f64::from(i32::from_le_bytes(x.try_into().expect("4 bytes"))),
+                DOUBLE => f64::from_le_bytes(x.try_into().expect("8 bytes")),
+                _ => i64::from_le_bytes(x.try_into().expect("8 bytes")) as f64,
+            })
+            .collect();
+    }
+    Some(c)
+}
+
+/// A declared shape: each dimension's value, `None` for a symbolic or missing one.
+type Shape = Vec<Option<i64>>;
+
+/// The element type and shape a ValueInfoProto's tensor type declares (`None` for what it
+/// leaves out); `None` when it is no tensor type.
+fn declared_shape(type_proto: &[u8]) -> Option<(Option<i64>, Option<Shape>)> {
+    let tensor_type = fields(type_proto)
+        .find(|(f, _)| *f == TYPE_TENSOR)
+        .map(|(_, b)| b)?;
+    let mut elem = None;
+    let mut shape = None;
+    for (f, v) in values(tensor_type) {
+        match (f, v) {
+            (TENSOR_TYPE_ELEM, Value::Varint(e)) => elem = Some(e as i64),
+            (TENSOR_TYPE_SHAPE, Value::Bytes(b)) => {
+                shape = Some(
+                    fields(b)
+                        .filter(|(f, _)| *f == SHAPE_DIM)
+                        .map(|(_, dim)| {
+                            values(dim).find_map(|(df, dv)| match (df, dv) {
+                                (DIM_VALUE, Value::Varint(x)) => Some(x as i64),
+                                _ => None,
+                            })
+                        })
+                        .collect(),
+                );
+            }
+            _ => {}
+        }
+    }
+    Some((elem, shape))
 }
 
 /// What the rules read of the main graph: its nodes, the element type each name is declared
@@ -221,7 +335,9 @@ fn float_values(tensor: &[u8]) -> Option<Vec<f32>> {
 pub struct Graph {
     pub nodes: Vec<Node>,
     pub types: std::collections::HashMap<String, i64>,
-    pub constants: std::collections::HashMap<String, Vec<f32>>,
+    /// Declared shapes: each dimension's value, `None` where symbolic.
+    pub shapes: std::collections::HashMap<String, Shape>,
+    pub constants: std::collections::HashMap<String, Constant>,
     pub opset: i64,
 }
 
@@ -244,37 +360,35 @@ impl Graph {
                     let name = fields(body)
                         .find(|(f, _)| *f == TENSOR_NAME)
                         .map(|(_, b)| text(b));
-                    if let (Some(name), Some(v)) = (name, float_values(body)) {
-                        g.constants.insert(name, v);
+                    if let (Some(name), Some(c)) = (name, constant(body)) {
+                        let dims = c.dims.iter().map(|&d| Some(d)).collect();
+                        g.shapes.insert(name.clone(), dims);
+                        g.constants.insert(name, c);
                     }
                 }
                 GRAPH_INPUT | GRAPH_OUTPUT | GRAPH_VALUE_INFO => {
                     let mut name = None;
-                    let mut elem = None;
+                    let mut declared = None;
                     for (vf, vb) in fields(body) {
                         match vf {
                             VALUE_INFO_NAME => name = Some(text(vb)),
-                            VALUE_INFO_TYPE => {
-                                elem = fields(vb).find(|(tf, _)| *tf == TYPE_TENSOR).and_then(
-                                    |(_, tt)| {
-                                        values(tt).find_map(|(ef, ev)| match (ef, ev) {
-                                            (TENSOR_TYPE_ELEM, Value::Varint(e)) => Some(e as i64),
-                                            _ => None,
-                                        })
-                                    },
-                                );
-                            }
+                            VALUE_INFO_TYPE => declared = declared_shape(vb),
                             _ => {}
                         }
                     }
-                    if let (Some(n), Some(e)) = (name, elem) {
-                        g.types.insert(n, e);
+                    if let (Some(n), Some((elem, shape))) = (name, declared) {
+                        if let Some(e) = elem {
+                            g.types.insert(n.clone(), e);
+                        }
+                        if let Some(s) = shape {
+                            g.shapes.entry(n).or_insert(s);
+                        }
                     }
                 }
                 _ => {}
             }
         }
-        let from_nodes: Vec<(String, Vec<f32>)> = g
+        let from_nodes: Vec<(String, Constant)> = g
             .nodes
             .iter()
             .filter(|n| n.is("Constant"))
@@ -282,6 +396,16 @@ impl Graph {
             .collect();
         g.constants.extend(from_nodes);
         g
+    }
+
+    /// The rank `name` is declared with, if the graph declares its shape.
+    pub fn rank_of(&self, name: &str) -> Option<usize> {
+        self.shapes.get(name).map(Vec::len)
+    }
+
+    /// The values of the constant `name`, if it is a small numeric one.
+    pub fn values_of(&self, name: &str) -> Option<&[f64]> {
+        self.constants.get(name).map(|c| c.values.as_slice())
     }
 
     /// The element type `name` is declared with, if the graph declares it.

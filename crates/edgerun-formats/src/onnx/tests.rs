@@ -325,7 +325,8 @@ fn nodes_attributes_types_and_constants_are_read() {
     assert_eq!(n.ints("axes"), Some(&[2, 3][..]));
     assert_eq!(n.attributes, ["mode", "axes", "cubic_coeff_a"]);
     assert_eq!(g.type_of("x"), Some(10));
-    assert_eq!(g.constants["scales"], [1.0, 1.0, 2.0, 2.0]);
+    assert_eq!(g.values_of("scales"), Some(&[1.0, 1.0, 2.0, 2.0][..]));
+    assert_eq!(g.shapes["scales"], [Some(4)]);
     // whatever the bytes, reading ends without a panic
     for cut in 0..model.len() {
         let _ = Graph::read(&model[..cut]);
@@ -453,4 +454,176 @@ fn known_faults_name_the_node_and_spare_what_the_engine_gets_right() {
         text.contains("op MaxUnpool (node \"u\")") && text.contains("ort_known_faults=allow"),
         "{text}"
     );
+}
+
+fn ints_attribute(name: &str, values: &[i64]) -> Vec<u8> {
+    let mut a = field(1, name.as_bytes());
+    for &v in values {
+        a.extend(varint_field(8, v as u64));
+    }
+    a
+}
+
+fn int_attribute(name: &str, value: i64) -> Vec<u8> {
+    [field(1, name.as_bytes()), varint_field(3, value as u64)].concat()
+}
+
+/// A graph input declared with an element type and a shape.
+fn shaped_input(name: &str, elem: u64, dims: &[u64]) -> Vec<u8> {
+    let shape: Vec<u8> = dims
+        .iter()
+        .flat_map(|&d| field(1, &varint_field(1, d)))
+        .collect();
+    let tensor_type = [varint_field(1, elem), field(2, &shape)].concat();
+    let ty = field(1, &tensor_type);
+    field(11, &[field(1, name.as_bytes()), field(2, &ty)].concat())
+}
+
+/// An INT64 initializer, raw.
+fn int_initializer(name: &str, values: &[i64]) -> Vec<u8> {
+    let raw: Vec<u8> = values.iter().flat_map(|v| v.to_le_bytes()).collect();
+    let t = [
+        varint_field(TENSOR_DIMS, values.len() as u64),
+        varint_field(TENSOR_DATA_TYPE, 7),
+        field(TENSOR_NAME, name.as_bytes()),
+        field(TENSOR_RAW_DATA, &raw),
+    ]
+    .concat();
+    field(GRAPH_INITIALIZER, &t)
+}
+
+#[test]
+fn attribute_values_that_end_an_engine_are_refused_and_valid_ones_pass() {
+    let refused = |node: Vec<u8>, rest: &[Vec<u8>]| {
+        let model = one_node_model(node, rest, 17);
+        let fault = attribute_fault(&model);
+        // the same through the whole check, as the backends call it
+        assert_eq!(fault.is_some(), checked(&model).is_err(), "{fault:?}");
+        fault
+    };
+    let conv = |attrs: &[Vec<u8>]| node_proto("ConvTranspose", "c", &["x", "w"], attrs);
+    let why = refused(conv(&[int_attribute("group", 0)]), &[]).unwrap();
+    assert!(
+        why.starts_with("node \"c\" (ConvTranspose): group 0"),
+        "{why}"
+    );
+    assert!(refused(
+        conv(&[
+            int_attribute("group", 2),
+            ints_attribute("pads", &[1, 1, 1, 1])
+        ]),
+        &[]
+    )
+    .is_none());
+    assert!(refused(conv(&[ints_attribute("pads", &[10_000, 0, 0, 0])]), &[]).is_some());
+    assert!(refused(conv(&[ints_attribute("strides", &[0, 1])]), &[]).is_some());
+    // pools need a kernel size per spatial dimension
+    assert!(refused(node_proto("MaxPool", "p", &["x"], &[]), &[]).is_some());
+    assert!(refused(
+        node_proto(
+            "MaxPool",
+            "p",
+            &["x"],
+            &[ints_attribute("kernel_shape", &[])]
+        ),
+        &[]
+    )
+    .is_some());
+    assert!(refused(
+        node_proto(
+            "MaxPool",
+            "p",
+            &["x"],
+            &[ints_attribute("kernel_shape", &[2, 2])]
+        ),
+        &[]
+    )
+    .is_none());
+    // block sizes, batch dims, permutations
+    let d2s = |b: i64| {
+        node_proto(
+            "DepthToSpace",
+            "d",
+            &["x"],
+            &[int_attribute("blocksize", b)],
+        )
+    };
+    assert!(refused(d2s(1 << 32), &[]).is_some());
+    assert!(refused(d2s(0), &[]).is_some());
+    assert!(refused(d2s(4), &[]).is_none());
+    assert!(refused(
+        node_proto(
+            "GatherND",
+            "g",
+            &["x", "i"],
+            &[int_attribute("batch_dims", -2)]
+        ),
+        &[]
+    )
+    .is_some());
+    let transpose =
+        |perm: &[i64]| node_proto("Transpose", "t", &["x"], &[ints_attribute("perm", perm)]);
+    assert!(refused(transpose(&[0, 0, 1]), &[]).is_some());
+    assert!(refused(transpose(&[2, 0, 1]), &[]).is_none());
+    assert!(
+        refused(transpose(&[1, 0]), &[shaped_input("x", 1, &[2, 3, 4])]).is_some(),
+        "rank 3"
+    );
+    // axes within the declared rank; far beyond any rank when none is declared
+    let norm = |a: i64| {
+        node_proto(
+            "LayerNormalization",
+            "n",
+            &["x"],
+            &[int_attribute("axis", a)],
+        )
+    };
+    assert!(refused(norm(-4), &[shaped_input("x", 1, &[2, 3, 4])]).is_some());
+    assert!(refused(norm(-3), &[shaped_input("x", 1, &[2, 3, 4])]).is_none());
+    assert!(refused(norm(-4), &[]).is_none());
+    assert!(refused(norm(-1000), &[]).is_some());
+    let onehot = node_proto("OneHot", "o", &["i", "d", "v"], &[int_attribute("axis", 1)]);
+    assert!(
+        refused(onehot, &[shaped_input("i", 7, &[5])]).is_none(),
+        "OneHot adds a dimension"
+    );
+    // declared shapes: rank and empty dimensions
+    let bn = node_proto("BatchNormalization", "b", &["x", "s", "b", "m", "v"], &[]);
+    assert!(refused(bn, &[shaped_input("x", 1, &[4])]).is_some());
+    let lstm = node_proto("LSTM", "l", &["x", "w", "r"], &[]);
+    assert!(refused(lstm.clone(), &[shaped_input("x", 1, &[3, 0, 4])]).is_some());
+    assert!(refused(lstm, &[shaped_input("x", 1, &[3, 1, 4])]).is_none());
+    // constants: scales, pads, splits, integer division
+    let resize = node_proto("Resize", "r", &["x", "", "scales"], &[]);
+    assert!(refused(
+        resize.clone(),
+        &[float_initializer("scales", &[1.0, 1.0, 1e9, 1e9])]
+    )
+    .is_some());
+    assert!(refused(
+        resize,
+        &[float_initializer("scales", &[1.0, 1.0, 2.0, 2.0])]
+    )
+    .is_none());
+    let pad = node_proto("Pad", "p", &["x", "pads"], &[]);
+    assert!(refused(pad.clone(), &[int_initializer("pads", &[0, 1 << 40])]).is_some());
+    assert!(refused(pad, &[int_initializer("pads", &[0, 0, -1, 2])]).is_none());
+    let div = node_proto("Div", "v", &["a", "b"], &[]);
+    assert!(refused(
+        div.clone(),
+        &[
+            int_initializer("a", &[i64::MIN]),
+            int_initializer("b", &[-1])
+        ]
+    )
+    .is_some());
+    assert!(refused(div.clone(), &[int_initializer("b", &[0, 2])]).is_some());
+    assert!(refused(
+        div,
+        &[
+            int_initializer("a", &[i64::MIN]),
+            int_initializer("b", &[2])
+        ]
+    )
+    .is_none());
 }
