@@ -6,6 +6,8 @@
 //! the seed corpus and every input that once crashed (`regressions/`) through the same
 //! functions. [`TARGETS`] lists them; `README.md` says how to run the fuzzer.
 
+pub mod mutate;
+
 use edgerun_core::{limits, npy, platform::cpulist, DType, ModelSource};
 use edgerun_formats::{onnx, tflite::flatbuf};
 
@@ -23,6 +25,8 @@ pub const TARGETS: &[(&str, Target)] = &[
     ("image", image),
     #[cfg(feature = "models")]
     ("load_run", load_run),
+    #[cfg(feature = "models")]
+    ("load_run_structured", load_run_structured),
 ];
 
 /// The largest tensor a target lets the code under test make: big enough for every bundled
@@ -140,8 +144,93 @@ pub fn image(data: &[u8]) {
 /// through a file (they are read from paths only).
 #[cfg(feature = "models")]
 pub fn load_run(data: &[u8]) {
+    load_run_on(data, &backends());
+}
+
+/// The backends `load_run` tries: `$EDGERUN_FUZZ_BACKEND` (names separated by commas), so
+/// that one engine is fuzzed at a time, else all four.
+#[cfg(feature = "models")]
+pub fn backends() -> Vec<String> {
+    match std::env::var("EDGERUN_FUZZ_BACKEND") {
+        Ok(list) if !list.is_empty() => list.split(',').map(String::from).collect(),
+        _ => ["tract", "ort", "litert", "tflite"]
+            .map(String::from)
+            .to_vec(),
+    }
+}
+
+/// The real models `load_run_structured` mutates: the `.tflite` and `.onnx` files of the
+/// directory `$EDGERUN_FUZZ_MODELS` (the fuzzing script fills it with the bundled and fetched
+/// models), else the bundled ones; read once, in name order.
+#[cfg(feature = "models")]
+pub fn seed_models() -> &'static [(String, Vec<u8>, mutate::Format)] {
+    static MODELS: std::sync::OnceLock<Vec<(String, Vec<u8>, mutate::Format)>> =
+        std::sync::OnceLock::new();
+    MODELS.get_or_init(|| {
+        let dir = std::env::var_os("EDGERUN_FUZZ_MODELS")
+            .map(std::path::PathBuf::from)
+            .unwrap_or_else(|| concat!(env!("CARGO_MANIFEST_DIR"), "/../../models").into());
+        let mut paths: Vec<_> = std::fs::read_dir(dir)
+            .map(|d| d.flatten().map(|e| e.path()).collect())
+            .unwrap_or_default();
+        paths.sort();
+        paths
+            .into_iter()
+            .filter_map(|p| {
+                let bytes = std::fs::read(&p).ok()?;
+                let format = mutate::Format::of(&bytes)?;
+                // the two files made to be refused are no starting point, nor a file none of
+                // the backends fuzzed reads
+                let name = p.file_name()?.to_string_lossy().into_owned();
+                let reads = |b: &str| match format {
+                    mutate::Format::Tflite => matches!(b, "tract" | "litert" | "tflite"),
+                    mutate::Format::Onnx => matches!(b, "tract" | "ort"),
+                };
+                (!name.starts_with("huge_") && backends().iter().any(|b| reads(b)))
+                    .then_some((name, bytes, format))
+            })
+            .collect()
+    })
+}
+
+/// Structure-aware fuzzing of the engines: the first byte picks one of [`seed_models`], each
+/// following 8 bytes seed one structure-aware mutation of it (`mutate::steps_of`, at most 8),
+/// and the mutant is loaded and run as in [`load_run`]. The fuzzer changes the steps, so a
+/// mutation that reached new code is kept and others are tried beside it.
+#[cfg(feature = "models")]
+pub fn load_run_structured(data: &[u8]) {
+    let models = seed_models();
+    let Some((&pick, rest)) = data.split_first() else {
+        return;
+    };
+    if models.is_empty() {
+        return;
+    }
+    let (_, original, format) = &models[pick as usize % models.len()];
+    let steps = program_steps(rest);
+    if let Some(m) = mutate::steps_of(*format, original, &steps) {
+        load_run_on(&m.bytes, &backends());
+    }
+}
+
+/// The mutation seeds of a `load_run_structured` input after its first byte: little-endian
+/// words of 8 bytes (the last one padded with zeros), at most 8.
+pub fn program_steps(rest: &[u8]) -> Vec<u64> {
+    rest.chunks(8)
+        .take(8)
+        .map(|c| {
+            let mut b = [0u8; 8];
+            b[..c.len()].copy_from_slice(c);
+            u64::from_le_bytes(b)
+        })
+        .collect()
+}
+
+/// `load_run` on the given backends.
+#[cfg(feature = "models")]
+pub fn load_run_on(data: &[u8], backends: &[String]) {
     limit();
-    for backend in ["tract", "ort", "litert", "tflite"] {
+    for backend in backends {
         let rt = edgerun::Runtime::new()
             .with_backend(backend)
             .with_threads(1)

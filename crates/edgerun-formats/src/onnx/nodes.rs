@@ -14,6 +14,9 @@ const ATTRIBUTE_NAME: u64 = 1;
 const ATTRIBUTE_T: u64 = 5;
 const ATTRIBUTE_I: u64 = 3;
 const ATTRIBUTE_S: u64 = 4;
+/// AttributeProto.type, and its value for a single integer
+const ATTRIBUTE_TYPE: u64 = 20;
+const ATTRIBUTE_TYPE_INT: u64 = 2;
 const ATTRIBUTE_INTS: u64 = 8;
 const MODEL_OPSET_IMPORT: u64 = 8;
 const OPSET_DOMAIN: u64 = 1;
@@ -104,9 +107,11 @@ fn node(body: &[u8]) -> Node {
                 let mut name = String::new();
                 let mut ints = Vec::new();
                 let mut string = None;
+                let mut kind = 0;
                 for (af, av) in values(v) {
                     match (af, av) {
                         (ATTRIBUTE_NAME, Value::Bytes(b)) => name = text(b),
+                        (ATTRIBUTE_TYPE, Value::Varint(t)) => kind = t,
                         (ATTRIBUTE_T, Value::Bytes(b)) => n.tensor = constant(b),
                         (ATTRIBUTE_I | ATTRIBUTE_INTS, value) => {
                             let mut raw = Vec::new();
@@ -121,6 +126,11 @@ fn node(body: &[u8]) -> Node {
                 n.attributes.push(name.clone());
                 if let Some(s) = string {
                     n.strings.push((name.clone(), s));
+                }
+                // an INT attribute without its value is 0 to the engines (the protobuf
+                // default): ONNX Runtime 1.31.1 divided by such a ConvTranspose group
+                if ints.is_empty() && kind == ATTRIBUTE_TYPE_INT {
+                    ints.push(0);
                 }
                 if !ints.is_empty() {
                     n.ints.push((name, ints));

@@ -203,7 +203,10 @@ const fn at_least_1(field: usize, name: &'static str, default: i32) -> Bound {
     }
 }
 
-/// The kernels' limit on strides and dilations where they keep them in 16 bits.
+/// Strides, dilations, filter and block sizes: at least 1 and within 16 bits. Some kernels
+/// keep them in 16 bits, and larger values overflow the output-size arithmetic of others
+/// (TensorFlow Lite 2.6 ended the process with SIGFPE on a convolution of stride 2^31 - 1);
+/// no model needs more.
 const fn in_16_bits(field: usize, name: &'static str, default: i32) -> Bound {
     Bound {
         field,
@@ -215,10 +218,10 @@ const fn in_16_bits(field: usize, name: &'static str, default: i32) -> Bound {
 }
 
 const CONV_2D: &[Bound] = &[
-    at_least_1(1, "stride_w", 0),
-    at_least_1(2, "stride_h", 0),
-    at_least_1(4, "dilation_w_factor", 1),
-    at_least_1(5, "dilation_h_factor", 1),
+    in_16_bits(1, "stride_w", 0),
+    in_16_bits(2, "stride_h", 0),
+    in_16_bits(4, "dilation_w_factor", 1),
+    in_16_bits(5, "dilation_h_factor", 1),
 ];
 
 /// depth_multiplier sizes the int16 and hybrid kernels' loops
@@ -237,10 +240,10 @@ const DEPTHWISE_CONV_2D: &[Bound] = &[
 ];
 
 const POOL_2D: &[Bound] = &[
-    at_least_1(1, "stride_w", 0),
-    at_least_1(2, "stride_h", 0),
-    at_least_1(3, "filter_width", 0),
-    at_least_1(4, "filter_height", 0),
+    in_16_bits(1, "stride_w", 0),
+    in_16_bits(2, "stride_h", 0),
+    in_16_bits(3, "filter_width", 0),
+    in_16_bits(4, "filter_height", 0),
 ];
 
 /// the filters are grouped by rank
@@ -255,7 +258,7 @@ const LOCAL_RESPONSE_NORMALIZATION: &[Bound] = &[Bound {
     max: i32::MAX,
 }];
 
-const BLOCK: &[Bound] = &[at_least_1(0, "block_size", 0)];
+const BLOCK: &[Bound] = &[in_16_bits(0, "block_size", 0)];
 
 const TRANSPOSE_CONV: &[Bound] = &[in_16_bits(1, "stride_w", 0), in_16_bits(2, "stride_h", 0)];
 
@@ -269,12 +272,12 @@ const FAKE_QUANT: &[Bound] = &[Bound {
 }];
 
 const CONV_3D: &[Bound] = &[
-    at_least_1(1, "stride_d", 0),
-    at_least_1(2, "stride_w", 0),
-    at_least_1(3, "stride_h", 0),
-    at_least_1(5, "dilation_d_factor", 1),
-    at_least_1(6, "dilation_w_factor", 1),
-    at_least_1(7, "dilation_h_factor", 1),
+    in_16_bits(1, "stride_d", 0),
+    in_16_bits(2, "stride_w", 0),
+    in_16_bits(3, "stride_h", 0),
+    in_16_bits(5, "dilation_d_factor", 1),
+    in_16_bits(6, "dilation_w_factor", 1),
+    in_16_bits(7, "dilation_h_factor", 1),
 ];
 
 /// The bounded fields of a `BuiltinOptions` member.
@@ -289,6 +292,53 @@ fn bounds(options: u8) -> &'static [Bound] {
         49 => TRANSPOSE_CONV,
         58 => FAKE_QUANT,
         106 => CONV_3D, // CONV_3D and CONV_3D_TRANSPOSE
+        _ => &[],
+    }
+}
+
+/// The enumerations among a `BuiltinOptions` member's fields: (field, name, largest value the
+/// schema defines). Padding is SAME or VALID (TensorFlow Lite 2.6 ended the process with
+/// SIGFPE or SIGSEGV on a convolution or pool whose padding byte held another value: its
+/// output size came from an unknown padding), an activation one of the six functions, and
+/// the modes and kinds each one of theirs.
+fn enums(options: u8) -> &'static [(usize, &'static str, u8)] {
+    const PADDING: u8 = 1;
+    const ACTIVATION: u8 = 5;
+    match options {
+        1 => &[
+            (0, "padding", PADDING),
+            (3, "fused_activation_function", ACTIVATION),
+        ],
+        2 => &[
+            (0, "padding", PADDING),
+            (4, "fused_activation_function", ACTIVATION),
+        ],
+        5 => &[
+            (0, "padding", PADDING),
+            (5, "fused_activation_function", ACTIVATION),
+        ],
+        49 => &[
+            (0, "padding", PADDING),
+            (3, "fused_activation_function", ACTIVATION),
+        ],
+        106 => &[
+            (0, "padding", PADDING),
+            (4, "fused_activation_function", ACTIVATION),
+        ],
+        8 => &[
+            (0, "fused_activation_function", ACTIVATION),
+            (1, "weights_format", 1),
+        ],
+        // Add, Mul, Sub, Div, L2Norm, RNN, LSTM (and its kernel type), the sequence LSTMs
+        11 | 21 | 28 | 29 | 12 | 7 | 71 | 69 => &[(0, "fused_activation_function", ACTIVATION)],
+        14 => &[
+            (0, "fused_activation_function", ACTIVATION),
+            (3, "kernel_type", 1),
+        ],
+        10 | 31 | 70 | 6 => &[(1, "fused_activation_function", ACTIVATION)],
+        77 => &[(0, "mode", 1)],     // MirrorPadOptions: REFLECT, SYMMETRIC
+        4 => &[(0, "type", 2)],      // LSHProjectionOptions: UNKNOWN, SPARSE, DENSE
+        20 => &[(0, "combiner", 2)], // EmbeddingLookupSparseOptions: SUM, MEAN, SQRTN
         _ => &[],
     }
 }
@@ -326,9 +376,6 @@ pub(super) fn check_builtin_options(
         }
     }
     let rules = bounds(want);
-    if rules.is_empty() {
-        return Ok(());
-    }
     // the engines' parameters: the table's fields (its defaults where a field is omitted),
     // or zeros when the operator carries no table of its type
     let table = if op.scalar_u8(3, 0)? == want {
@@ -336,6 +383,18 @@ pub(super) fn check_builtin_options(
     } else {
         None
     };
+    if let Some(t) = &table {
+        for &(field, name, max) in enums(want) {
+            let value = t.scalar_u8(field, 0)?;
+            if value > max {
+                return bad(format!(
+                    "{} ({}): its options give {name} = {value}, which the schema does not define (0 to {max})",
+                    where_op(),
+                    builtin_name(code),
+                ));
+            }
+        }
+    }
     for b in rules {
         let value = match &table {
             Some(t) => t.scalar_i32(b.field, b.default)?,

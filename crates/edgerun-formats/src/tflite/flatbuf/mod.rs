@@ -8,6 +8,7 @@
 
 use std::fmt;
 
+mod arity;
 mod builtin;
 mod model;
 mod options;

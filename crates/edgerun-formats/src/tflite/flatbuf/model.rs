@@ -40,6 +40,8 @@ struct Subgraph {
     per_channel_fully_connected: Vec<String>,
     largest: Largest,
     uncommon: Option<String>,
+    /// Each operator's output list, in order.
+    op_outputs: Vec<Vec<i32>>,
 }
 
 /// A subgraph's tensors, as its operators see them.
@@ -47,8 +49,12 @@ struct Tensors<'t> {
     decls: &'t [TensorDecl],
     constants: &'t [bool],
     inputs: &'t HashSet<i32>,
+    /// Which tensors hold a value no operator writes (see `subgraph`).
+    standing: &'t [bool],
     /// Which tensors an operator writes, so far.
     written: Vec<bool>,
+    /// Which tensors an operator reads.
+    read: Vec<bool>,
 }
 
 /// How much of the check a parse applies.
@@ -116,12 +122,10 @@ pub fn parse_to(bytes: &[u8], depth: Depth) -> R<ModelDecl> {
     let mut codes = Vec::with_capacity(opcodes.len());
     let mut customs = Vec::with_capacity(opcodes.len());
     for oc in &opcodes {
+        // as the engines read it (`GetBuiltinCode`): the larger of the two fields, so that a
+        // file written before `builtin_code` existed (0, ADD) reads as its deprecated code
         let deprecated = oc.scalar_u8(0, 0)? as i8 as i32;
-        let code = if deprecated < 127 {
-            deprecated
-        } else {
-            oc.scalar_i32(3, 0)?
-        };
+        let code = deprecated.max(oc.scalar_i32(3, 0)?);
         codes.push(code);
         customs.push(oc.string(1)?);
     }
@@ -215,12 +219,27 @@ fn subgraph(ctx: &Context<'_>, g: usize, sg: &Table<'_>) -> R<Subgraph> {
     let outputs = sg.i32s(2)?.unwrap_or_default();
     refers(g, tensors.len(), "the input list", &inputs, false)?;
     refers(g, tensors.len(), "the output list", &outputs, false)?;
+    // an input of no elements: TensorFlow Lite 2.6's LOG_SOFTMAX ended the process with
+    // SIGSEGV on one, and converters give a dynamic dimension as 1 (and -1 in the signature)
+    if let Some(&i) = inputs
+        .iter()
+        .filter(|_| ctx.guards && g == 0)
+        .find(|&&i| tensors[i as usize].shape.contains(&0))
+    {
+        let t = &tensors[i as usize];
+        return bad(format!(
+            "subgraph 0's input tensor {i} ({:?}) has shape {:?}, which holds no elements",
+            t.name, t.shape
+        ));
+    }
     let is_input: HashSet<i32> = inputs.iter().copied().collect();
     let mut seen = Tensors {
         decls: &tensors,
         constants: &constants,
         inputs: &is_input,
+        standing: &standing,
         written: vec![false; tensors.len()],
+        read: vec![false; tensors.len()],
     };
     let mut s = Subgraph {
         tensors: Vec::new(),
@@ -231,6 +250,7 @@ fn subgraph(ctx: &Context<'_>, g: usize, sg: &Table<'_>) -> R<Subgraph> {
         per_channel_fully_connected: Vec::new(),
         largest,
         uncommon,
+        op_outputs: Vec::new(),
     };
     for (k, op) in sg.tables(3)?.iter().enumerate() {
         operator(ctx, g, k, op, &mut seen, &mut s)?;
@@ -244,6 +264,9 @@ fn subgraph(ctx: &Context<'_>, g: usize, sg: &Table<'_>) -> R<Subgraph> {
             "subgraph {g}'s output tensor {o} ({:?}) is written by no operator",
             tensors[o as usize].name
         ));
+    }
+    if ctx.guards {
+        gives_back(g, &outputs, &seen, &s.op_outputs)?;
     }
     Ok(Subgraph {
         tensors,
@@ -345,8 +368,108 @@ fn operator(
             }
         }
     }
+    if ctx.guards {
+        let name = crate::tflite::types::builtin_name(code);
+        if let Some((in_min, in_max, out_min, out_max)) = super::arity::arity(&name) {
+            for (what, n, min, max) in [
+                ("inputs", op_inputs.len(), in_min, in_max),
+                ("outputs", op_outputs.len(), out_min, out_max),
+            ] {
+                if n < min || max.is_some_and(|m| n > m) {
+                    let takes = match max {
+                        Some(m) if m == min => format!("{min}"),
+                        Some(m) => format!("{min} to {m}"),
+                        None => format!("at least {min}"),
+                    };
+                    return bad(format!(
+                        "{} ({name}) has {n} {what}, but the operator takes {takes}",
+                        where_op()
+                    ));
+                }
+            }
+        }
+        if let Some(pos) = op_inputs
+            .iter()
+            .enumerate()
+            .position(|(p, &i)| i < 0 && !omits_input(code, p))
+        {
+            return bad(format!(
+                "{} ({}) omits its input {pos} (tensor -1), which the operator needs",
+                where_op(),
+                crate::tflite::types::builtin_name(code)
+            ));
+        }
+        reads(tensors, &op_inputs, &where_op)?;
+    }
     writes(tensors, &op_outputs, &where_op)?;
+    s.op_outputs.push(op_outputs);
     Ok(())
+}
+
+/// A subgraph gives something back, and every operator's work reaches it: each operator with
+/// outputs has one that a later operator reads or that is an output of the subgraph.
+/// Converters remove operators whose results go nowhere; TensorFlow Lite 2.6's XNNPACK
+/// delegate ended the process with SIGSEGV on such a RELU, and on a model without outputs.
+fn gives_back(g: usize, outputs: &[i32], tensors: &Tensors<'_>, op_outputs: &[Vec<i32>]) -> R<()> {
+    if g == 0 && outputs.is_empty() {
+        return bad("subgraph 0 has no outputs: the model gives nothing back");
+    }
+    for (k, outs) in op_outputs.iter().enumerate() {
+        let used = |&&o: &&i32| o < 0 || tensors.read[o as usize] || outputs.contains(&o);
+        if !outs.is_empty() && !outs.iter().any(|o| o >= &0 && used(&o)) {
+            return bad(format!(
+                "subgraph {g} operator {k}'s outputs ({outs:?}) are read by no operator and are no output of the subgraph: its work goes nowhere"
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// Whether operator `code` may omit input `pos` (give tensor -1): the bias of convolutions
+/// and fully connected layers, PAD's padding value, the optional weights and states of the
+/// recurrent layers, what control flow and custom operators pass on. Elsewhere the kernels
+/// and the XNNPACK delegate take the index as it is: LiteRT 2.3.0 ended the process with
+/// SIGSEGV on an ADD whose second input was -1.
+fn omits_input(code: i32, pos: usize) -> bool {
+    match crate::tflite::types::builtin_name(code).as_str() {
+        "CONV_2D" | "DEPTHWISE_CONV_2D" | "FULLY_CONNECTED" | "CONV_3D" => pos == 2,
+        "TRANSPOSE_CONV" | "CONV_3D_TRANSPOSE" | "SVDF" => pos == 3,
+        "PAD" | "PADV2" => pos == 2,
+        "LSTM"
+        | "UNIDIRECTIONAL_SEQUENCE_LSTM"
+        | "BIDIRECTIONAL_SEQUENCE_LSTM"
+        | "BIDIRECTIONAL_SEQUENCE_RNN"
+        | "UNIDIRECTIONAL_SEQUENCE_RNN"
+        | "RNN" => pos >= 1,
+        "WHILE"
+        | "IF"
+        | "CALL_ONCE"
+        | "STABLEHLO_WHILE"
+        | "STABLEHLO_CASE"
+        | "STABLEHLO_COMPOSITE" => true,
+        _ => code == CUSTOM,
+    }
+}
+
+/// Each tensor an operator reads has a value when it runs: an input of the subgraph, a value
+/// standing in the file (see `subgraph`), or the output of an operator before it (the engines
+/// run operators in the file's order). TensorFlow Lite 2.6 ended the process with SIGSEGV on a
+/// RELU reading its own output.
+fn reads(tensors: &mut Tensors<'_>, inputs: &[i32], where_op: &dyn Fn() -> String) -> R<()> {
+    for &i in inputs.iter().filter(|&&i| i >= 0) {
+        tensors.read[i as usize] = true;
+    }
+    match inputs.iter().filter(|&&i| i >= 0).find(|&&i| {
+        let i = i as usize;
+        !(tensors.written[i] || tensors.standing[i] || tensors.inputs.contains(&(i as i32)))
+    }) {
+        Some(&i) => bad(format!(
+            "{} reads tensor {i} ({:?}), which no operator before it writes and which is neither an input of the subgraph nor a constant",
+            where_op(),
+            tensors.decls[i as usize].name
+        )),
+        None => Ok(()),
+    }
 }
 
 /// The model's signatures and metadata: a signature's inputs are inputs of its subgraph and

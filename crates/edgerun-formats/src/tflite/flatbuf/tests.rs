@@ -75,10 +75,31 @@ mod crafted {
 
     /// An operator with op code `opcode` reading tensor 0 and writing tensor 1.
     fn op(b: &mut FlatBufferBuilder<'_>, opcode: u32, more: &[F]) -> U {
-        let (i, o) = (ints(b, &[0]), ints(b, &[1]));
+        op_on(b, opcode, &[0], &[1], more)
+    }
+
+    /// An operator with op code `opcode` reading and writing the tensors given.
+    fn op_on(
+        b: &mut FlatBufferBuilder<'_>,
+        opcode: u32,
+        inputs: &[i32],
+        outputs: &[i32],
+        more: &[F],
+    ) -> U {
+        let (i, o) = (ints(b, inputs), ints(b, outputs));
         let mut fields = vec![F::U32(0, opcode), F::Off(1, i), F::Off(2, o)];
         fields.extend(more.iter().copied());
         table(b, &fields)
+    }
+
+    /// A model of one subgraph whose operator `opcode` reads tensor 0 and a constant tensor 2
+    /// of shape [1,1,1,4] (buffer 1), and writes tensor 1: for operators of two inputs.
+    fn with_weights(opcode: u32, more: &[F]) -> Vec<u8> {
+        let mut b = FlatBufferBuilder::new();
+        let w = tensor(&mut b, &[1, 1, 1, 4], 1, &[]);
+        let o = op_on(&mut b, opcode, &[0, 2], &[1], more);
+        let sg = subgraph(&mut b, &[o], &[w]);
+        model(b, &[sg], &[&[0u8; 16]], &[])
     }
 
     /// A subgraph of two [1,4] tensors (0 in, 1 out; 0 out too without operators), the
@@ -97,11 +118,11 @@ mod crafted {
         )
     }
 
-    /// The model: op codes WHILE (0), CALL_ONCE (1), ADD (2), STABLEHLO_COMPOSITE (3),
+    /// The model: op codes WHILE (0), CALL_ONCE (1), RELU (2), STABLEHLO_COMPOSITE (3),
     /// RESHAPE (4), DEPTHWISE_CONV_2D (5), STABLEHLO_GATHER (6);
     /// buffer 0 empty, then one per `data`; more model fields.
     fn model(mut b: FlatBufferBuilder<'_>, subgraphs: &[U], data: &[&[u8]], more: &[F]) -> Vec<u8> {
-        let codes: Vec<U> = [119, 129, 0, 206, 22, 4, 201]
+        let codes: Vec<U> = [119, 129, 19, 206, 22, 4, 201]
             .iter()
             .map(|&c: &i32| {
                 table(
@@ -164,8 +185,23 @@ mod crafted {
         let w = while_op(&mut b, 1, 1);
         let sg0 = subgraph(&mut b, &[w], &[]);
         let init = table(&mut b, &[F::I32(0, 0)]);
-        let call = op(&mut b, 1, &[F::U8(3, 103), F::Off(4, init)]);
-        let sg1 = subgraph(&mut b, &[call], &[]);
+        // CALL_ONCE takes no inputs and gives no outputs; subgraph 1 gives back its input
+        let call = op_on(&mut b, 1, &[], &[], &[F::U8(3, 103), F::Off(4, init)]);
+        let sg1 = {
+            let ts = {
+                let t = tensor(&mut b, &[1, 4], 0, &[]);
+                tables(&mut b, &[t])
+            };
+            let (i, o, ops) = (
+                ints(&mut b, &[0]),
+                ints(&mut b, &[0]),
+                tables(&mut b, &[call]),
+            );
+            table(
+                &mut b,
+                &[F::Off(0, ts), F::Off(1, i), F::Off(2, o), F::Off(3, ops)],
+            )
+        };
         refused(
             &model(b, &[sg0, sg1], &[], &[]),
             "subgraphs run each other in a cycle (0 -> 1 -> 0)",
@@ -233,10 +269,17 @@ mod crafted {
         // DEPTHWISE_CONV_2D (op code 5) with options of union member `union`
         let depthwise = |union: u8, fields: &[F]| {
             let mut b = FlatBufferBuilder::new();
+            let w = tensor(&mut b, &[1, 1, 1, 4], 1, &[]);
             let opts = table(&mut b, fields);
-            let o = op(&mut b, 5, &[F::U8(3, union), F::Off(4, opts)]);
-            let sg = subgraph(&mut b, &[o], &[]);
-            model(b, &[sg], &[], &[])
+            let o = op_on(
+                &mut b,
+                5,
+                &[0, 2],
+                &[1],
+                &[F::U8(3, union), F::Off(4, opts)],
+            );
+            let sg = subgraph(&mut b, &[o], &[w]);
+            model(b, &[sg], &[&[0u8; 16]], &[])
         };
         // strides 2, depth multiplier 1; the dilations are omitted, so the schema's 1
         let strides = [F::I32(1, 2), F::I32(2, 2), F::I32(3, 1)];
@@ -250,6 +293,12 @@ mod crafted {
             &depthwise(2, &[F::I32(1, 2), F::I32(2, 0)]),
             "(DEPTHWISE_CONV_2D): its options give stride_h = 0, which must be 1 to 32767",
         );
+        // a stride of 2^31 - 1 (TensorFlow Lite 2.6's CONV_2D: SIGFPE); every convolution and
+        // pool shares the bound
+        refused(
+            &depthwise(2, &[F::I32(1, i32::MAX), F::I32(2, 1)]),
+            "stride_w = 2147483647, which must be 1 to 32767",
+        );
         refused(
             &depthwise(2, &[F::I32(1, 1), F::I32(2, 1), F::I32(6, 40_000)]),
             "dilation_h_factor = 40000, which must be 1 to 32767",
@@ -258,15 +307,26 @@ mod crafted {
             &depthwise(2, &[F::I32(1, 1), F::I32(2, 1), F::I32(3, -1)]),
             "depth_multiplier = -1, which must be at least 0",
         );
-        // no options: the engines run it with zeros
-        let mut b = FlatBufferBuilder::new();
-        let o = op(&mut b, 5, &[]);
-        let sg = subgraph(&mut b, &[o], &[]);
+        // padding is SAME (0) or VALID (1), the activation 0 to 5
+        assert!(parse(&depthwise(
+            2,
+            &[F::U8(0, 1), F::I32(1, 1), F::I32(2, 1), F::U8(4, 5)]
+        ))
+        .is_ok());
         refused(
-            &model(b, &[sg], &[], &[]),
+            &depthwise(2, &[F::U8(0, 50), F::I32(1, 1), F::I32(2, 1)]),
+            "(DEPTHWISE_CONV_2D): its options give padding = 50, which the schema does not define (0 to 1)",
+        );
+        refused(
+            &depthwise(2, &[F::I32(1, 1), F::I32(2, 1), F::U8(4, 0xff)]),
+            "fused_activation_function = 255, which the schema does not define (0 to 5)",
+        );
+        // no options: the engines run it with zeros
+        refused(
+            &with_weights(5, &[]),
             "it carries no options, so the engines read stride_w = 0, which must be 1 to 32767",
         );
-        // ADD (op code 2) needs no options, and has no BuiltinOptions2 member
+        // RELU (op code 2) needs no options, and has no BuiltinOptions2 member
         let mut b = FlatBufferBuilder::new();
         let o = op(&mut b, 2, &[]);
         let sg = subgraph(&mut b, &[o], &[]);
@@ -277,16 +337,17 @@ mod crafted {
         let sg = subgraph(&mut b, &[o], &[]);
         refused(
             &model(b, &[sg], &[], &[]),
-            "(ADD) carries BuiltinOptions2 member 5, but that operator's is none",
+            "(RELU) carries BuiltinOptions2 member 5, but that operator's is none",
         );
         // STABLEHLO_GATHER (op code 6): LiteRT copies its dimension lists into 8 slots
         let gather = |dims: usize| {
             let mut b = FlatBufferBuilder::new();
             let list = b.create_vector(&vec![0i64; dims]).as_union_value();
             let opts = table(&mut b, &[F::Off(0, list)]);
-            let o = op(&mut b, 6, &[F::U8(11, 16), F::Off(12, opts)]);
-            let sg = subgraph(&mut b, &[o], &[]);
-            model(b, &[sg], &[], &[])
+            let w = tensor(&mut b, &[1, 1, 1, 4], 1, &[]);
+            let o = op_on(&mut b, 6, &[0, 2], &[1], &[F::U8(11, 16), F::Off(12, opts)]);
+            let sg = subgraph(&mut b, &[o], &[w]);
+            model(b, &[sg], &[&[0u8; 16]], &[])
         };
         assert!(parse(&gather(8)).is_ok());
         refused(
@@ -326,6 +387,71 @@ mod crafted {
         refused(
             &model(b, &[sg], &[], &[]),
             "subgraph 0 operator 0 writes tensor 0, an input of the subgraph",
+        );
+        // an operator reading its own output (TensorFlow Lite 2.6 ended with SIGSEGV)
+        let mut b = FlatBufferBuilder::new();
+        let (i, o) = (ints(&mut b, &[1]), ints(&mut b, &[1]));
+        let reads_own = table(&mut b, &[F::U32(0, 2), F::Off(1, i), F::Off(2, o)]);
+        let sg = subgraph(&mut b, &[reads_own], &[]);
+        refused(
+            &model(b, &[sg], &[], &[]),
+            "subgraph 0 operator 0 reads tensor 1 (\"t\"), which no operator before it writes",
+        );
+        // an operator omitting an input it needs (LiteRT 2.3.0 ended with SIGSEGV on an ADD)
+        let mut b = FlatBufferBuilder::new();
+        let omits = op_on(&mut b, 2, &[-1], &[1], &[]);
+        let sg = subgraph(&mut b, &[omits], &[]);
+        refused(
+            &model(b, &[sg], &[], &[]),
+            "subgraph 0 operator 0 (RELU) omits its input 0 (tensor -1), which the operator needs",
+        );
+        // an operator with more inputs than its kernel takes (a CUSTOM made SPLIT: LiteRT
+        // 2.3.0 ended with SIGSEGV)
+        let mut b = FlatBufferBuilder::new();
+        let two = op_on(&mut b, 2, &[0, 0], &[1], &[]);
+        let sg = subgraph(&mut b, &[two], &[]);
+        refused(
+            &model(b, &[sg], &[], &[]),
+            "subgraph 0 operator 0 (RELU) has 2 inputs, but the operator takes 1",
+        );
+        // a RELU whose output goes nowhere (TensorFlow Lite 2.6's XNNPACK: SIGSEGV): the
+        // subgraph's output is its input, or there is none
+        for (outputs, what) in [
+            (&[0][..], "subgraph 0 operator 0's outputs ([1]) are read by no operator and are no output of the subgraph"),
+            (&[][..], "subgraph 0 has no outputs: the model gives nothing back"),
+        ] {
+            let mut b = FlatBufferBuilder::new();
+            let ts = {
+                let (t0, t1) = (tensor(&mut b, &[1, 4], 0, &[]), tensor(&mut b, &[1, 4], 0, &[]));
+                tables(&mut b, &[t0, t1])
+            };
+            let relu = op(&mut b, 2, &[]);
+            let (i, o, ops) = (ints(&mut b, &[0]), ints(&mut b, outputs), tables(&mut b, &[relu]));
+            let sg = table(&mut b, &[F::Off(0, ts), F::Off(1, i), F::Off(2, o), F::Off(3, ops)]);
+            refused(&model(b, &[sg], &[], &[]), what);
+        }
+        // an input of no elements (TensorFlow Lite 2.6's LOG_SOFTMAX: SIGSEGV)
+        let mut b = FlatBufferBuilder::new();
+        let ts = {
+            let (t0, t1) = (
+                tensor(&mut b, &[1, 0], 0, &[]),
+                tensor(&mut b, &[1, 4], 0, &[]),
+            );
+            tables(&mut b, &[t0, t1])
+        };
+        let relu = op(&mut b, 2, &[]);
+        let (i, o, ops) = (
+            ints(&mut b, &[0]),
+            ints(&mut b, &[1]),
+            tables(&mut b, &[relu]),
+        );
+        let sg = table(
+            &mut b,
+            &[F::Off(0, ts), F::Off(1, i), F::Off(2, o), F::Off(3, ops)],
+        );
+        refused(
+            &model(b, &[sg], &[], &[]),
+            "subgraph 0's input tensor 0 (\"t\") has shape [1, 0], which holds no elements",
         );
         // two writers of one tensor
         let mut b = FlatBufferBuilder::new();
