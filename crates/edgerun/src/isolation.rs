@@ -40,7 +40,7 @@ pub const PROBE_ENV: &str = "EDGERUN_PROBE";
 pub const LAUNCHER_ENV: &str = "EDGERUN_PROBE_LAUNCHER";
 
 /// The first line of a request and of an answer: a helper of another version is not used.
-const GREETING: &str = "edgerun-probe 1";
+const GREETING: &str = "edgerun-probe 2";
 
 /// Whether models are first loaded in a helper process.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -141,6 +141,12 @@ impl Request<'_> {
         if let Some(n) = self.options.threads {
             t.push_str(&format!("threads\t{n}\n"));
         }
+        // this process's tensor size limit: a model declaring tensors past it is refused in
+        // the helper as it would be here, not allocated there
+        t.push_str(&format!(
+            "limit\t{}\n",
+            edgerun_core::limits::max_tensor_bytes()
+        ));
         for (name, dims) in &self.options.input_shapes {
             let dims: Vec<String> = dims.iter().map(ToString::to_string).collect();
             t.push_str(&format!("shape\t{name}\t{}\n", dims.join(",")));
@@ -435,6 +441,9 @@ pub fn serve_probe(input: impl Read, mut output: impl Write) -> i32 {
             return 2;
         }
     };
+    if let Some(bytes) = request.limit {
+        edgerun_core::limits::set_max_tensor_bytes(bytes);
+    }
     let refused = |say: &mut dyn FnMut(&str), e: &Error| {
         let text = e.to_string().replace(['\n', '\t'], " ");
         say(&format!("refused\t{text}"));
@@ -505,6 +514,8 @@ struct ProbeRequest {
     shapes: Vec<(String, Vec<usize>)>,
     settings: Vec<(String, String)>,
     inspect_only: bool,
+    /// The requesting process's tensor size limit, in bytes.
+    limit: Option<u64>,
 }
 
 fn read_request(input: impl Read) -> std::result::Result<ProbeRequest, String> {
@@ -527,6 +538,7 @@ fn read_request(input: impl Read) -> std::result::Result<ProbeRequest, String> {
         shapes: Vec::new(),
         settings: Vec::new(),
         inspect_only: false,
+        limit: None,
     };
     loop {
         let line = next()?;
@@ -548,6 +560,7 @@ fn read_request(input: impl Read) -> std::result::Result<ProbeRequest, String> {
             }
             ["set", k, v] => r.settings.push(((*k).to_string(), (*v).to_string())),
             ["inspect"] => r.inspect_only = true,
+            ["limit", n] => r.limit = Some(n.parse().map_err(|_| format!("limit {n:?}"))?),
             _ => return Err(format!("unknown request line {line:?}")),
         }
     }
@@ -629,7 +642,7 @@ mod tests {
     #[test]
     fn a_request_reads_back_as_written_and_bad_ones_are_named() {
         let text = format!(
-            "{GREETING}\nmodel\t/m/a b.onnx\nbackend\ttflite\nthreads\t3\nshape\tx\t1,3,0\nset\tuse_xnnpack\tfalse\ninspect\nend\n"
+            "{GREETING}\nmodel\t/m/a b.onnx\nbackend\ttflite\nthreads\t3\nlimit\t65536\nshape\tx\t1,3,0\nset\tuse_xnnpack\tfalse\ninspect\nend\n"
         );
         let r = read_request(text.as_bytes()).unwrap();
         assert_eq!(r.model, PathBuf::from("/m/a b.onnx"));
@@ -638,11 +651,13 @@ mod tests {
         assert_eq!(r.shapes, vec![("x".to_string(), vec![1, 3, 0])]);
         assert_eq!(r.settings, vec![("use_xnnpack".into(), "false".into())]);
         assert!(r.inspect_only);
+        assert_eq!(r.limit, Some(65536));
         for bad in [
             "edgerun-probe 0\nend\n".to_string(),
             format!("{GREETING}\nmodel\tm\n"),
             format!("{GREETING}\nbackend\tx\nend\n"),
             format!("{GREETING}\nmodel\tm\nbackend\tx\nthreads\tmany\nend\n"),
+            format!("{GREETING}\nmodel\tm\nbackend\tx\nlimit\t-1\nend\n"),
             format!("{GREETING}\nmodel\tm\nbackend\tx\nwhat\nend\n"),
         ] {
             assert!(read_request(bad.as_bytes()).is_err(), "{bad:?}");

@@ -119,10 +119,10 @@ mod crafted {
     }
 
     /// The model: op codes WHILE (0), CALL_ONCE (1), RELU (2), STABLEHLO_COMPOSITE (3),
-    /// RESHAPE (4), DEPTHWISE_CONV_2D (5), STABLEHLO_GATHER (6);
+    /// RESHAPE (4), DEPTHWISE_CONV_2D (5), STABLEHLO_GATHER (6), DEQUANTIZE (7);
     /// buffer 0 empty, then one per `data`; more model fields.
     fn model(mut b: FlatBufferBuilder<'_>, subgraphs: &[U], data: &[&[u8]], more: &[F]) -> Vec<u8> {
-        let codes: Vec<U> = [119, 129, 19, 206, 22, 4, 201]
+        let codes: Vec<U> = [119, 129, 19, 206, 22, 4, 201, 6]
             .iter()
             .map(|&c: &i32| {
                 table(
@@ -452,6 +452,16 @@ mod crafted {
         refused(
             &model(b, &[sg], &[], &[]),
             "subgraph 0's input tensor 0 (\"t\") has shape [1, 0], which holds no elements",
+        );
+        // a DEQUANTIZE of a constant [1,1,1,4] declaring its output [1,4] (LiteRT's XNNPACK
+        // reads the constant by the output's shape: SIGSEGV when it is larger)
+        let mut b = FlatBufferBuilder::new();
+        let w = tensor(&mut b, &[1, 1, 1, 4], 1, &[]);
+        let deq = op_on(&mut b, 7, &[2], &[1], &[]);
+        let sg = subgraph(&mut b, &[deq], &[w]);
+        refused(
+            &model(b, &[sg], &[&[0u8; 16]], &[]),
+            "subgraph 0 operator 0 (DEQUANTIZE) declares its output 1 (\"t\") with shape [1, 4], but the constant it reads, tensor 2, has shape [1, 1, 1, 4]",
         );
         // two writers of one tensor
         let mut b = FlatBufferBuilder::new();
