@@ -226,6 +226,22 @@ pub fn program_steps(rest: &[u8]) -> Vec<u64> {
         .collect()
 }
 
+/// Load a mutant through `rt` and run it once on the dispatcher's measuring inputs (open
+/// dimensions as 1): what the mutant tools do with each mutant.
+#[cfg(feature = "models")]
+pub fn load_and_run(rt: &edgerun::Runtime, label: &str, bytes: Vec<u8>) -> edgerun::Result<()> {
+    let loaded = rt.load_bytes(label, bytes)?;
+    let inputs = loaded
+        .inputs()
+        .iter()
+        .map(|info| {
+            let shape: Vec<usize> = info.shape.iter().map(|d| d.fixed().unwrap_or(1)).collect();
+            edgerun::fill::measuring(info, &shape, 1)
+        })
+        .collect::<edgerun::Result<Vec<_>>>()?;
+    loaded.session()?.run(&inputs).map(|_| ())
+}
+
 /// `load_run` on the given backends.
 #[cfg(feature = "models")]
 pub fn load_run_on(data: &[u8], backends: &[String]) {

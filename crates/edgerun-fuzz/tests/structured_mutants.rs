@@ -42,18 +42,7 @@ fn sample(models: &[&str], backends: &[&str], count: u64) -> Vec<(usize, usize)>
             let m = mutate::structured(format, &original, changes, &mut rng);
             let b = k as usize % backends.len();
             let label = format!("{model} mutant {k}");
-            let outcome = runtimes[b].load_bytes(&label, m.bytes).and_then(|loaded| {
-                let inputs = loaded
-                    .inputs()
-                    .iter()
-                    .map(|info| {
-                        let shape: Vec<usize> =
-                            info.shape.iter().map(|d| d.fixed().unwrap_or(1)).collect();
-                        edgerun::fill::measuring(info, &shape, 1)
-                    })
-                    .collect::<Result<Vec<_>, _>>()?;
-                loaded.session()?.run(&inputs)
-            });
+            let outcome = edgerun_fuzz::load_and_run(&runtimes[b], &label, m.bytes);
             match outcome {
                 Ok(_) => tally[b].1 += 1,
                 Err(e) => {

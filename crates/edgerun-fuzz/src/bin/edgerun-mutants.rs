@@ -201,20 +201,8 @@ fn worker(a: &Args, from: usize) -> ExitCode {
             .with_threads(1)
             .with_cache(edgerun::CacheSetting::Off)
             .with_isolation(isolation.clone());
-        let outcome = rt
-            .load_bytes(&format!("{} mutant {k}", model.name), m.bytes)
-            .and_then(|loaded| {
-                let inputs = loaded
-                    .inputs()
-                    .iter()
-                    .map(|info| {
-                        let shape: Vec<usize> =
-                            info.shape.iter().map(|d| d.fixed().unwrap_or(1)).collect();
-                        edgerun::fill::measuring(info, &shape, 1)
-                    })
-                    .collect::<Result<Vec<_>, _>>()?;
-                loaded.session()?.run(&inputs)
-            });
+        let outcome =
+            edgerun_fuzz::load_and_run(&rt, &format!("{} mutant {k}", model.name), m.bytes);
         let line = match outcome {
             Ok(_) => format!("end {k} ran"),
             Err(e @ edgerun::Error::EngineCrashed { .. }) => {
