@@ -60,7 +60,17 @@ fn pinned_workers_run_only_on_the_given_cpus() {
         .filter(|t| !before.contains(t))
         .collect();
     assert_eq!(new.len(), 1, "one worker for 2 threads");
-    assert_eq!(thread_affinity(new[0]).unwrap(), vec![last]);
+    // the worker pins itself once it starts running, which may be just after `prepare`
+    // returns: wait for it (up to 5 s), then look
+    let mut pinned = thread_affinity(new[0]).unwrap();
+    for _ in 0..500 {
+        if pinned == vec![last] {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(10));
+        pinned = thread_affinity(new[0]).unwrap();
+    }
+    assert_eq!(pinned, vec![last]);
     assert_eq!(
         thread_affinity(0).unwrap(),
         mine,
