@@ -8,6 +8,7 @@ Needs `onnx` and `numpy` (pip install onnx numpy). Writes into the folder of thi
   unsupported_op.onnx    a graph with an op no runtime implements (for error tests)
   typed_io.onnx          one input and output per tensor type edgerun passes (f32, f16, f64,
                          i8, u8, i16, i32, i64, bool), each of a dynamic length N
+  cast_bf16.onnx         bfloat16 in and out through Cast
 
 Weights come from numpy's PCG64 generator with fixed seeds, so running the script again gives
 byte-identical files.
@@ -160,6 +161,21 @@ def typed_io():
                            opset_imports=[helper.make_opsetid("", OPSET)]), "typed_io.onnx")
 
 
+def cast_bf16():
+    # bfloat16 both ways, as the TFLite cast_bf16.tflite: x bf16 -> Cast -> y f32 and
+    # u f32 -> Cast -> v bf16 (ONNX Runtime's CPU kernels take bfloat16 in Cast)
+    nodes = [helper.make_node("Cast", ["x"], ["y"], name="to_f32", to=TensorProto.FLOAT),
+             helper.make_node("Cast", ["u"], ["v"], name="to_bf16", to=TensorProto.BFLOAT16)]
+    graph = helper.make_graph(
+        nodes, "cast_bf16",
+        [helper.make_tensor_value_info("x", TensorProto.BFLOAT16, ["N"]),
+         helper.make_tensor_value_info("u", TensorProto.FLOAT, ["N"])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, ["N"]),
+         helper.make_tensor_value_info("v", TensorProto.BFLOAT16, ["N"])])
+    save(helper.make_model(graph, producer_name="edgerun-models",
+                           opset_imports=[helper.make_opsetid("", OPSET)]), "cast_bf16.onnx")
+
+
 def huge_input():
     # a valid model whose fixed input shape asks for 6.4 TB: sizes must be checked before
     # anything is allocated
@@ -193,5 +209,6 @@ if __name__ == "__main__":
     dynamic_mlp()
     unsupported_op()
     typed_io()
+    cast_bf16()
     huge_input()
     huge_initializer()

@@ -15,7 +15,9 @@ import flatbuffers
 HERE = os.path.dirname(os.path.abspath(__file__))
 CUSTOM = 32
 RELU = 19
+CAST = 53
 FLOAT32 = 0
+BFLOAT16 = 18
 
 
 def vector(b, items, prepend):
@@ -40,42 +42,47 @@ def table(b, fields):
     return b.EndObject()
 
 
-def write(filename, code, custom, description):
+def write(filename, description, codes, tensors, ops, inputs, outputs):
+    """codes: (builtin code, custom name or None) per operator code; tensors: (name, type);
+    ops: (code index, input tensors, output tensors); every tensor is [1, 8]."""
     b = flatbuffers.Builder(1024)
     # strings first: a table cannot be open while they are written
-    custom_name = b.CreateString(custom) if custom else None
-    names = [b.CreateString("x"), b.CreateString("y")]
+    custom_names = [b.CreateString(c) if c else None for _, c in codes]
+    names = [b.CreateString(name) for name, _ in tensors]
 
     # Buffer 0: the empty buffer every model starts with
     empty = table(b, [(0, "offset", vector(b, [], b.PrependUint8))])
 
     # OperatorCode: deprecated_builtin_code (0), custom_code (1), version (2), builtin_code (3)
-    fields = [(0, "uint8", code), (2, "int32", 1), (3, "int32", code)]
-    if custom_name:
-        fields.insert(1, (1, "offset", custom_name))
-    opcode = table(b, fields)
+    opcodes = []
+    for (code, _), custom_name in zip(codes, custom_names):
+        fields = [(0, "uint8", code), (2, "int32", 1), (3, "int32", code)]
+        if custom_name:
+            fields.insert(1, (1, "offset", custom_name))
+        opcodes.append(table(b, fields))
 
     # Tensor: shape (0), type (1), buffer (2), name (3)
-    tensors = []
-    for name in names:
+    tables = []
+    for name, (_, ty) in zip(names, tensors):
         shape = vector(b, [1, 8], b.PrependInt32)
-        tensors.append(table(b, [(0, "offset", shape), (1, "uint8", FLOAT32),
-                                 (2, "uint32", 0), (3, "offset", name)]))
+        tables.append(table(b, [(0, "offset", shape), (1, "uint8", ty),
+                                (2, "uint32", 0), (3, "offset", name)]))
 
     # Operator: opcode_index (0), inputs (1), outputs (2)
-    op = table(b, [(0, "uint32", 0), (1, "offset", vector(b, [0], b.PrependInt32)),
-                   (2, "offset", vector(b, [1], b.PrependInt32))])
+    operators = [table(b, [(0, "uint32", k), (1, "offset", vector(b, ins, b.PrependInt32)),
+                           (2, "offset", vector(b, outs, b.PrependInt32))])
+                 for k, ins, outs in ops]
 
     # SubGraph: tensors (0), inputs (1), outputs (2), operators (3), name (4)
-    subgraph = table(b, [(0, "offset", vector(b, tensors, b.PrependUOffsetTRelative)),
-                         (1, "offset", vector(b, [0], b.PrependInt32)),
-                         (2, "offset", vector(b, [1], b.PrependInt32)),
-                         (3, "offset", vector(b, [op], b.PrependUOffsetTRelative)),
+    subgraph = table(b, [(0, "offset", vector(b, tables, b.PrependUOffsetTRelative)),
+                         (1, "offset", vector(b, inputs, b.PrependInt32)),
+                         (2, "offset", vector(b, outputs, b.PrependInt32)),
+                         (3, "offset", vector(b, operators, b.PrependUOffsetTRelative)),
                          (4, "offset", b.CreateString("main"))])
 
     # Model: version (0), operator_codes (1), subgraphs (2), description (3), buffers (4)
     model = table(b, [(0, "uint32", 3),
-                      (1, "offset", vector(b, [opcode], b.PrependUOffsetTRelative)),
+                      (1, "offset", vector(b, opcodes, b.PrependUOffsetTRelative)),
                       (2, "offset", vector(b, [subgraph], b.PrependUOffsetTRelative)),
                       (3, "offset", b.CreateString(description)),
                       (4, "offset", vector(b, [empty], b.PrependUOffsetTRelative))])
@@ -86,9 +93,18 @@ def write(filename, code, custom, description):
     print(f"wrote {filename} ({os.path.getsize(path)} bytes)")
 
 
+def one_op(filename, code, custom, description):
+    write(filename, description, [(code, custom)], [("x", FLOAT32), ("y", FLOAT32)],
+          [(0, [0], [1])], [0], [1])
+
+
 def main():
-    write("custom_op.tflite", CUSTOM, "EdgerunMysteryOp", "edgerun test: a custom op no runtime has")
-    write("relu.tflite", RELU, None, "edgerun test: one RELU")
+    one_op("custom_op.tflite", CUSTOM, "EdgerunMysteryOp", "edgerun test: a custom op no runtime has")
+    one_op("relu.tflite", RELU, None, "edgerun test: one RELU")
+    # bfloat16 both ways: x bf16 -> CAST -> y f32, u f32 -> CAST -> v bf16
+    write("cast_bf16.tflite", "edgerun test: bfloat16 in and out", [(CAST, None)],
+          [("x", BFLOAT16), ("y", FLOAT32), ("u", FLOAT32), ("v", BFLOAT16)],
+          [(0, [0], [1]), (0, [2], [3])], [0, 2], [1, 3])
 
 
 if __name__ == "__main__":

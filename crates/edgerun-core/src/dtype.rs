@@ -2,13 +2,15 @@
 
 use std::fmt;
 
-use half::f16;
+use half::{bf16, f16};
 
 /// The element type of a tensor.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum DType {
     F32,
     F16,
+    /// bfloat16 (brain float): f32's exponent range with an 8-bit significand.
+    BF16,
     F64,
     I8,
     U8,
@@ -23,9 +25,10 @@ pub enum DType {
 
 impl DType {
     /// Every type edgerun knows, in a stable order.
-    pub const ALL: [DType; 12] = [
+    pub const ALL: [DType; 13] = [
         DType::F32,
         DType::F16,
+        DType::BF16,
         DType::F64,
         DType::I8,
         DType::U8,
@@ -42,7 +45,7 @@ impl DType {
     pub fn size_of(self) -> usize {
         match self {
             DType::I8 | DType::U8 | DType::Bool => 1,
-            DType::F16 | DType::I16 | DType::U16 => 2,
+            DType::F16 | DType::BF16 | DType::I16 | DType::U16 => 2,
             DType::F32 | DType::I32 | DType::U32 => 4,
             DType::F64 | DType::I64 | DType::U64 => 8,
         }
@@ -53,6 +56,7 @@ impl DType {
         match self {
             DType::F32 => "f32",
             DType::F16 => "f16",
+            DType::BF16 => "bf16",
             DType::F64 => "f64",
             DType::I8 => "i8",
             DType::U8 => "u8",
@@ -66,9 +70,9 @@ impl DType {
         }
     }
 
-    /// True for f16, f32 and f64.
+    /// True for f16, bf16, f32 and f64.
     pub fn is_float(self) -> bool {
-        matches!(self, DType::F16 | DType::F32 | DType::F64)
+        matches!(self, DType::F16 | DType::BF16 | DType::F32 | DType::F64)
     }
 
     /// Parse a name as printed by [`DType::name`]; also accepts `float32`, `int8`, `uint8`...
@@ -76,6 +80,7 @@ impl DType {
         Some(match s.to_ascii_lowercase().as_str() {
             "f32" | "float32" | "float" => DType::F32,
             "f16" | "float16" | "half" => DType::F16,
+            "bf16" | "bfloat16" => DType::BF16,
             "f64" | "float64" | "double" => DType::F64,
             "i8" | "int8" => DType::I8,
             "u8" | "uint8" => DType::U8,
@@ -152,7 +157,8 @@ mod sealed {
 
 /// A Rust type that can be the element of a [`crate::Tensor`].
 ///
-/// Implemented for `f32`, `half::f16`, `f64`, `i8`, `u8`, `i16`, `i32`, `i64` and `bool`; sealed.
+/// Implemented for `f32`, `half::f16`, `half::bf16`, `f64`, `i8`, `u8`, `i16`, `u16`, `i32`, `u32`,
+/// `i64`, `u64` and `bool`; sealed.
 pub trait Element: sealed::Sealed + Copy + Default + Send + Sync + 'static {
     /// The matching [`DType`].
     const DTYPE: DType;
@@ -212,6 +218,7 @@ macro_rules! element {
 element!(
     f32 => F32,
     f16 => F16,
+    bf16 => BF16,
     f64 => F64,
     i8 => I8,
     u8 => U8,

@@ -22,7 +22,7 @@ pub use backend::{
 pub use dtype::{DType, Element, Quant};
 pub use error::{EngineError, Error, ErrorKind, Result};
 pub use format::{ModelFormat, ModelSource};
-pub use half::f16;
+pub use half::{bf16, f16};
 pub use platform::{CpuAffinity, Placement, Platform};
 pub use settings::{Kind, Setting, Value};
 pub use tensor::{AsTensorView, Data, DataRef, Mismatch, Tensor, TensorView, Tolerance};

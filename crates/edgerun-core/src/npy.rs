@@ -13,6 +13,9 @@ fn descr(dtype: DType) -> &'static str {
     match dtype {
         DType::F32 => "<f4",
         DType::F16 => "<f2",
+        // numpy has no bfloat16: ml_dtypes saves its bfloat16 arrays as 2-byte void, and so
+        // does edgerun (`np.load(path).view(ml_dtypes.bfloat16)` reads them back)
+        DType::BF16 => "<V2",
         DType::F64 => "<f8",
         DType::I8 => "|i1",
         DType::U8 => "|u1",
@@ -35,7 +38,7 @@ fn parse_descr(d: &str) -> std::result::Result<DType, String> {
         .into_iter()
         .find(|t| descr(*t)[1..] == *core)
         .ok_or_else(|| {
-            format!("dtype {d:?} is not supported (f16, f32, f64, i8, u8, i16, u16, i32, u32, i64, u64, bool are)")
+            format!("dtype {d:?} is not supported (f16, f32, f64, i8, u8, i16, u16, i32, u32, i64, u64, bool, and bf16 as ml_dtypes saves it, <V2, are)")
         })
 }
 
@@ -193,23 +196,39 @@ mod tests {
         assert_eq!(from_bytes(&to_bytes(&t)).unwrap(), t);
     }
 
-    #[test]
-    fn reads_numpy_written_header() {
-        // header exactly as numpy 2 writes it for np.arange(3, dtype=np.int64)
+    /// A version 1.0 file as numpy 2 writes it: the header dict padded with spaces so that the
+    /// data starts at a multiple of 64.
+    fn numpy_file(descr: &str, shape: &str, data: &[u8]) -> Vec<u8> {
         let mut b = MAGIC.to_vec();
         b.extend_from_slice(&[1, 0]);
-        let mut h = "{'descr': '<i8', 'fortran_order': False, 'shape': (3,), }".to_string();
+        let mut h = format!("{{'descr': '{descr}', 'fortran_order': False, 'shape': {shape}, }}");
         while !(10 + h.len() + 1).is_multiple_of(64) {
             h.push(' ');
         }
         h.push('\n');
         b.extend_from_slice(&(h.len() as u16).to_le_bytes());
         b.extend_from_slice(h.as_bytes());
-        for v in 0i64..3 {
-            b.extend_from_slice(&v.to_le_bytes());
-        }
-        let t = from_bytes(&b).unwrap();
+        b.extend_from_slice(data);
+        b
+    }
+
+    #[test]
+    fn reads_numpy_written_header() {
+        // np.arange(3, dtype=np.int64)
+        let data: Vec<u8> = (0i64..3).flat_map(i64::to_le_bytes).collect();
+        let t = from_bytes(&numpy_file("<i8", "(3,)", &data)).unwrap();
         assert_eq!(t.as_slice::<i64>().unwrap(), &[0, 1, 2]);
+    }
+
+    #[test]
+    fn reads_bfloat16_as_ml_dtypes_saves_it() {
+        // ml_dtypes' bfloat16 has no numpy type code: np.save writes it as 2-byte void; 1.5 and
+        // -2.0 in bfloat16 are f32's upper 16 bits
+        let b = numpy_file("<V2", "(2,)", &[0xc0, 0x3f, 0x00, 0xc0]);
+        let t = from_bytes(&b).unwrap();
+        let want = [half::bf16::from_f32(1.5), half::bf16::from_f32(-2.0)];
+        assert_eq!(t.as_slice::<half::bf16>().unwrap(), &want);
+        assert_eq!(to_bytes(&t), b);
     }
 
     #[test]

@@ -22,6 +22,7 @@ fn check(case: &str, threads: usize) {
     let out = session.run_tensors(&inputs).unwrap();
     assert_eq!(out.len(), c.outputs.len());
     for (k, (got, expected)) in out.iter().zip(&c.outputs).enumerate() {
+        assert_eq!(got.dtype(), expected.dtype(), "{case} output {k}");
         let tol = match got.dtype() {
             DType::I8 | DType::U8 => Tolerance::new(8.0, 0.0),
             _ => Tolerance::new(1e-4, 1e-3),
@@ -53,6 +54,12 @@ fn mobilenetv2_int8() {
 fn blazeface() {
     check("blazeface_front", 1);
     check("blazeface_front", 2);
+}
+
+/// bfloat16 in and out (CAST both ways): LiteRT's bfloat16 kernels, which TFLite 2.6 lacks.
+#[test]
+fn bfloat16_in_and_out() {
+    check("cast_bf16_tflite", 1);
 }
 
 #[test]

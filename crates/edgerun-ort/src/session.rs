@@ -137,6 +137,7 @@ fn dtype_of(t: TensorElementType) -> Option<DType> {
     Some(match t {
         TensorElementType::Float32 => DType::F32,
         TensorElementType::Float16 => DType::F16,
+        TensorElementType::Bfloat16 => DType::BF16,
         TensorElementType::Float64 => DType::F64,
         TensorElementType::Int8 => DType::I8,
         TensorElementType::Uint8 => DType::U8,
@@ -156,7 +157,7 @@ fn info(path: &std::path::Path, name: &str, t: &ValueType) -> Result<TensorInfo>
         Error::Backend {
         backend: NAME.into(),
         message: format!(
-            "{path:?}: tensor {name:?} is {what}, which edgerun does not exchange (it passes f32, f16, f64, i8, u8, i16, u16, i32, u32, i64, u64 and bool tensors)"
+            "{path:?}: tensor {name:?} is {what}, which edgerun does not exchange (it passes f32, f16, bf16, f64, i8, u8, i16, u16, i32, u32, i64, u64 and bool tensors)"
         ),
     }
     };
@@ -332,6 +333,7 @@ fn input_value<'a>(t: &TensorView<'a>) -> ort::Result<SessionInputValue<'a>> {
     Ok(match t.data() {
         DataRef::F32(v) => TensorRef::from_array_view((shape, v))?.into(),
         DataRef::F16(v) => TensorRef::from_array_view((shape, v))?.into(),
+        DataRef::BF16(v) => TensorRef::from_array_view((shape, v))?.into(),
         DataRef::F64(v) => TensorRef::from_array_view((shape, v))?.into(),
         DataRef::I8(v) => TensorRef::from_array_view((shape, v))?.into(),
         DataRef::U8(v) => TensorRef::from_array_view((shape, v))?.into(),
@@ -360,6 +362,7 @@ fn copy_out(value: &ort::value::DynValue, dtype: DType, out: &mut Tensor) -> ort
     match dtype {
         DType::F32 => take!(f32, F32),
         DType::F16 => take!(half::f16, F16),
+        DType::BF16 => take!(half::bf16, BF16),
         DType::F64 => take!(f64, F64),
         DType::I8 => take!(i8, I8),
         DType::U8 => take!(u8, U8),

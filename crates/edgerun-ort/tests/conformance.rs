@@ -22,6 +22,7 @@ fn check(case: &str, threads: usize) {
     let out = session.run_tensors(&inputs).unwrap();
     assert_eq!(out.len(), c.outputs.len());
     for (k, (got, expected)) in out.iter().zip(&c.outputs).enumerate() {
+        assert_eq!(got.dtype(), expected.dtype(), "{case} output {k}");
         let diff = Tolerance::new(1e-4, 1e-3)
             .check(got, expected)
             .unwrap_or_else(|err| panic!("{case} output {k} ({threads} threads): {err}"));
@@ -45,6 +46,13 @@ fn dynamic_mlp_batch3() {
 fn ppocr_cls() {
     check("ppocr_cls", 1);
     check("ppocr_cls", 2);
+}
+
+/// bfloat16 in and out (Cast both ways), against onnxruntime's own casts: the same library, so
+/// the same rounding (the tolerance is met with a difference of 0).
+#[test]
+fn bfloat16_in_and_out() {
+    check("cast_bf16", 1);
 }
 
 #[test]

@@ -58,6 +58,19 @@ pub(crate) fn tflite_failure(
             detail: format!("{lib} is older than the model's ops: {text}"),
         };
     }
+    if let Some(code) = after(&text, "Unsupported data type ", &[' ', ';']) {
+        let name = code
+            .parse::<u8>()
+            .map_or_else(|_| format!("type {code}"), types::schema_type_name);
+        return Error::UnsupportedModel {
+            source: Some(engine.clone()),
+            backend: NAME.into(),
+            path: path.into(),
+            reason: format!(
+                "it has {name} tensors, which {lib} does not have (LiteRT and later TensorFlow Lite releases do)"
+            ),
+        };
+    }
     if let Some(op) = after(
         &text,
         "Encountered unresolved custom op: ",

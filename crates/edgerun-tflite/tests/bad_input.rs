@@ -145,6 +145,20 @@ fn an_op_this_tflite_build_lacks() {
 }
 
 #[test]
+fn a_tensor_type_this_tflite_build_lacks() {
+    // BFLOAT16 (schema type 18) arrived after TFLite 2.6; LiteRT runs the same file
+    let source = ModelSource::open(kit::model("cast_bf16.tflite")).unwrap();
+    let err = backend().prepare(&source, &Options::new()).err().unwrap();
+    assert_eq!(err.kind(), edgerun_core::ErrorKind::Unsupported, "{err}");
+    let text = err.to_string();
+    assert!(
+        text.contains("it has BFLOAT16 tensors, which TensorFlow Lite 2.6"),
+        "{text}"
+    );
+    assert!(text.contains("try another backend"), "{text}");
+}
+
+#[test]
 fn per_channel_fully_connected_is_refused_on_old_tflite() {
     let source = ModelSource::open(kit::model("dense_per_channel_int8.tflite")).unwrap();
     let err = backend().prepare(&source, &Options::new()).err().unwrap();

@@ -28,6 +28,16 @@ pub(crate) fn dtype_of(dt: DatumType) -> Option<(DType, Option<Quant>)> {
     Some((t, quant))
 }
 
+/// tract has no bfloat16 type: a model that has bfloat16 tensors is refused when it loads (see
+/// the ONNX check's rules for tract), so this is only met by a tensor handed in past that.
+pub(crate) fn no_bf16() -> Error {
+    Error::Backend {
+        backend: NAME.into(),
+        message: "tract has no bfloat16 type, so it takes no bf16 tensor; use the ort backend"
+            .into(),
+    }
+}
+
 pub(crate) fn dim_of(d: &TDim) -> Dim {
     match d.to_i64() {
         Ok(v) if v >= 0 => Dim::Fixed(v as usize),
@@ -146,6 +156,8 @@ pub(crate) fn to_tract(t: &TensorView<'_>, dt: DatumType) -> Result<tract_onnx::
         DataRef::U32(v) => tract_onnx::prelude::Tensor::from_shape(shape, v),
         DataRef::U64(v) => tract_onnx::prelude::Tensor::from_shape(shape, v),
         DataRef::Bool(v) => tract_onnx::prelude::Tensor::from_shape(shape, v),
+        // tract has no bfloat16 type, so no tract model declares such an input
+        DataRef::BF16(_) => return Err(no_bf16()),
     };
     let mut tensor = built.map_err(|e| backend_error("cannot build the input tensor", &e))?;
     if dt.is_quantized() && dt.unquantized() == tensor.datum_type() {
@@ -190,6 +202,7 @@ pub(crate) fn write_output(t: &tract_onnx::prelude::Tensor, out: &mut Tensor) ->
         Data::U32(d) => d.copy_from_slice(view.as_slice::<u32>().map_err(read)?),
         Data::U64(d) => d.copy_from_slice(view.as_slice::<u64>().map_err(read)?),
         Data::Bool(d) => d.copy_from_slice(view.as_slice::<bool>().map_err(read)?),
+        Data::BF16(_) => return Err(no_bf16()),
     }
     out.set_quant(quant);
     Ok(())

@@ -43,7 +43,18 @@ pub(crate) fn backend_error(what: &str, e: &TractError) -> Error {
 /// is a construct it does not implement (a Scan whose state has no declared type, a Pad mode,
 /// blocked quantization, an optional input), named with the node's op when tract says it.
 pub(crate) fn unbuildable(path: &Path, e: &TractError) -> Error {
-    let reason = chain(e);
+    let mut reason = chain(e);
+    // a tensor type tract has no DatumType for (bfloat16, float8...): say so first
+    if let Some(ty) = reason
+        .split_once("Unknown DatumType ")
+        .map(|(_, rest)| rest.split([' ', ',', ')']).next().unwrap_or(rest))
+    {
+        // the full chain stays the error's source
+        reason = format!(
+            "it has {} tensors, a type tract does not have",
+            ty.to_ascii_lowercase()
+        );
+    }
     match reason
         .split_once("Building node (")
         .and_then(|(_, rest)| rest.split_once(')'))

@@ -58,6 +58,19 @@ pub(crate) fn load_typed(source: &ModelSource) -> Result<TypedModel> {
                     ),
                 });
             }
+            // types tract's reader has no DatumType for (it calls such a file unreadable)
+            let lacks = |t: u8| t == 11 || t > 16;
+            if let Some((&t, at)) = decl.types.iter().find(|(&t, _)| lacks(t)) {
+                return Err(Error::UnsupportedModel {
+                    backend: NAME.into(),
+                    path: path.into(),
+                    reason: format!(
+                        "{at} is {}, a type tract's TensorFlow Lite reader does not have",
+                        edgerun_formats::tflite::types::schema_type_name(t)
+                    ),
+                    source: None,
+                });
+            }
             tract_tflite::tflite()
                 .model_for_read(&mut &bytes[..])
                 .map_err(|e| tflite_error(path, &e))

@@ -162,6 +162,11 @@ pub(crate) fn fill(dst: &mut tract_onnx::prelude::Tensor, src: DataRef<'_>) -> T
         DataRef::U32(v) => view.as_slice_mut::<u32>()?.copy_from_slice(v),
         DataRef::U64(v) => view.as_slice_mut::<u64>()?.copy_from_slice(v),
         DataRef::Bool(v) => view.as_slice_mut::<bool>()?.copy_from_slice(v),
+        DataRef::BF16(_) => {
+            return Err(TractError::msg(
+                "tract has no bfloat16 type; use the ort backend",
+            ))
+        }
     }
     Ok(())
 }

@@ -159,6 +159,27 @@ fn tflite_files_beyond_tracts_reader_are_refused_before_it_reads_them() {
     }
 }
 
+/// tract has no bfloat16 type: a model with bf16 tensors, ONNX or TFLite, is a valid model it
+/// cannot build (unsupported, so `auto` goes on to ONNX Runtime or LiteRT), not a corrupt file.
+#[test]
+fn bfloat16_models_are_unsupported_not_corrupt() {
+    for (file, what) in [
+        ("cast_bf16.onnx", "it has bfloat16 tensors, a type tract does not have"),
+        (
+            "cast_bf16.tflite",
+            "subgraph 0 tensor 0 (\"x\") is BFLOAT16, a type tract's TensorFlow Lite reader does not have",
+        ),
+    ] {
+        let source = ModelSource::open(models().join(file)).unwrap();
+        let err = TractBackend::new()
+            .prepare(&source, &Options::new())
+            .err()
+            .unwrap_or_else(|| panic!("{file} must not load on tract"));
+        assert_eq!(err.kind(), edgerun_core::ErrorKind::Unsupported, "{file}: {err}");
+        assert!(err.to_string().contains(what), "{file}: {err}");
+    }
+}
+
 /// A thousand mutants of an NNEF archive (the dynamic-batch MLP written by tract): each is
 /// refused with an error, or prepares and runs; none crashes the process.
 #[test]

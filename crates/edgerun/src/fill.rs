@@ -36,6 +36,7 @@ pub fn uniform(dtype: DType, shape: &[usize], lo: f64, hi: f64, seed: u64) -> Re
         DType::F32 => Data::F32((0..n).map(|_| real() as f32).collect()),
         DType::F64 => Data::F64((0..n).map(|_| real()).collect()),
         DType::F16 => Data::F16((0..n).map(|_| crate::f16::from_f64(real())).collect()),
+        DType::BF16 => Data::BF16((0..n).map(|_| crate::bf16::from_f64(real())).collect()),
         _ => {
             let (lo, hi) = (lo.ceil() as i64, hi.floor() as i64);
             let span = u64::try_from(hi.saturating_sub(lo))
@@ -71,7 +72,9 @@ pub fn uniform(dtype: DType, shape: &[usize], lo: f64, hi: f64, seed: u64) -> Re
                 ),
                 DType::U64 => Data::U64((0..n).map(|_| draw().max(0) as u64).collect()),
                 DType::Bool => Data::Bool((0..n).map(|_| draw() != 0).collect()),
-                DType::F32 | DType::F64 | DType::F16 => unreachable!("floats handled above"),
+                DType::F32 | DType::F64 | DType::F16 | DType::BF16 => {
+                    unreachable!("floats handled above")
+                }
             }
         }
     };
@@ -108,6 +111,11 @@ pub fn random(info: &TensorInfo, shape: &[usize], seed: u64) -> Result<Tensor> {
         DType::F16 => Data::F16(
             (0..n)
                 .map(|_| crate::f16::from_f32(rng.unit() as f32))
+                .collect(),
+        ),
+        DType::BF16 => Data::BF16(
+            (0..n)
+                .map(|_| crate::bf16::from_f32(rng.unit() as f32))
                 .collect(),
         ),
         DType::I8 => Data::I8((0..n).map(|_| (int(255) - 128) as i8).collect()),

@@ -35,7 +35,7 @@ pub struct ReadmeDoctests;
 
 use std::path::Path;
 
-pub use edgerun_core::f16;
+pub use edgerun_core::{bf16, f16};
 /// The model-file checks every backend runs before its engine reads a file.
 pub use edgerun_formats::{nnef, onnx};
 

@@ -27,6 +27,8 @@ fn runtime(backend: &str, xnnpack: bool) -> Runtime {
         .with_xnnpack(xnnpack);
     Runtime::new()
         .register(Box::new(tflite))
+        .configure("litert_lib", common::litert_lib().to_str().unwrap())
+        .unwrap()
         .with_backend(backend)
 }
 
@@ -73,7 +75,12 @@ fn check(case: &Case, threads: usize) {
 }
 
 macro_rules! conformance {
-    (tract: [$($test:ident => $case:literal),* $(,)?], tflite: [$($ttest:ident => $tcase:literal),* $(,)?] $(,)?) => {
+    (
+        tract: [$($test:ident => $case:literal),* $(,)?],
+        tflite: [$($ttest:ident => $tcase:literal),* $(,)?],
+        others: [$($otest:ident => $ocase:literal on $obackend:literal),* $(,)?],
+        elsewhere: [$($ecase:literal),* $(,)?] $(,)?
+    ) => {
         $(
             #[test]
             fn $test() {
@@ -89,9 +96,16 @@ macro_rules! conformance {
             }
         )*
 
+        $(
+            #[test]
+            fn $otest() {
+                check_with(&case($ocase), $obackend, 1, false);
+            }
+        )*
+
         #[test]
         fn every_reference_case_has_a_test() {
-            let tested = [$($case,)* $($tcase,)*];
+            let tested = [$($case,)* $($tcase,)* $($ocase,)* $($ecase,)*];
             for c in cases() {
                 assert!(tested.contains(&c.name.as_str()), "reference case {} has no test", c.name);
             }
@@ -113,6 +127,14 @@ conformance! {
         tflite_blazeface_front => "blazeface_front",
         tflite_dynamic_batch => "dynamic_batch_tflite",
     ],
+    // bfloat16, which tract and TFLite 2.6 do not have
+    others: [
+        litert_cast_bf16 => "cast_bf16_tflite" on "litert",
+    ],
+    // through ONNX Runtime, in tests/bfloat16.rs: once a runtime has loaded ONNX Runtime's
+    // library, every later runtime of the process finds it, and this file's tests of `auto`
+    // expect it absent
+    elsewhere: ["cast_bf16"],
 }
 
 /// The same network as ONNX on tract and as TFLite on TFLite: NHWC input is the NCHW input

@@ -6,13 +6,14 @@
 //!
 //! - `pass`: run, every output within the case's own tolerance (numpy's allclose, NaN equal);
 //! - `precision`: run, every output within edgerun's stated precision for float outputs
-//!   (|a - e| <= 1e-4 * max(1, max |e|) + r * |e|, r = 1e-3, or 1e-2 for float16);
+//!   (|a - e| <= 1e-4 * max(1, max |e|) + r * |e|, r = 1e-3, or 1e-2 for float16, 3e-2 for
+//!   bfloat16);
 //! - `refused OP`: the load fails as unsupported, naming OP (`-`: any refusal but a corrupt
 //!   file).
 //!
 //! What this sample covers: indices, ids and labels as inputs (Gather, GatherND, ScatterElements,
 //! rotary embeddings' position ids, NLL loss, ArrayFeatureExtractor), which `auto` once refused
-//! because it measured on random indices; u16, u32 and u64 tensors; tract's input names where a
+//! because it measured on random indices; u16, u32, u64 and bf16 tensors; tract's input names where a
 //! graph passes an input on unchanged, and its dimension outputs (Shape); each construct an
 //! engine computes wrongly, refused for that engine by the known-fault rules; a valid model
 //! tract cannot build, reported unsupported, not corrupt; DFT, where ONNX Runtime differs from
@@ -77,10 +78,13 @@ fn differs(expected: &Tensor, actual: &Tensor, c: &Case, precision: bool) -> Opt
         .iter()
         .filter(|x| x.is_finite())
         .fold(1f64, |m, x| m.max(x.abs()));
-    let rel = if expected.dtype() == edgerun::DType::F16 {
-        1e-2
-    } else {
-        1e-3
+    if expected.dtype() != actual.dtype() {
+        return Some(format!("{} where {}", actual.dtype(), expected.dtype()));
+    }
+    let rel = match expected.dtype() {
+        edgerun::DType::F16 => 1e-2,
+        edgerun::DType::BF16 => 3e-2,
+        _ => 1e-3,
     };
     e.iter().zip(&a).enumerate().find_map(|(i, (&x, &y))| {
         let allowed = if precision {

@@ -248,7 +248,7 @@ pub(super) fn prepare_inputs(p: &Flags, model: &Model, log: &mut Log<'_>) -> Res
 /// benchmark_model's default value ranges (`GetDataRangesForType`).
 pub(super) fn default_range(dtype: DType) -> (f64, f64) {
     match dtype {
-        DType::F32 | DType::F64 | DType::F16 => (-0.5, 0.5),
+        DType::F32 | DType::F64 | DType::F16 | DType::BF16 => (-0.5, 0.5),
         DType::I32 | DType::I64 => (0.0, 99.0),
         DType::U8 => (0.0, 254.0),
         DType::I8 => (-127.0, 127.0),

@@ -1,6 +1,6 @@
 //! The elements of a tensor, owned ([`Data`]) and borrowed ([`DataRef`]).
 
-use half::f16;
+use half::{bf16, f16};
 
 use crate::dtype::DType;
 use crate::error::{Error, Result};
@@ -10,6 +10,7 @@ use crate::error::{Error, Result};
 pub enum Data {
     F32(Vec<f32>),
     F16(Vec<f16>),
+    BF16(Vec<bf16>),
     F64(Vec<f64>),
     I8(Vec<i8>),
     U8(Vec<u8>),
@@ -27,6 +28,7 @@ impl Data {
         match self {
             Data::F32(_) => DType::F32,
             Data::F16(_) => DType::F16,
+            Data::BF16(_) => DType::BF16,
             Data::F64(_) => DType::F64,
             Data::I8(_) => DType::I8,
             Data::U8(_) => DType::U8,
@@ -59,6 +61,7 @@ impl Data {
         Some(match dtype {
             DType::F32 => Data::F32(filled(len, 0.0)?),
             DType::F16 => Data::F16(filled(len, f16::ZERO)?),
+            DType::BF16 => Data::BF16(filled(len, bf16::ZERO)?),
             DType::F64 => Data::F64(filled(len, 0.0)?),
             DType::I8 => Data::I8(filled(len, 0)?),
             DType::U8 => Data::U8(filled(len, 0)?),
@@ -77,6 +80,7 @@ impl Data {
         match self {
             Data::F32(v) => v.clone(),
             Data::F16(v) => v.iter().map(|x| x.to_f32()).collect(),
+            Data::BF16(v) => v.iter().map(|x| x.to_f32()).collect(),
             Data::F64(v) => v.iter().map(|&x| x as f32).collect(),
             Data::I8(v) => v.iter().map(|&x| x as f32).collect(),
             Data::U8(v) => v.iter().map(|&x| x as f32).collect(),
@@ -108,6 +112,7 @@ impl Data {
             Data::I8(v) => v.iter().map(|&x| x as u8).collect(),
             Data::U8(v) => v.clone(),
             Data::F16(v) => v.iter().flat_map(|x| x.to_le_bytes()).collect(),
+            Data::BF16(v) => v.iter().flat_map(|x| x.to_le_bytes()).collect(),
             Data::F32(v) => v.iter().flat_map(|x| x.to_le_bytes()).collect(),
             Data::F64(v) => v.iter().flat_map(|x| x.to_le_bytes()).collect(),
             Data::I16(v) => v.iter().flat_map(|x| x.to_le_bytes()).collect(),
@@ -144,6 +149,7 @@ impl Data {
         Ok(match dtype {
             DType::F32 => Data::F32(le!(f32, 4)),
             DType::F16 => Data::F16(le!(f16, 2)),
+            DType::BF16 => Data::BF16(le!(bf16, 2)),
             DType::F64 => Data::F64(le!(f64, 8)),
             DType::I8 => Data::I8(bytes.iter().map(|&b| b as i8).collect()),
             DType::U8 => Data::U8(bytes.to_vec()),
@@ -168,6 +174,7 @@ impl Data {
 pub enum DataRef<'a> {
     F32(&'a [f32]),
     F16(&'a [f16]),
+    BF16(&'a [bf16]),
     F64(&'a [f64]),
     I8(&'a [i8]),
     U8(&'a [u8]),
@@ -185,6 +192,7 @@ impl<'a> DataRef<'a> {
         match self {
             DataRef::F32(_) => DType::F32,
             DataRef::F16(_) => DType::F16,
+            DataRef::BF16(_) => DType::BF16,
             DataRef::F64(_) => DType::F64,
             DataRef::I8(_) => DType::I8,
             DataRef::U8(_) => DType::U8,
@@ -202,6 +210,7 @@ impl<'a> DataRef<'a> {
         match self {
             DataRef::F32(v) => v.len(),
             DataRef::F16(v) => v.len(),
+            DataRef::BF16(v) => v.len(),
             DataRef::F64(v) => v.len(),
             DataRef::I8(v) => v.len(),
             DataRef::U8(v) => v.len(),
@@ -228,6 +237,7 @@ impl<'a> DataRef<'a> {
         match *self {
             DataRef::F32(v) => parts(v),
             DataRef::F16(v) => parts(v),
+            DataRef::BF16(v) => parts(v),
             DataRef::F64(v) => parts(v),
             DataRef::I8(v) => parts(v),
             DataRef::U8(v) => parts(v),
@@ -246,6 +256,7 @@ impl<'a> DataRef<'a> {
         match *self {
             DataRef::F32(v) => Data::F32(v.to_vec()),
             DataRef::F16(v) => Data::F16(v.to_vec()),
+            DataRef::BF16(v) => Data::BF16(v.to_vec()),
             DataRef::F64(v) => Data::F64(v.to_vec()),
             DataRef::I8(v) => Data::I8(v.to_vec()),
             DataRef::U8(v) => Data::U8(v.to_vec()),
@@ -270,6 +281,7 @@ impl Data {
         match self {
             Data::F32(v) => parts(v),
             Data::F16(v) => parts(v),
+            Data::BF16(v) => parts(v),
             Data::F64(v) => parts(v),
             Data::I8(v) => parts(v),
             Data::U8(v) => parts(v),
@@ -288,6 +300,7 @@ impl Data {
         match self {
             Data::F32(v) => DataRef::F32(v),
             Data::F16(v) => DataRef::F16(v),
+            Data::BF16(v) => DataRef::BF16(v),
             Data::F64(v) => DataRef::F64(v),
             Data::I8(v) => DataRef::I8(v),
             Data::U8(v) => DataRef::U8(v),
@@ -317,6 +330,7 @@ impl Data {
         match self {
             Data::F32(v) => grow(v, len, 0.0),
             Data::F16(v) => grow(v, len, f16::ZERO),
+            Data::BF16(v) => grow(v, len, bf16::ZERO),
             Data::F64(v) => grow(v, len, 0.0),
             Data::I8(v) => grow(v, len, 0),
             Data::U8(v) => grow(v, len, 0),

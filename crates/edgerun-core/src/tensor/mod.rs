@@ -5,6 +5,7 @@ macro_rules! each_data {
         match $data {
             Data::F32($v) => $body,
             Data::F16($v) => $body,
+            Data::BF16($v) => $body,
             Data::F64($v) => $body,
             Data::I8($v) => $body,
             Data::U8($v) => $body,

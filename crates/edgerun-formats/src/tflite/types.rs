@@ -17,6 +17,7 @@ const TYPES: &[(DType, u32, u8)] = &[
     (DType::U64, 13, 12),
     (DType::U32, 16, 15),
     (DType::U16, 17, 16),
+    (DType::BF16, 19, 18),
 ];
 
 /// edgerun's type for a C `TfLiteType`.
@@ -27,6 +28,41 @@ pub fn from_c(code: u32) -> Option<DType> {
 /// edgerun's type for a schema `TensorType`.
 pub fn from_schema(code: u8) -> Option<DType> {
     TYPES.iter().find(|t| t.2 == code).map(|t| t.0)
+}
+
+/// The schema's `TensorType` names, indexed by their code.
+const SCHEMA_TYPE_NAMES: &[&str] = &[
+    "FLOAT32",
+    "FLOAT16",
+    "INT32",
+    "UINT8",
+    "INT64",
+    "STRING",
+    "BOOL",
+    "INT16",
+    "COMPLEX64",
+    "INT8",
+    "FLOAT64",
+    "COMPLEX128",
+    "UINT64",
+    "RESOURCE",
+    "VARIANT",
+    "UINT32",
+    "UINT16",
+    "INT4",
+    "BFLOAT16",
+    "INT2",
+    "UINT4",
+    "FLOAT8_E4M3FN",
+    "FLOAT8_E5M2",
+];
+
+/// The schema's name of a `TensorType` code (`BFLOAT16` for 18), or `type N` past the names
+/// edgerun knows.
+pub fn schema_type_name(code: u8) -> String {
+    SCHEMA_TYPE_NAMES
+        .get(usize::from(code))
+        .map_or_else(|| format!("type {code}"), |s| (*s).to_string())
 }
 
 /// Builtin operator names of the TFLite schema, indexed by their code.
@@ -281,6 +317,25 @@ mod tests {
         // string and complex tensors are not exchanged
         assert_eq!(from_c(5), None);
         assert_eq!(from_schema(5), None);
+    }
+
+    #[test]
+    fn schema_type_names_follow_the_schema_numbering() {
+        for &(d, _, s) in TYPES {
+            // FLOAT32 is f32, UINT16 u16, BFLOAT16 bf16...
+            let name = schema_type_name(s).to_ascii_lowercase();
+            let short = name
+                .replace("float", "f")
+                .replace("uint", "u")
+                .replace("int", "i");
+            assert_eq!(
+                DType::parse(&name).or(DType::parse(&short)),
+                Some(d),
+                "{name}"
+            );
+        }
+        assert_eq!(schema_type_name(17), "INT4");
+        assert_eq!(schema_type_name(99), "type 99");
     }
 
     #[test]

@@ -408,7 +408,7 @@ impl Preprocess {
     ///
     /// # Errors
     /// [`Error::Image`] when the shape is not an image's (see [`image_layout`]) or the input's
-    /// type cannot take pixels (only f32, f16, f64, u8 and i8 can).
+    /// type cannot take pixels (only f32, f16, bf16, f64, u8 and i8 can).
     pub fn tensor(
         &self,
         image: &Image,
@@ -419,12 +419,13 @@ impl Preprocess {
         let quant = info.quant.filter(|_| !info.dtype.is_float());
         let refuse = |reason: String| image_error(&format!("for input {:?}", info.name), reason);
         match (info.dtype, quant) {
-            (DType::F32 | DType::F64 | DType::F16 | DType::U8, _) | (DType::I8, Some(_)) => {}
+            (DType::F32 | DType::F64 | DType::F16 | DType::BF16 | DType::U8, _)
+            | (DType::I8, Some(_)) => {}
             (DType::I8, None) => return Err(refuse(
                 "an int8 input without quantization parameters cannot take pixels; give a model whose int8 input has a scale and zero point".into(),
             )),
             (dtype, _) => return Err(refuse(format!(
-                "a {dtype} input cannot take pixels (f32, f16, f64, u8 or quantized i8 can)"
+                "a {dtype} input cannot take pixels (f32, f16, bf16, f64, u8 or quantized i8 can)"
             ))),
         }
         if let Some(q) = quant {
@@ -456,6 +457,11 @@ impl Preprocess {
                 let t: Vec<[crate::f16; 256]> =
                     reals.iter().map(|r| r.map(crate::f16::from_f32)).collect();
                 Tensor::from_data(shape, Data::F16(by_channel(&samples, layout, plane, &t)))?
+            }
+            (DType::BF16, _) => {
+                let t: Vec<[crate::bf16; 256]> =
+                    reals.iter().map(|r| r.map(crate::bf16::from_f32)).collect();
+                Tensor::from_data(shape, Data::BF16(by_channel(&samples, layout, plane, &t)))?
             }
             (dtype, Some(q)) => {
                 let step = |r: f32| (r / q.scale).round() + q.zero_point as f32;

@@ -212,6 +212,19 @@ fn mean_std_into_nchw_float() {
 }
 
 #[test]
+fn half_precision_inputs_take_the_rounded_values() {
+    let img = Image::from_raw(&[0, 51, 255], 1, 1, 3, PixelFormat::Rgb8).unwrap();
+    let t = run(Preprocess::new(), &img, DType::F16, &[1, 1, 1, 3], None);
+    let want: Vec<crate::f16> = [0.0, 0.2, 1.0].map(crate::f16::from_f32).to_vec();
+    assert_eq!(t.as_slice::<crate::f16>().unwrap(), &want[..]);
+    let t = run(Preprocess::new(), &img, DType::BF16, &[1, 3, 1, 1], None);
+    // 0.2 in bfloat16 is 0.2001953125
+    let want: Vec<crate::bf16> = [0.0, 0.2, 1.0].map(crate::bf16::from_f32).to_vec();
+    assert_eq!(t.as_slice::<crate::bf16>().unwrap(), &want[..]);
+    assert_eq!(t.to_f32_vec()[1], 0.200_195_31);
+}
+
+#[test]
 fn uint8_and_int8_inputs() {
     let img = Image::from_raw(&[0, 51, 255], 1, 1, 3, PixelFormat::Rgb8).unwrap();
     // uint8 without quantization: the pixels, here in BGR order

@@ -318,6 +318,9 @@ pub struct ModelDecl {
     /// values are not plain numbers (STRING, COMPLEX64, RESOURCE, VARIANT). tract's reader
     /// cannot read such a file.
     pub uncommon: Option<String>,
+    /// Each tensor type (schema `TensorType` code) the model uses, with the first tensor of
+    /// that type: a backend names the tensor when it lacks the type.
+    pub types: std::collections::BTreeMap<u8, String>,
 }
 
 impl ModelDecl {

@@ -150,6 +150,7 @@ pub fn parse_to(bytes: &[u8], depth: Depth) -> R<ModelDecl> {
         operators: Vec::new(),
         largest: None,
         uncommon: None,
+        types: Default::default(),
     };
     let mut calls = Vec::with_capacity(subgraphs.len());
     let mut tensor_counts = Vec::with_capacity(subgraphs.len());
@@ -163,6 +164,11 @@ pub fn parse_to(bytes: &[u8], depth: Depth) -> R<ModelDecl> {
             decl.largest = Some(l);
         }
         decl.uncommon = decl.uncommon.or(s.uncommon);
+        for (t, d) in s.tensors.iter().enumerate() {
+            decl.types
+                .entry(d.tensor_type)
+                .or_insert_with(|| format!("subgraph {g} tensor {t} ({:?})", d.name));
+        }
         decl.operator_count += s.operators.len();
         decl.operators.extend(s.operators);
         decl.per_channel_fully_connected
