@@ -84,6 +84,7 @@ def run_onnx(path, shapes, rng):
 def run_tflite(path, shapes, rng):
     from ai_edge_litert import interpreter as litert
     import importlib.metadata
+    import ml_dtypes  # noqa: F401 (LiteRT's bfloat16 tensors need it imported)
     interp = litert.Interpreter(
         model_path=path, num_threads=1,
         experimental_op_resolver_type=litert.OpResolverType.BUILTIN_WITHOUT_DEFAULT_DELEGATES)

@@ -70,14 +70,17 @@ def describe(model, shapes):
     if model.endswith(".onnx"):
         import onnxruntime as ort
         sess = ort.InferenceSession(model, providers=["CPUExecutionProvider"])
+        import ml_dtypes
         types = {"tensor(float)": np.float32, "tensor(int64)": np.int64, "tensor(int32)": np.int32,
-                 "tensor(uint8)": np.uint8, "tensor(int8)": np.int8}
+                 "tensor(uint8)": np.uint8, "tensor(int8)": np.int8,
+                 "tensor(bfloat16)": ml_dtypes.bfloat16, "tensor(float16)": np.float16}
         inputs = []
         for i in sess.get_inputs():
             shape = shapes.get(i.name) or [d if isinstance(d, int) else 1 for d in i.shape]
             inputs.append((i.name, types[i.type], shape))
         return inputs, [types[o.type] for o in sess.get_outputs()]
     from ai_edge_litert.interpreter import Interpreter
+    import ml_dtypes  # noqa: F401 (LiteRT's bfloat16 tensors need it imported)
     interp = Interpreter(model_path=model)
     inputs = [(d["name"], d["dtype"], shapes.get(d["name"]) or [int(x) for x in d["shape"]])
               for d in interp.get_input_details()]
@@ -87,7 +90,8 @@ def describe(model, shapes):
 def make_inputs(inputs, directory, seed):
     rng = np.random.default_rng(seed)
     for name, dtype, shape in inputs:
-        if np.issubdtype(dtype, np.floating):
+        # ml_dtypes' bfloat16 is not a numpy floating type, but is a float
+        if np.issubdtype(dtype, np.floating) or np.dtype(dtype).name == "bfloat16":
             data = rng.uniform(-1.0, 1.0, size=shape).astype(dtype)
         else:
             info = np.iinfo(dtype)
