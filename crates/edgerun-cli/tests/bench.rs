@@ -554,12 +554,12 @@ fn csv_split(line: &str) -> Vec<String> {
     fields
 }
 
-#[test]
-fn op_profiling_prints_the_tools_tables() {
-    let out = run_ok(&quick(&[&onnx(), "--enable_op_profiling=true"]));
+/// The profile section of a bench's stdout, checked line by line against benchmark_model's
+/// format; its operator rows.
+fn profile_rows(out: &str) -> Vec<String> {
     let at = out
         .find("INFO: Operator-wise Profiling Info for Regular Benchmark Runs:\n============================== Run Order ==============================\n")
-        .expect(&out);
+        .expect(out);
     let section = &out[at..];
     let header = Regex::new(r"^\t +\[node type\]\t +\[first\]\t +\[avg ms\]\t +\[%\]\t +\[cdf%\]\t +\[mem KB\]\t\[times called\]\t\[Name\]$").unwrap();
     // numbers are right-aligned in their columns, and fill them when wide ("100.000%")
@@ -570,7 +570,6 @@ fn op_profiling_prints_the_tools_tables() {
     let lines: Vec<&str> = section.lines().collect();
     assert!(header.is_match(lines[2]), "{}", lines[2]);
     let rows = lines[3..].iter().take_while(|l| !l.is_empty()).count();
-    assert!(rows > 50, "{rows} operators");
     assert!(
         lines[3..3 + rows].iter().all(|l| row.is_match(l)),
         "{section}"
@@ -586,6 +585,14 @@ fn op_profiling_prints_the_tools_tables() {
     assert_eq!(c[1].parse::<usize>().unwrap(), rows);
     // three empty lines close the section, as in the tool (its report, its writer, its logger)
     assert!(section.ends_with(" nodes observed\n\n\n\n"), "{section:?}");
+    lines[3..3 + rows].iter().map(|l| l.to_string()).collect()
+}
+
+#[test]
+fn op_profiling_prints_the_tools_tables() {
+    let out = run_ok(&quick(&[&onnx(), "--enable_op_profiling=true"]));
+    let rows = profile_rows(&out);
+    assert!(rows.len() > 50, "{} operators", rows.len());
 
     // csv mode into a file
     let dir = kit::scratch("bench-profile");
@@ -603,6 +610,54 @@ fn op_profiling_prints_the_tools_tables() {
     let csv = std::fs::read_to_string(&file).unwrap();
     assert!(csv.starts_with("Operator-wise Profiling Info for Regular Benchmark Runs:\n============================== Run Order ==============================\nnode type, first, avg_ms, %, cdf%, mem KB, times called, name\n"), "{csv}");
     assert!(csv.contains("node type, count, avg_ms, avg %, cdf %, mem KB, times called\n"));
+}
+
+/// ONNX Runtime's run-level profiler fills the same tables, a row per node it ran. Without its
+/// graph optimizations that is each of the model's 76 nodes, under the model's names.
+#[test]
+fn op_profiling_tables_for_onnx_runtime() {
+    let out = run_ok(&quick(&[
+        &onnx(),
+        "--backend=ort",
+        &format!("--ort_lib={}", kit::ort_lib().display()),
+        "--ort_optimization=disable",
+        "--enable_op_profiling=true",
+    ]));
+    let rows = profile_rows(&out);
+    assert_eq!(rows.len(), 76, "{rows:#?}");
+    let first = Regex::new(r"^\t +Conv\t.*\t\[conv_1\]:0$").unwrap();
+    assert!(first.is_match(&rows[0]), "{}", rows[0]);
+    assert!(
+        rows[75].contains("Gemm") && rows[75].ends_with("[classifier]:75"),
+        "{}",
+        rows[75]
+    );
+    assert!(!out.contains("Op profiling is not available"), "{out}");
+}
+
+/// LiteRT's profiler fills them too: a row per operator XNNPACK ran, named as
+/// benchmark_model names a delegate's operators. The bench compiles the model with the
+/// profiler only because profiling was asked for.
+#[test]
+fn op_profiling_tables_for_litert() {
+    let out = run_ok(&quick(&[
+        &format!(
+            "--graph={}",
+            kit::model("mobilenetv2_mini.tflite").display()
+        ),
+        "--backend=litert",
+        &format!("--litert_lib={}", kit::litert_lib().display()),
+        "--enable_op_profiling=true",
+    ]));
+    let rows = profile_rows(&out);
+    assert!(rows.len() > 40, "{rows:#?}");
+    let row = Regex::new(r"^\t +([A-Z][^\t]+)\t.*\t\[Delegate/([^\]]+):(\d+)\]:(\d+)$").unwrap();
+    for (k, r) in rows.iter().enumerate() {
+        let c = row.captures(r).unwrap_or_else(|| panic!("{r}"));
+        assert_eq!(c[1].trim(), &c[2], "{r}");
+        assert_eq!((&c[3], &c[4]), (&*k.to_string(), &*k.to_string()), "{r}");
+    }
+    assert!(!out.contains("Op profiling is not available"), "{out}");
 }
 
 fn tflite_lib_flag() -> String {

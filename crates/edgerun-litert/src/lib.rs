@@ -244,6 +244,7 @@ impl Backend for LiteRtBackend {
             hints: options.input_shapes.clone(),
             path: source.path().into(),
             ops: decl.operators,
+            profiling: options.profiling,
         })
     }
 

@@ -30,6 +30,8 @@ pub(crate) struct Recipe {
     pub path: PathBuf,
     /// The model's operators, to name the one LiteRT cannot run when compiling fails.
     pub ops: Vec<OpDecl>,
+    /// Compile with LiteRT's profiler attached ([`edgerun_core::Options::profiling`]).
+    pub profiling: bool,
 }
 
 fn backend_error(recipe: &Recipe, f: sys::Failure) -> Error {
@@ -109,7 +111,8 @@ impl Engine {
     /// allocates, so a failure anywhere here may be an op it cannot run.
     fn new(recipe: &Recipe) -> Result<Engine> {
         let err = |f| compile_error(recipe, f);
-        let mut cm = CompiledModel::new(recipe.model.clone(), recipe.threads).map_err(err)?;
+        let mut cm = CompiledModel::new(recipe.model.clone(), recipe.threads, recipe.profiling)
+            .map_err(err)?;
         // the shapes given at load, applied now
         for (name, shape) in &recipe.hints {
             if let Some(ix) = recipe.inputs.iter().position(|i| &i.name == name) {
@@ -268,7 +271,20 @@ struct LiteRtSession {
 
 impl Session for LiteRtSession {
     fn profiling(&self) -> Result<()> {
-        Err(profiling_unavailable(NAME, "edgerun does not read LiteRT's profiler yet; profile with the tract backend, or with LiteRT's own benchmark_model".into()))
+        let cm = &self.engine.cm;
+        if cm.profiles() {
+            Ok(())
+        } else if !cm.library_profiles() {
+            Err(profiling_unavailable(
+                NAME,
+                "this LiteRT library has no profiler in its C API (LiteRtCompiledModelGetProfiler); use LiteRT 2.2 or newer".into(),
+            ))
+        } else {
+            Err(profiling_unavailable(
+                NAME,
+                "LiteRT times operators only in a model compiled for it; load the model with profiling on (Runtime::with_profiling(true); edgerun bench --enable_op_profiling does)".into(),
+            ))
+        }
     }
 
     fn run(
@@ -289,7 +305,13 @@ impl Session for LiteRtSession {
                 .map_err(err)?;
         }
         let e = &mut self.engine;
-        e.cm.run(&e.inputs, &e.outputs).map_err(err)?;
+        match timings {
+            None => e.cm.run(&e.inputs, &e.outputs).map_err(err)?,
+            Some(timings) => {
+                let events = e.cm.run_profiled(&e.inputs, &e.outputs).map_err(err)?;
+                timings.extend(operator_timings(&events, &recipe.ops));
+            }
+        }
         output_slots(outputs, self.outputs.len());
         for (ix, (out, &(dtype, quant))) in outputs.iter_mut().zip(&self.outputs).enumerate() {
             let sig = recipe.out_order[ix];
@@ -302,6 +324,35 @@ impl Session for LiteRtSession {
         }
         Ok(())
     }
+}
+
+/// The operators among a profiled run's events, as benchmark_model names them: an operator
+/// XNNPACK ran is `Delegate/TAG:K` (its K-th operator; XNNPACK's operators are its own,
+/// after fusing, not the model's), one the interpreter ran is named after the tensor it
+/// writes. Runtime stages (buffer registration, Invoke) are not operators.
+fn operator_timings(events: &[sys::ProfileEvent], ops: &[OpDecl]) -> Vec<OpTiming> {
+    events
+        .iter()
+        .filter_map(|e| {
+            let name = match e.kind {
+                sys::EVENT_DELEGATE_OPERATOR => format!("Delegate/{}:{}", e.tag, e.node),
+                sys::EVENT_OPERATOR => ops
+                    .iter()
+                    .find(|o| o.subgraph as u64 == e.subgraph && o.index as u64 == e.node)
+                    .and_then(|o| o.output.clone())
+                    .unwrap_or_else(|| format!("node {}", e.node)),
+                _ => return None,
+            };
+            Some((name, e))
+        })
+        .enumerate()
+        .map(|(index, (name, e))| OpTiming {
+            index,
+            name,
+            op_type: e.tag.clone(),
+            micros: e.micros,
+        })
+        .collect()
 }
 
 #[cfg(test)]
@@ -321,5 +372,53 @@ mod tests {
         std::fs::write(&list, "0-1\n").unwrap();
         assert_eq!(missing_sys_hint(&list), None);
         std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn operators_are_named_as_benchmark_model_names_them() {
+        let event = |tag: &str, kind, node, subgraph| sys::ProfileEvent {
+            tag: tag.into(),
+            kind,
+            micros: 7,
+            node,
+            subgraph,
+        };
+        let ops = vec![OpDecl {
+            subgraph: 0,
+            index: 3,
+            code: 25,
+            custom: None,
+            output: Some("probs".into()),
+        }];
+        let events = [
+            event("LiteRT::Run[buffer registration]", 1, 0, 0),
+            event(
+                "Convolution (NHWC, F32) IGEMM",
+                sys::EVENT_DELEGATE_OPERATOR,
+                0,
+                0,
+            ),
+            event("Invoke", 1, 0, 0),
+            event("SOFTMAX", sys::EVENT_OPERATOR, 3, 0),
+            event("SOFTMAX", sys::EVENT_OPERATOR, 4, 0),
+        ];
+        let t = operator_timings(&events, &ops);
+        let seen: Vec<(usize, &str, &str)> = t
+            .iter()
+            .map(|t| (t.index, t.name.as_str(), t.op_type.as_str()))
+            .collect();
+        assert_eq!(
+            seen,
+            [
+                (
+                    0,
+                    "Delegate/Convolution (NHWC, F32) IGEMM:0",
+                    "Convolution (NHWC, F32) IGEMM"
+                ),
+                (1, "probs", "SOFTMAX"),
+                (2, "node 4", "SOFTMAX"),
+            ]
+        );
+        assert!(t.iter().all(|t| t.micros == 7));
     }
 }

@@ -141,6 +141,80 @@ api_fns! {
     LiteRtRunCompiledModel: unsafe extern "C" fn(Handle, Index, usize, *mut Handle, usize, *mut Handle) -> Status;
 }
 
+/// LiteRT's profiler (`litert/c/litert_profiler.h`, `LiteRtCompiledModelGetProfiler` in
+/// `litert_compiled_model.h`): optional, a library without it runs unprofiled.
+#[allow(non_snake_case)]
+struct ProfilerFns {
+    LiteRtCompiledModelGetProfiler: unsafe extern "C" fn(Handle, *mut Handle) -> Status,
+    LiteRtStartProfiler: unsafe extern "C" fn(Handle) -> Status,
+    LiteRtStopProfiler: unsafe extern "C" fn(Handle) -> Status,
+    LiteRtGetNumProfilerEvents: unsafe extern "C" fn(Handle, *mut c_int) -> Status,
+    LiteRtGetProfilerEvents: unsafe extern "C" fn(Handle, c_int, *mut ProfiledEventData) -> Status,
+}
+
+impl ProfilerFns {
+    fn resolve(lib: &libloading::Library) -> Option<ProfilerFns> {
+        // SAFETY: each name is looked up with the signature of the header it comes from; a
+        // missing one gives None, never a call.
+        unsafe {
+            Some(ProfilerFns {
+                LiteRtCompiledModelGetProfiler: *lib
+                    .get(b"LiteRtCompiledModelGetProfiler\0")
+                    .ok()?,
+                LiteRtStartProfiler: *lib.get(b"LiteRtStartProfiler\0").ok()?,
+                LiteRtStopProfiler: *lib.get(b"LiteRtStopProfiler\0").ok()?,
+                LiteRtGetNumProfilerEvents: *lib.get(b"LiteRtGetNumProfilerEvents\0").ok()?,
+                LiteRtGetProfilerEvents: *lib.get(b"LiteRtGetProfilerEvents\0").ok()?,
+            })
+        }
+    }
+}
+
+/// `LiteRtMemoryUsage` (`litert/c/litert_profiler_event.h`).
+#[repr(C)]
+#[derive(Clone, Copy)]
+struct MemoryUsage {
+    total_allocated: usize,
+    in_use_allocated: usize,
+    private_footprint: usize,
+}
+
+/// `ProfiledEventData` (`litert/c/litert_profiler_event.h`); the enums read as `int`.
+#[repr(C)]
+#[derive(Clone, Copy)]
+struct ProfiledEventData {
+    tag: *const c_char,
+    event_type: c_int,
+    start_timestamp_us: u64,
+    elapsed_time_us: u64,
+    begin_mem_usage: MemoryUsage,
+    end_mem_usage: MemoryUsage,
+    event_metadata1: u64,
+    event_metadata2: u64,
+    event_source: c_int,
+}
+
+/// One event of a profiled run, copied out of LiteRT's buffer.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ProfileEvent {
+    /// The operator's name as its kernel says it (`CONV_2D`, or an XNNPACK operator's
+    /// `Convolution (NHWC, F32) IGEMM`), or a runtime stage's.
+    pub tag: String,
+    /// `LiteRtProfilerEventType`: 2 an operator the interpreter ran, 8 an operator a delegate
+    /// ran and timed (XNNPACK), others runtime stages.
+    pub kind: c_int,
+    pub micros: u64,
+    /// The interpreter's node index (kind 2), or the operator's index in the delegate's own
+    /// graph (kind 8).
+    pub node: u64,
+    pub subgraph: u64,
+}
+
+/// The interpreter ran an operator.
+pub const EVENT_OPERATOR: c_int = 2;
+/// A delegate ran an operator and timed it itself.
+pub const EVENT_DELEGATE_OPERATOR: c_int = 8;
+
 /// LiteRT's status codes, named (the library exports no function that names them).
 pub fn status_name(s: Status) -> &'static str {
     match s {
@@ -224,6 +298,7 @@ const fn libc_rtld_nodelete() -> std::ffi::c_int {
 /// A loaded LiteRT C library with every required function resolved.
 pub struct Api {
     fns: Fns,
+    profiler: Option<ProfilerFns>,
     path: PathBuf,
     // last: the function pointers above point into it
     _lib: libloading::Library,
@@ -256,6 +331,7 @@ impl Api {
         let fns = Fns::resolve(&lib).map_err(LoadFailure::MissingSymbol)?;
         Ok(Api {
             fns,
+            profiler: ProfilerFns::resolve(&lib),
             path: path.to_path_buf(),
             _lib: lib,
         })
@@ -484,6 +560,9 @@ unsafe extern "C" fn free_payload(p: *mut c_void) {
 pub struct CompiledModel {
     ptr: NonNull<c_void>,
     model: Arc<Model>,
+    /// The profiler the compiled model made and owns (until it is destroyed), when compiled
+    /// with profiling on.
+    profiler: Option<NonNull<c_void>>,
 }
 
 // SAFETY: a compiled model is used by one session at a time (no Sync); it may move between
@@ -491,8 +570,13 @@ pub struct CompiledModel {
 unsafe impl Send for CompiledModel {}
 
 impl CompiledModel {
-    /// Compile for the CPU with `threads` XNNPACK threads.
-    pub fn new(model: Arc<Model>, threads: usize) -> Result<CompiledModel, Failure> {
+    /// Compile for the CPU with `threads` XNNPACK threads; with `profiling`, with LiteRT's
+    /// profiler attached (XNNPACK then times each of its operators on every run).
+    pub fn new(
+        model: Arc<Model>,
+        threads: usize,
+        profiling: bool,
+    ) -> Result<CompiledModel, Failure> {
         let f = model.fns();
         let env = &model.env;
         let mut opts = null_mut();
@@ -508,9 +592,18 @@ impl CompiledModel {
                     (f.LiteRtSetOptionsHardwareAccelerators)(opts, HW_CPU),
                 )?;
                 // the CPU accelerator reads its options as TOML under "xnnpack"; newer
-                // sources also read "cpu_delegate" for the interpreter: give both
-                for id in [c"xnnpack", c"cpu_delegate"] {
-                    let payload = CString::new(format!("num_threads = {threads}\n"))
+                // sources also read "cpu_delegate" for the interpreter: give both. The
+                // runtime's own options ("runtime_options_string") turn the profiler on.
+                let cpu = format!("num_threads = {threads}\n");
+                let mut payloads = vec![(c"xnnpack", cpu.clone()), (c"cpu_delegate", cpu)];
+                if profiling {
+                    payloads.push((
+                        c"runtime_options_string",
+                        "enable_profiling = true\n".into(),
+                    ));
+                }
+                for (id, text) in payloads {
+                    let payload = CString::new(text)
                         .expect("no NUL in the payload")
                         .into_raw();
                     let mut o = null_mut();
@@ -554,11 +647,103 @@ impl CompiledModel {
                 call: "LiteRtCreateCompiledModel",
                 status: 9,
             })?;
+            let mut profiler = null_mut();
+            if let (true, Some(p)) = (profiling, &model.env.api.profiler) {
+                // without the runtime option the call succeeds with no profiler (NULL)
+                check(
+                    "LiteRtCompiledModelGetProfiler",
+                    (p.LiteRtCompiledModelGetProfiler)(ptr.as_ptr(), &mut profiler),
+                )?;
+            }
             Ok(CompiledModel {
                 ptr,
                 model: model.clone(),
+                profiler: NonNull::new(profiler),
             })
         }
+    }
+
+    /// Whether [`CompiledModel::run_profiled`] gives events: compiled with profiling, by a
+    /// library that has LiteRT's profiler.
+    pub fn profiles(&self) -> bool {
+        self.profiler.is_some()
+    }
+
+    /// Whether the library has LiteRT's profiler at all.
+    pub fn library_profiles(&self) -> bool {
+        self.api().profiler.is_some()
+    }
+
+    /// Run as [`CompiledModel::run`], with the profiler recording this run alone; its events.
+    pub fn run_profiled(
+        &mut self,
+        inputs: &[TensorBuffer],
+        outputs: &[TensorBuffer],
+    ) -> Result<Vec<ProfileEvent>, Failure> {
+        let api = self.api().clone();
+        let (Some(profiler), Some(p)) = (self.profiler, &api.profiler) else {
+            self.run(inputs, outputs)?;
+            return Ok(Vec::new());
+        };
+        let h = profiler.as_ptr();
+        // SAFETY: the profiler belongs to this live compiled model, which is not shared
+        // (`&mut self`), so no run records into it meanwhile. Start clears earlier events.
+        check("LiteRtStartProfiler", unsafe { (p.LiteRtStartProfiler)(h) })?;
+        let ran = self.run(inputs, outputs);
+        // SAFETY: as above; stopped whether or not the run succeeded.
+        let stopped = check("LiteRtStopProfiler", unsafe { (p.LiteRtStopProfiler)(h) });
+        ran?;
+        stopped?;
+        let mut n: c_int = 0;
+        // SAFETY: `n` is valid for writes.
+        check("LiteRtGetNumProfilerEvents", unsafe {
+            (p.LiteRtGetNumProfilerEvents)(h, &mut n)
+        })?;
+        let count = usize::try_from(n).unwrap_or(0);
+        if count == 0 {
+            return Ok(Vec::new());
+        }
+        let empty = MemoryUsage {
+            total_allocated: 0,
+            in_use_allocated: 0,
+            private_footprint: 0,
+        };
+        let mut raw = vec![
+            ProfiledEventData {
+                tag: null(),
+                event_type: 0,
+                start_timestamp_us: 0,
+                elapsed_time_us: 0,
+                begin_mem_usage: empty,
+                end_mem_usage: empty,
+                event_metadata1: 0,
+                event_metadata2: 0,
+                event_source: 0,
+            };
+            count
+        ];
+        // SAFETY: `raw` holds `n` events for LiteRT to fill.
+        check("LiteRtGetProfilerEvents", unsafe {
+            (p.LiteRtGetProfilerEvents)(h, n, raw.as_mut_ptr())
+        })?;
+        Ok(raw
+            .iter()
+            .map(|e| ProfileEvent {
+                tag: if e.tag.is_null() {
+                    String::new()
+                } else {
+                    // SAFETY: a tag is a NUL-terminated string in the profiler's buffer, valid
+                    // until the next run records into it: copied now
+                    unsafe { CStr::from_ptr(e.tag) }
+                        .to_string_lossy()
+                        .into_owned()
+                },
+                kind: e.event_type,
+                micros: e.elapsed_time_us,
+                node: e.event_metadata1,
+                subgraph: e.event_metadata2,
+            })
+            .collect())
     }
 
     fn fns(&self) -> &Fns {

@@ -22,6 +22,7 @@
 //! tensors. Dynamic dimensions take any size at each run.
 
 mod errors;
+mod profile;
 mod session;
 mod sys;
 

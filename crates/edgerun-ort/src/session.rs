@@ -315,6 +315,8 @@ impl Prepared for OrtPrepared {
             session,
             outputs: self.outputs.iter().map(|o| o.dtype).collect(),
             path: self.recipe.path.clone(),
+            version: self.recipe.loaded.version.clone(),
+            profile: None,
         }))
     }
 }
@@ -325,6 +327,10 @@ struct OrtSession {
     session: ort::session::Session,
     outputs: Vec<DType>,
     path: PathBuf,
+    /// The library's version, which says whether it profiles single runs.
+    version: String,
+    /// Where profiled runs write their events; made by the first one.
+    profile: Option<crate::profile::ProfileDir>,
 }
 
 /// A view of the caller's memory as an ONNX Runtime input, without a copy.
@@ -379,10 +385,16 @@ fn copy_out(value: &ort::value::DynValue, dtype: DType, out: &mut Tensor) -> ort
 
 impl Session for OrtSession {
     fn profiling(&self) -> Result<()> {
+        if crate::profile::supported(&self.version) {
+            return Ok(());
+        }
+        let (major, minor) = crate::profile::SINCE;
         Err(profiling_unavailable(
             NAME,
-            "edgerun does not read ONNX Runtime's profiler yet; profile with the tract backend"
-                .into(),
+            format!(
+                "ONNX Runtime {} cannot profile single runs ({major}.{minor} and later can); use a newer ONNX Runtime, or the tract backend",
+                self.version
+            ),
         ))
     }
 
@@ -392,9 +404,6 @@ impl Session for OrtSession {
         outputs: &mut Vec<Tensor>,
         timings: Option<&mut Vec<OpTiming>>,
     ) -> Result<()> {
-        if timings.is_some() {
-            self.profiling()?;
-        }
         let path = &self.path;
         let fail = |e: ort::Error| crate::errors::engine_error(format!("running {path:?}"), &e);
         let values = inputs
@@ -402,11 +411,31 @@ impl Session for OrtSession {
             .map(input_value)
             .collect::<ort::Result<Vec<_>>>()
             .map_err(fail)?;
-        let result = self.session.run(values.as_slice()).map_err(fail)?;
+        let Some(timings) = timings else {
+            let result = self.session.run(values.as_slice()).map_err(fail)?;
+            output_slots(outputs, self.outputs.len());
+            for (k, (out, &dtype)) in outputs.iter_mut().zip(&self.outputs).enumerate() {
+                copy_out(&result[k], dtype, out).map_err(fail)?;
+            }
+            return Ok(());
+        };
+        self.profiling()?;
+        let dir = match self.profile.take() {
+            Some(d) => d,
+            None => crate::profile::ProfileDir::new()?,
+        };
+        let dir = &*self.profile.insert(dir);
+        let mut options = ort::session::RunOptions::new().map_err(fail)?;
+        crate::profile::enable(&mut options, &dir.prefix())?;
+        let result = self
+            .session
+            .run_with_options(values.as_slice(), &options)
+            .map_err(fail)?;
         output_slots(outputs, self.outputs.len());
         for (k, (out, &dtype)) in outputs.iter_mut().zip(&self.outputs).enumerate() {
             copy_out(&result[k], dtype, out).map_err(fail)?;
         }
+        timings.extend(dir.take()?);
         Ok(())
     }
 }

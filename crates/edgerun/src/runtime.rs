@@ -264,6 +264,15 @@ impl Runtime {
         self
     }
 
+    /// Load models so that their sessions can time operators
+    /// ([`crate::ModelSession::run_profiled`]) on every backend that can. tract and ONNX Runtime
+    /// time operators whenever asked; LiteRT only in a model compiled for it, which then runs
+    /// a little slower, profiled or not. Off by default.
+    pub fn with_profiling(mut self, profiling: bool) -> Runtime {
+        self.options = self.options.with_profiling(profiling);
+        self
+    }
+
     /// Replace all options at once.
     pub fn with_options(mut self, options: Options) -> Runtime {
         self.options = options;

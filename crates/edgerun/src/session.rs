@@ -95,7 +95,10 @@ impl ModelSession {
         self.session.profiling().map_err(|e| self.named(e))
     }
 
-    /// Run like [`ModelSession::run`] and append the time each operator took to `timings`.
+    /// Run like [`ModelSession::run`] and append the time each operator took to `timings`:
+    /// tract's plan, each node ONNX Runtime ran (1.25 and later), or each operator XNNPACK ran
+    /// in LiteRT (a model loaded with [`crate::Runtime::with_profiling`]). TensorFlow Lite's C
+    /// API times nothing.
     ///
     /// # Errors
     /// [`Error::ProfilingUnavailable`] when the backend cannot time operators, else as

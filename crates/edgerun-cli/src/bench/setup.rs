@@ -112,7 +112,8 @@ pub(super) fn runtime(p: &Flags, params: &Params, graph: &Path) -> Result<Runtim
             names.len()
         );
     }
-    let mut options = Options::new();
+    // LiteRT times operators only in a model compiled for it
+    let mut options = Options::new().with_profiling(p.enable_op_profiling);
     for (name, shape) in crate::shape_options(&rt, graph, &names, shapes)? {
         options = options.with_input_shape(name, shape);
     }

@@ -89,6 +89,10 @@ pub struct Options {
     /// CPUs the backend's worker threads are pinned to; `None`: not pinned. The facade resolves
     /// it from a [`crate::CpuAffinity`] and also pins the threads that prepare and run.
     pub affinity: Option<Vec<usize>>,
+    /// Sessions will be asked to time operators ([`Session::run`] with timings). A backend
+    /// whose engine times operators only when compiled for it (LiteRT) compiles for it; that
+    /// costs it time on every run, so it is off unless asked for.
+    pub profiling: bool,
 }
 
 impl Options {
@@ -112,6 +116,12 @@ impl Options {
         let input = input.into();
         self.input_shapes.retain(|(n, _)| *n != input);
         self.input_shapes.push((input, shape.into()));
+        self
+    }
+
+    /// Compile for per-operator timing where a backend must (see [`Options::profiling`]).
+    pub fn with_profiling(mut self, profiling: bool) -> Options {
+        self.profiling = profiling;
         self
     }
 
