@@ -40,6 +40,10 @@ pub(crate) struct ModelArgs {
     /// candidate in order
     #[arg(long = "measure_ms")]
     pub(crate) measure_ms: Option<u64>,
+    /// With auto and no --num_threads, also measure each backend at 1 thread and at half the
+    /// default, and keep the fastest count whose outputs agree
+    #[arg(long = "measure_threads")]
+    pub(crate) measure_threads: bool,
     #[command(flatten)]
     pub(crate) isolation: IsolationArgs,
     /// The largest tensor, in MB (10^6 bytes), edgerun makes or lets a backend prepare

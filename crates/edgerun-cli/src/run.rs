@@ -67,6 +67,7 @@ pub(crate) fn runtime(args: &ModelArgs, extra_shapes: &[(String, Vec<usize>)]) -
     if let Some(b) = &args.backend {
         rt = rt.with_backend(b.clone());
     }
+    rt = rt.with_thread_search(args.measure_threads);
     dispatch_args(
         rt,
         args.policy.as_deref(),

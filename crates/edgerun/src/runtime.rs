@@ -87,6 +87,7 @@ pub struct Runtime {
     pub(crate) cache: CacheSetting,
     policy: Option<Arc<Policy>>,
     isolation: Isolation,
+    thread_search: bool,
 }
 
 impl Default for Runtime {
@@ -115,6 +116,7 @@ impl Runtime {
             cache: CacheSetting::Default,
             policy: None,
             isolation: Isolation::Off,
+            thread_search: false,
         }
     }
 
@@ -295,6 +297,17 @@ impl Runtime {
 
     /// How long `auto` may spend on timed runs per load (default
     /// [`DEFAULT_MEASURE_BUDGET`]); zero takes the first candidate in order without measuring.
+    /// With `auto`, and no thread count from the application or a policy rule, also measure
+    /// each backend at fewer threads than the device's default: one
+    /// thread, and half the default. Small models often run faster on fewer threads, whose
+    /// start and sync then cost more than they save. A count that wins is recorded in the
+    /// decision (as the candidate `BACKEND@COUNT`) and cached with it. Off by default: it
+    /// multiplies the candidates measured at first load.
+    pub fn with_thread_search(mut self, on: bool) -> Runtime {
+        self.thread_search = on;
+        self
+    }
+
     pub fn with_measure_budget(mut self, budget: Duration) -> Runtime {
         self.budget = budget;
         self
@@ -586,7 +599,34 @@ impl Runtime {
             Some(r) if !r.all_settings().is_empty() => Some(self.fresh_for(r)?),
             _ => None,
         };
-        let cands = self.cands(fresh.as_deref());
+        // thread counts measured as candidates of their own: each backend again at each count
+        let counts = match (self.thread_search, threads, &selection) {
+            (true, None, Selection::Auto) if !self.budget.is_zero() => {
+                thread_choices(placement.threads)
+            }
+            _ => Vec::new(),
+        };
+        let labels: Vec<(String, &str, usize)> = self
+            .backends
+            .iter()
+            // only the backends that read the model: the others would be listed as skipped
+            .filter(|b| b.formats().contains(&source.format()))
+            .flat_map(|b| {
+                counts
+                    .iter()
+                    .map(move |&t| (format!("{}@{t}", b.name()), b.name(), t))
+            })
+            .collect();
+        let mut cands = self.cands(fresh.as_deref());
+        for (label, name, t) in &labels {
+            if let Some(base) = cands.iter().find(|c| c.label == *name).copied() {
+                cands.push(Cand {
+                    label,
+                    backend: base.backend,
+                    threads: Some(*t),
+                });
+            }
+        }
         let affinity: Option<Arc<[usize]>> = placement.affinity.as_deref().map(Arc::from);
         // threads a backend starts while preparing inherit the caller's CPUs
         let _pin = PinGuard::new(affinity.as_deref())?;
@@ -654,10 +694,28 @@ impl Runtime {
     }
 }
 
+/// The thread counts measured besides the `default` one ([`Runtime::with_thread_search`]):
+/// one thread, and half the default, on the default's CPUs.
+pub(crate) fn thread_choices(default: usize) -> Vec<usize> {
+    let mut counts = vec![1, default / 2];
+    counts.retain(|&t| t >= 1 && t < default);
+    counts.dedup();
+    counts
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::ErrorKind;
+
+    #[test]
+    fn thread_choices_halve_down_to_one() {
+        assert_eq!(thread_choices(1), Vec::<usize>::new());
+        assert_eq!(thread_choices(2), [1]);
+        assert_eq!(thread_choices(3), [1]);
+        assert_eq!(thread_choices(4), [1, 2]);
+        assert_eq!(thread_choices(8), [1, 4]);
+    }
 
     #[test]
     fn settings_reach_their_backend() {

@@ -73,6 +73,7 @@ pub(super) fn runtime(p: &Flags, params: &Params, graph: &Path) -> Result<Runtim
         "" => {}
         b => rt = rt.with_backend(b),
     }
+    rt = rt.with_thread_search(p.measure_threads);
     rt = match p.isolation.as_str() {
         "probe" => rt.with_isolation(edgerun::Isolation::probe()),
         "off" => rt.with_isolation(edgerun::Isolation::Off),

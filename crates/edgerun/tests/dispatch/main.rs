@@ -278,6 +278,91 @@ fn variants_compete_under_their_own_labels_and_threads() {
     assert!(e.to_string().contains("own label"), "{e}");
 }
 
+/// A runtime that leaves the thread count to the device, a captured Raspberry Pi 4 (four
+/// Cortex-A72: four threads), so the thread search also measures 1 and 2.
+fn searching(scripts: &[&Script]) -> Runtime {
+    Runtime::with_backends(scripts.iter().map(|s| s.backend()).collect())
+        .with_cache(CacheSetting::Off)
+        .with_clock(Arc::new(Scripted))
+        .with_platform(edgerun::Platform::from_root(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../edgerun-core/tests/fixtures/rpi4"
+        )))
+        .with_thread_search(true)
+}
+
+#[test]
+fn the_thread_search_measures_fewer_threads_and_keeps_the_fastest() {
+    let mut eng = script("eng", 4.0, 1.0);
+    eng.at_threads = vec![
+        (1, Duration::from_millis(3), None),
+        (2, Duration::from_millis(1), None),
+    ];
+    let other = script("other", 2.0, 1.0);
+    let m = searching(&[&eng, &other]).load(model()).unwrap();
+    let d = m.decision();
+    assert_eq!(d.chosen, "eng@2", "{d}");
+    assert_eq!(m.backend(), "eng");
+    assert_eq!(m.placement().threads, 2);
+    assert_eq!(eng.threads_seen.load(Ordering::SeqCst), 2);
+    assert_eq!(median(&m, "eng"), Duration::from_millis(4));
+    assert_eq!(median(&m, "eng@1"), Duration::from_millis(3));
+    assert_eq!(median(&m, "other@2"), Duration::from_millis(2));
+    let text = d.to_string();
+    assert!(text.contains("eng@2 (eng), 2 threads: median"), "{text}");
+    assert!(text.contains("eng, 4 threads: median"), "{text}");
+
+    // the count is cached with the choice: the next load takes it without measuring
+    let cache = temp_cache("threads");
+    let rt = || searching(&[&eng, &other]).with_cache(CacheSetting::File(cache.clone()));
+    rt().load(model()).unwrap();
+    let runs = eng.runs.load(Ordering::SeqCst);
+    let again = rt().load(model()).unwrap();
+    assert_eq!(again.decision().source, Source::Cache);
+    assert_eq!(again.decision().chosen, "eng@2");
+    assert_eq!(again.placement().threads, 2);
+    assert_eq!(eng.runs.load(Ordering::SeqCst), runs, "measured again");
+}
+
+#[test]
+fn a_thread_count_whose_outputs_disagree_is_rejected() {
+    // fastest at 1 thread, but wrong there (a race in a kernel, say)
+    let mut eng = script("eng", 4.0, 1.0);
+    eng.at_threads = vec![(1, Duration::from_micros(100), Some(7.0))];
+    let other = script("other", 3.0, 1.0);
+    let m = searching(&[&eng, &other]).load(model()).unwrap();
+    let d = m.decision();
+    // other is as fast at every count: a tie goes to the device's default
+    assert_eq!(d.chosen, "other", "{d}");
+    match &d.candidate("eng@1").unwrap().outcome {
+        Outcome::Disagreed { detail, .. } => assert!(!detail.is_empty()),
+        o => panic!("eng@1 was not rejected: {o}"),
+    }
+}
+
+#[test]
+fn an_explicit_thread_count_is_never_searched() {
+    let mut eng = script("eng", 4.0, 1.0);
+    eng.at_threads = vec![(1, Duration::from_micros(100), None)];
+    let other = script("other", 3.0, 1.0);
+    for rt in [
+        searching(&[&eng, &other]).with_threads(4),
+        searching(&[&eng, &other]).with_backend("eng"),
+        searching(&[&eng, &other]).with_measure_budget(Duration::ZERO),
+        searching(&[&eng, &other]).with_thread_search(false),
+    ] {
+        let m = rt.load(model()).unwrap();
+        let labels: Vec<&str> = m
+            .decision()
+            .candidates
+            .iter()
+            .map(|c| c.label.as_str())
+            .collect();
+        assert_eq!(labels, ["eng", "other"]);
+        assert_eq!(m.placement().threads, 4);
+    }
+}
+
 #[test]
 fn a_policy_pins_backend_and_threads_and_may_allow_fallback() {
     let (a, b) = (script("a", 0.2, 1.0), script("b", 3.0, 1.0));

@@ -22,6 +22,8 @@ pub struct Script {
     pub unsupported: Option<&'static str>,
     /// Each run takes this long.
     pub run_time: Duration,
+    /// At these thread counts, runs take this long instead (and give this value, when set).
+    pub at_threads: Vec<(usize, Duration, Option<f32>)>,
     /// Every output element.
     pub value: f32,
     /// Runs fail.
@@ -41,6 +43,7 @@ pub fn script(name: &'static str, run_ms: f64, value: f32) -> Script {
         version: "1.0".into(),
         unsupported: None,
         run_time: Duration::from_secs_f64(run_ms / 1e3),
+        at_threads: Vec::new(),
         value,
         fail_run: false,
         fail_session: false,
@@ -121,8 +124,19 @@ impl Backend for ScriptedBackend {
                 detail: String::new(),
             });
         }
+        // the thread count the model is prepared for sets its speed (and output, if scripted)
+        let mut s = self.s.clone();
+        if let Some((_, time, value)) = s
+            .at_threads
+            .iter()
+            .find(|(t, _, _)| Some(*t) == options.threads)
+            .cloned()
+        {
+            s.run_time = time;
+            s.value = value.unwrap_or(s.value);
+        }
         Ok(Box::new(ScriptedModel {
-            s: self.s.clone(),
+            s,
             inputs: infos("x", 4),
             outputs: infos("y", 3),
         }))
