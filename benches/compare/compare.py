@@ -105,10 +105,13 @@ def edgerun_cmd(args, model, backend, threads, inputs, inputs_dir, out_json, out
         f"{name.replace(':', '::')}:{os.path.join(inputs_dir, name.replace('/', '_').replace(':', '_') + '.npy')}"
         for name, _, _ in inputs)
     cmd = [args.edgerun, "bench", f"--graph={model}", f"--backend={backend}",
-           f"--num_threads={threads}", f"--num_runs={runs}", "--min_secs=0",
+           f"--num_runs={runs}", "--min_secs=0",
            f"--warmup_runs={args.warmup}", "--warmup_min_secs=0",
            f"--input_layer_value_files={files}", "--format=json", f"--result_file={out_json}",
            f"--output_filepath={out_bin}"]
+    # "default": no thread count, as an application that leaves it to edgerun
+    if threads != "default":
+        cmd.append(f"--num_threads={threads}")
     names = [n for n, _, _ in inputs]
     cmd += [f"--input_layer={','.join(names)}",
             "--input_layer_shape=" + ":".join(",".join(str(d) for d in s) for _, _, s in inputs)]
@@ -155,7 +158,9 @@ def chunk(args, model, runtime, threads, inputs, inputs_dir, work, runs):
                 "backend": r["backend"], "choice": r.get("choice"), "init_us": r["init_us"],
                 "first_us": r["first_inference_us"]}, None
     return {"samples_us": r["samples_us"], "version": r["version"], "threads": threads,
-            "notes": [], "out": out, "output_nbytes": r["output_nbytes"]}, None
+            "notes": [], "out": out, "output_nbytes": r["output_nbytes"],
+            "backend": runtime, "choice": None, "init_us": r["init_us"],
+            "first_us": r["first_us"], "import_us": r.get("import_us")}, None
 
 
 def split(raw, nbytes):
@@ -255,7 +260,10 @@ def main():
     ap.add_argument("--ort-lib", default=os.environ.get("EDGERUN_ORT_LIB", ""))
     ap.add_argument("--models", nargs="*", help="MODEL or MODEL@name=1,3,64,96;name2=... "
                     "(default: the bundled and fetched models)")
-    ap.add_argument("--threads", default="1,2")
+    ap.add_argument("--threads", default="1,2",
+                    help="thread counts, comma-separated; `default` gives none, leaving the count "
+                         "to each runtime (edgerun: one per big core; onnxruntime: one per "
+                         "physical core; LiteRT: its own default)")
     ap.add_argument("--rounds", type=int, default=5)
     ap.add_argument("--runs", type=int, default=10, help="timed runs per runtime per round")
     ap.add_argument("--warmup", type=int, default=2)
@@ -275,7 +283,7 @@ def main():
         missing = [m[0] for m in DEFAULT_MODELS if m not in models]
         if missing:
             print(f"compare: skipping {', '.join(missing)} (run models/fetch)", file=sys.stderr)
-    threads = [int(t) for t in args.threads.split(",")]
+    threads = [t if t == "default" else int(t) for t in args.threads.split(",")]
     info = json.loads(subprocess.run([args.edgerun, "info", "--json"], capture_output=True,
                                      text=True, check=True).stdout)
 
@@ -311,11 +319,12 @@ def main():
                 item["versions"][rt] = res["version"]
                 item["outs"][rt] = res["out"]
                 item["notes"][rt] = res["notes"]
-                if "backend" in res:
-                    item.setdefault("loads", {}).setdefault(rt, []).append(
-                        {"backend": res["backend"], "source": (res["choice"] or {}).get("source"),
-                         "measuring_us": (res["choice"] or {}).get("measuring_us"),
-                         "init_us": res["init_us"], "first_us": res["first_us"]})
+                item.setdefault("loads", {}).setdefault(rt, []).append(
+                    {"backend": res["backend"], "source": (res["choice"] or {}).get("source"),
+                     "measuring_us": (res["choice"] or {}).get("measuring_us"),
+                     "chosen": (res["choice"] or {}).get("chosen"), "threads": res["threads"],
+                     "init_us": res["init_us"], "first_us": res["first_us"],
+                     "import_us": res.get("import_us")})
                 if "output_nbytes" in res:
                     item["output_nbytes"] = res["output_nbytes"]
 
@@ -379,9 +388,11 @@ def main():
         table.append(f'| {os.path.basename(r["model"])} | {r["threads"]} | {name} | '
                      f'{r["median_us"] / 1000:.2f} | {r["p5_us"] / 1000:.2f}–{r["p95_us"] / 1000:.2f} | '
                      f'{r["ratio"]:.2f} | {check} |')
-    table += ["", "Time to first inference (load + first run), median over the rounds' loads:", "",
-              "| model | threads | runtime | first load (auto: measures) | later loads (auto: cache hit) | auto's measuring |",
-              "| --- | ---: | --- | ---: | ---: | ---: |"]
+    table += ["", "Time to first inference (load + first run): cold is each runtime's first load "
+              "in this run (edgerun's `auto` measures then), warm the median of its later loads "
+              "(`auto` finds its choice in the decision cache); every load is a new process:", "",
+              "| model | threads | runtime | cold | warm | auto's measuring | ran on |",
+              "| --- | ---: | --- | ---: | ---: | ---: | --- |"]
     for r in results:
         loads = r["loads"]
         if not loads:
@@ -389,10 +400,18 @@ def main():
         first = (loads[0]["init_us"] + loads[0]["first_us"]) / 1000
         later = [(l["init_us"] + l["first_us"]) / 1000 for l in loads[1:]]
         later_s = f"{statistics.median(later):.1f} ms" if later else "—"
+        imports = [l["import_us"] / 1000 for l in loads if l.get("import_us") is not None]
+        # a peer's Python module import loads its engine's library: shown beside, not added,
+        # as it also brings Python code an application in C would not load
+        if imports:
+            later_s += f" (+{statistics.median(imports):.0f} ms import)"
         meas = loads[0]["measuring_us"]
         meas_s = f"{meas / 1000:.1f} ms ({loads[0]['source']})" if meas else (loads[0]["source"] or "—")
+        # what ran: auto's choice (a backend, a variant, BACKEND@COUNT) and its thread count
+        ran = sorted({f'{l.get("chosen") or l["backend"]}, {l["threads"]} thread'
+                      f'{"" if l["threads"] == 1 else "s"}' for l in loads})
         table.append(f'| {os.path.basename(r["model"])} | {r["threads"]} | {r["runtime"]} | '
-                     f'{first:.1f} ms | {later_s} | {meas_s} |')
+                     f'{first:.1f} ms | {later_s} | {meas_s} | {"; ".join(ran)} |')
     md = "\n".join(table) + "\n"
     with open(os.path.join(args.out, "compare.md"), "w") as f:
         f.write(md)

@@ -4,9 +4,11 @@ times it: load, warm-up runs, then timed runs of the inference call alone.
 
 Usage: peer.py RUNTIME MODEL THREADS WARMUP RUNS INPUTS_DIR OUT_JSON [OUTPUT_BIN]
   RUNTIME     onnxruntime | litert
+  THREADS     a count, or `default` to leave it to the runtime
   INPUTS_DIR  holds NAME.npy for each input (names with '/' or ':' written as '_')
-Prints nothing; writes {"samples_us": [...], "init_us": N, "version": "...", "output_nbytes":
-[...]} to OUT_JSON and
+Prints nothing; writes {"samples_us": [...], "init_us": N, "first_us": N, "import_us": N,
+"version": "...", "output_nbytes": [...]} to OUT_JSON (import_us: importing the runtime's Python
+module, which loads its library; init_us: the load after it) and
 the last run's outputs, raw bytes one after another, to OUTPUT_BIN.
 """
 import ctypes
@@ -26,8 +28,9 @@ def session(runtime, model, threads, inputs_dir):
     if runtime == "onnxruntime":
         import onnxruntime as ort
         opts = ort.SessionOptions()
-        opts.intra_op_num_threads = threads
-        opts.inter_op_num_threads = 1
+        if threads is not None:
+            opts.intra_op_num_threads = threads
+            opts.inter_op_num_threads = 1
         opts.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
         sess = ort.InferenceSession(model, opts, providers=["CPUExecutionProvider"])
         feeds = {i.name: np.load(input_file(inputs_dir, i.name)) for i in sess.get_inputs()}
@@ -57,7 +60,8 @@ def session(runtime, model, threads, inputs_dir):
         # LiteRT's Python API finds numpy's bfloat16 in ml_dtypes only once that is imported;
         # without it a model with BFLOAT16 tensors fails with "Invalid data-type for array"
         import ml_dtypes  # noqa: F401
-        interp = Interpreter(model_path=model, num_threads=threads)
+        interp = (Interpreter(model_path=model) if threads is None
+                  else Interpreter(model_path=model, num_threads=threads))
         details = interp.get_input_details()
         for d in details:
             data = np.load(input_file(inputs_dir, d["name"]))
@@ -82,9 +86,22 @@ def session(runtime, model, threads, inputs_dir):
 def main():
     runtime, model, threads, warmup, runs, inputs_dir, out_json = sys.argv[1:8]
     output_bin = sys.argv[8] if len(sys.argv) > 8 else None
+    # the runtime's Python module is imported before the load is timed, and timed on its own:
+    # it loads the engine's library (edgerun's load includes that), and Python code besides
     t0 = time.perf_counter_ns()
-    run, version = session(runtime, model, int(threads), inputs_dir)
+    if runtime == "onnxruntime":
+        import onnxruntime  # noqa: F401
+    elif runtime == "litert":
+        import ai_edge_litert.interpreter  # noqa: F401
+        import ml_dtypes  # noqa: F401
+    import_us = (time.perf_counter_ns() - t0) // 1000
+    t0 = time.perf_counter_ns()
+    run, version = session(runtime, model, None if threads == "default" else int(threads),
+                           inputs_dir)
     init_us = (time.perf_counter_ns() - t0) // 1000
+    t0 = time.perf_counter_ns()
+    run()
+    first_us = (time.perf_counter_ns() - t0) // 1000
     for _ in range(int(warmup)):
         run()
     samples = []
@@ -102,7 +119,8 @@ def main():
                 f.write(r)
     nbytes = [len(r) for r in raw]
     with open(out_json, "w") as f:
-        json.dump({"samples_us": samples, "init_us": init_us, "version": version,
+        json.dump({"samples_us": samples, "init_us": init_us, "first_us": first_us,
+                   "import_us": import_us, "version": version,
                    "output_nbytes": nbytes}, f)
 
 
