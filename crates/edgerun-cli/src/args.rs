@@ -44,6 +44,10 @@ pub(crate) struct ModelArgs {
     /// default, and keep the fastest count whose outputs agree
     #[arg(long = "measure_threads")]
     pub(crate) measure_threads: bool,
+    /// The arithmetic auto may choose: exact (default), or fp16 (each backend's fp16 twin is
+    /// also measured on CPUs with fp16 arithmetic, and kept only within the fp16 guard)
+    #[arg(long, value_parser = ["exact", "fp16"])]
+    pub(crate) precision: Option<String>,
     #[command(flatten)]
     pub(crate) isolation: IsolationArgs,
     /// The largest tensor, in MB (10^6 bytes), edgerun makes or lets a backend prepare

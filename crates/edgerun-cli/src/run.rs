@@ -68,6 +68,13 @@ pub(crate) fn runtime(args: &ModelArgs, extra_shapes: &[(String, Vec<usize>)]) -
         rt = rt.with_backend(b.clone());
     }
     rt = rt.with_thread_search(args.measure_threads);
+    if let Some(p) = args
+        .precision
+        .as_deref()
+        .and_then(edgerun::Precision::parse)
+    {
+        rt = rt.with_precision(p);
+    }
     dispatch_args(
         rt,
         args.policy.as_deref(),

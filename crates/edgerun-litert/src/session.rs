@@ -32,6 +32,8 @@ pub(crate) struct Recipe {
     pub ops: Vec<OpDecl>,
     /// Compile with LiteRT's profiler attached ([`edgerun_core::Options::profiling`]).
     pub profiling: bool,
+    /// XNNPACK computes float operators in fp16.
+    pub fp16: bool,
 }
 
 fn backend_error(recipe: &Recipe, f: sys::Failure) -> Error {
@@ -111,8 +113,13 @@ impl Engine {
     /// allocates, so a failure anywhere here may be an op it cannot run.
     fn new(recipe: &Recipe) -> Result<Engine> {
         let err = |f| compile_error(recipe, f);
-        let mut cm = CompiledModel::new(recipe.model.clone(), recipe.threads, recipe.profiling)
-            .map_err(err)?;
+        let mut cm = CompiledModel::new(
+            recipe.model.clone(),
+            recipe.threads,
+            recipe.profiling,
+            recipe.fp16,
+        )
+        .map_err(err)?;
         // the shapes given at load, applied now
         for (name, shape) in &recipe.hints {
             if let Some(ix) = recipe.inputs.iter().position(|i| &i.name == name) {
@@ -231,9 +238,14 @@ impl Prepared for LiteRtPrepared {
 
     fn notes(&self) -> Vec<String> {
         vec![format!(
-            "CPU accelerator (XNNPACK), {} thread{}",
+            "CPU accelerator (XNNPACK), {} thread{}{}",
             self.recipe.threads,
-            if self.recipe.threads == 1 { "" } else { "s" }
+            if self.recipe.threads == 1 { "" } else { "s" },
+            if self.recipe.fp16 {
+                ", float operators in fp16 (FORCE_FP16)"
+            } else {
+                ""
+            }
         )]
     }
 

@@ -74,6 +74,11 @@ const _: () = assert!(std::mem::size_of::<PerTensor>() == 16);
 
 const OK: Status = 0;
 const HW_CPU: c_int = 1;
+/// TFLITE_XNNPACK_DELEGATE_FLAG_QS8, _QU8 and _FORCE_FP16 (tflite/delegates/xnnpack/
+/// xnnpack_delegate.h).
+const XNN_QS8: u32 = 0x1;
+const XNN_QU8: u32 = 0x2;
+const XNN_FORCE_FP16: u32 = 0x4;
 const LOCK_READ: c_int = 0;
 const LOCK_WRITE: c_int = 1;
 const RANKED: c_int = 0;
@@ -576,6 +581,7 @@ impl CompiledModel {
         model: Arc<Model>,
         threads: usize,
         profiling: bool,
+        fp16: bool,
     ) -> Result<CompiledModel, Failure> {
         let f = model.fns();
         let env = &model.env;
@@ -594,7 +600,12 @@ impl CompiledModel {
                 // the CPU accelerator reads its options as TOML under "xnnpack"; newer
                 // sources also read "cpu_delegate" for the interpreter: give both. The
                 // runtime's own options ("runtime_options_string") turn the profiler on.
-                let cpu = format!("num_threads = {threads}\n");
+                let mut cpu = format!("num_threads = {threads}\n");
+                if fp16 {
+                    // `flags` replaces the delegate's default flags: QS8 and QU8 (quantized
+                    // operators, on in LiteRT's builds) are given again with FORCE_FP16
+                    cpu.push_str(&format!("flags = {}\n", XNN_QS8 | XNN_QU8 | XNN_FORCE_FP16));
+                }
                 let mut payloads = vec![(c"xnnpack", cpu.clone()), (c"cpu_delegate", cpu)];
                 if profiling {
                     payloads.push((

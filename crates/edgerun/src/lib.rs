@@ -86,7 +86,7 @@ pub use isolation::Isolation;
 pub use model::Model;
 pub use policy::{Policy, Rule};
 pub use report::{BuildReport, DeviceReport, PlacementReport, Report, REPORT_SCHEMA};
-pub use runtime::{Runtime, Selection, Variant, DEFAULT_MEASURE_BUDGET};
+pub use runtime::{Precision, Runtime, Selection, Variant, DEFAULT_MEASURE_BUDGET};
 pub use session::{ModelSession, Outputs};
 
 /// Open and prepare a model with default options on the backend chosen for it (see

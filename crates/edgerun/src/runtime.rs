@@ -88,6 +88,29 @@ pub struct Runtime {
     policy: Option<Arc<Policy>>,
     isolation: Isolation,
     thread_search: bool,
+    precision: Precision,
+}
+
+/// The arithmetic the application allows its models ([`Runtime::with_precision`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Precision {
+    /// Each engine's own float arithmetic (float32 for float32 models): the default.
+    #[default]
+    Exact,
+    /// Also fp16 where an engine offers it and the CPU computes it: such candidates are
+    /// measured too, and kept only within the fp16 accuracy guard.
+    Fp16,
+}
+
+impl Precision {
+    /// `exact` or `fp16`.
+    pub fn parse(s: &str) -> Option<Precision> {
+        match s {
+            "exact" => Some(Precision::Exact),
+            "fp16" => Some(Precision::Fp16),
+            _ => None,
+        }
+    }
 }
 
 impl Default for Runtime {
@@ -117,6 +140,7 @@ impl Runtime {
             policy: None,
             isolation: Isolation::Off,
             thread_search: false,
+            precision: Precision::Exact,
         }
     }
 
@@ -305,6 +329,18 @@ impl Runtime {
     /// multiplies the candidates measured at first load.
     pub fn with_thread_search(mut self, on: bool) -> Runtime {
         self.thread_search = on;
+        self
+    }
+
+    /// The arithmetic models may use. With [`Precision::Fp16`] and `auto`, each backend's fp16
+    /// twin (LiteRT with XNNPACK's `FORCE_FP16`) is a candidate named `BACKEND-fp16`, on CPUs
+    /// with fp16 arithmetic (ARMv8.2 FP16: Cortex-A55, A76, A78; elsewhere XNNPACK would
+    /// emulate it and it is skipped). It is kept only if its outputs stay within the fp16
+    /// guard of the exact candidate's on the measuring inputs: every float element within
+    /// 1e-2 × max(1, largest |exact|), and the same arg-max for outputs of two or more
+    /// elements. The decision notes each twin's figures. Default: [`Precision::Exact`].
+    pub fn with_precision(mut self, precision: Precision) -> Runtime {
+        self.precision = precision;
         self
     }
 
@@ -550,11 +586,13 @@ impl Runtime {
                 label: b.name(),
                 backend: b,
                 threads: None,
+                reduced: false,
             })
             .chain(self.variants.iter().map(|v| Cand {
                 label: &v.label,
                 backend: v.backend.as_ref(),
                 threads: v.threads,
+                reduced: false,
             }))
             .collect()
     }
@@ -617,6 +655,16 @@ impl Runtime {
                     .map(move |&t| (format!("{}@{t}", b.name()), b.name(), t))
             })
             .collect();
+        // with reduced precision allowed, each backend's fp16 twin competes as NAME-fp16
+        let reduced: Vec<(String, Box<dyn Backend>)> = match (self.precision, &selection) {
+            (Precision::Fp16, Selection::Auto) if !self.budget.is_zero() => self
+                .backends
+                .iter()
+                .filter(|b| b.formats().contains(&source.format()))
+                .filter_map(|b| Some((format!("{}-fp16", b.name()), b.reduced_precision()?)))
+                .collect(),
+            _ => Vec::new(),
+        };
         let mut cands = self.cands(fresh.as_deref());
         for (label, name, t) in &labels {
             if let Some(base) = cands.iter().find(|c| c.label == *name).copied() {
@@ -624,8 +672,17 @@ impl Runtime {
                     label,
                     backend: base.backend,
                     threads: Some(*t),
+                    reduced: false,
                 });
             }
+        }
+        for (label, backend) in &reduced {
+            cands.push(Cand {
+                label,
+                backend: backend.as_ref(),
+                threads: None,
+                reduced: true,
+            });
         }
         let affinity: Option<Arc<[usize]>> = placement.affinity.as_deref().map(Arc::from);
         // threads a backend starts while preparing inherit the caller's CPUs

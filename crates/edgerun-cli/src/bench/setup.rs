@@ -74,6 +74,10 @@ pub(super) fn runtime(p: &Flags, params: &Params, graph: &Path) -> Result<Runtim
         b => rt = rt.with_backend(b),
     }
     rt = rt.with_thread_search(p.measure_threads);
+    rt = rt.with_precision(
+        edgerun::Precision::parse(&p.precision)
+            .ok_or_else(|| anyhow!("--precision={}: give exact or fp16", p.precision))?,
+    );
     rt = match p.isolation.as_str() {
         "probe" => rt.with_isolation(edgerun::Isolation::probe()),
         "off" => rt.with_isolation(edgerun::Isolation::Off),

@@ -325,6 +325,14 @@ pub trait Backend: Send + Sync {
     /// Corrupt model, unsupported op or format, missing input shape, backend unavailable.
     fn prepare(&self, model: &ModelSource, options: &Options) -> Result<Box<dyn Prepared>>;
 
+    /// This backend, with its settings, computing float operators in fp16 where its engine
+    /// can (XNNPACK's `FORCE_FP16`): a candidate the dispatcher measures when the application
+    /// allows reduced precision, and keeps only if its outputs stay close to the exact ones.
+    /// `None` (the default) for a backend without it.
+    fn reduced_precision(&self) -> Option<Box<dyn Backend>> {
+        None
+    }
+
     /// Inputs and outputs as the model declares them, dynamic dimensions included; needs no
     /// input shapes. The default prepares the model and reports the prepared infos.
     ///

@@ -257,7 +257,11 @@ impl Load<'_> {
         let rank = |slot: usize| reference_rank(format, cands[timed[slot].0].backend.name());
         let contenders = |warm: &[(usize, &[Tensor])]| {
             let outputs: Vec<&[Tensor]> = warm.iter().map(|(_, o)| *o).collect();
-            agreement(&outputs, |k| rank(warm[k].0))
+            let reduced: Vec<bool> = warm
+                .iter()
+                .map(|(s, _)| cands[timed[*s].0].reduced)
+                .collect();
+            agreement(&outputs, &reduced, |k| rank(warm[k].0))
                 .rejected
                 .iter()
                 .map(Option::is_none)
@@ -303,12 +307,23 @@ impl Load<'_> {
         let mut rejected: Vec<Option<String>> = vec![None; ok.len()];
         if ok.len() >= 2 {
             let outputs: Vec<&[Tensor]> = ok.iter().map(|(_, _, t)| t.outputs.as_slice()).collect();
-            let a = agreement(&outputs, |k| rank(ok[k].0));
+            let reduced: Vec<bool> = ok.iter().map(|(_, i, _)| cands[*i].reduced).collect();
+            let a = agreement(&outputs, &reduced, |k| rank(ok[k].0));
             let anchor = &cands[ok[a.anchor].1];
             for (r, d) in rejected.iter_mut().zip(a.rejected) {
                 *r = d.map(|d| format!("with {}: {d}", anchor.label));
             }
-            if a.agreeing == 0 {
+            // what a reduced-precision twin gave up, kept or not
+            for (k, (_, i, _)) in ok.iter().enumerate() {
+                if let Some(f) = &a.figures[k] {
+                    notes.push(format!(
+                        "{}: within the fp16 guard of {}: {f}",
+                        cands[*i].label, anchor.label
+                    ));
+                }
+            }
+            // (the exact ones: a reduced-precision twin is not counted among those agreeing)
+            if a.agreeing == 0 && reduced.iter().filter(|r| !**r).count() >= 2 {
                 let why = if rank(ok[a.anchor].0) == usize::MAX {
                     "the first in order of preference".to_string()
                 } else {

@@ -25,6 +25,9 @@ pub(crate) struct Cand<'a> {
     pub label: &'a str,
     pub backend: &'a dyn Backend,
     pub threads: Option<usize>,
+    /// A reduced-precision twin of a backend ([`Backend::reduced_precision`]): held to the
+    /// precision guard against the exact candidates, not to their agreement.
+    pub reduced: bool,
 }
 
 pub(crate) fn find<'c, 'a>(cands: &'c [Cand<'a>], name: &str) -> Result<&'c Cand<'a>> {
@@ -221,9 +224,14 @@ impl Load<'_> {
         let format = self.format();
         let mut reports: Vec<CandidateReport> = Vec::new();
         let mut eligible: Vec<usize> = Vec::new();
+        let fp16 = self.rt.platform().has_feature("fp16");
         for (i, c) in cands.iter().enumerate() {
             let outcome = match skip_reason(c.backend, format) {
                 Some(why) => Outcome::Skipped(why),
+                // fp16 arithmetic in the CPU (ARMv8.2's FP16) or none: XNNPACK would emulate it
+                None if c.reduced && !fp16 => Outcome::Skipped(
+                    "this CPU has no fp16 arithmetic (ARMv8.2 FP16, `asimdhp`): XNNPACK would emulate it, slower than float32".into(),
+                ),
                 // the backend's descriptor says it is not chosen automatically, and why
                 None => match c.backend.descriptor().not_automatic_for(format) {
                     Some(why) => Outcome::Skipped(why.into()),

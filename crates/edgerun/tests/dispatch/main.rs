@@ -9,7 +9,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use edgerun::{
-    CacheSetting, Error, ModelFormat, Outcome, Policy, Runtime, Selection, Source, Tensor, Variant,
+    CacheSetting, Error, ModelFormat, Outcome, Policy, Precision, Runtime, Selection, Source,
+    Tensor, Variant,
 };
 use edgerun_testkit as kit;
 
@@ -360,6 +361,80 @@ fn an_explicit_thread_count_is_never_searched() {
             .collect();
         assert_eq!(labels, ["eng", "other"]);
         assert_eq!(m.placement().threads, 4);
+    }
+}
+
+/// A runtime on a captured Raspberry Pi 5 (Cortex-A76: fp16 arithmetic), allowing fp16.
+fn fp16_allowed(scripts: &[&Script]) -> Runtime {
+    Runtime::with_backends(scripts.iter().map(|s| s.backend()).collect())
+        .with_threads(1)
+        .with_cache(CacheSetting::Off)
+        .with_clock(Arc::new(Scripted))
+        .with_platform(edgerun::Platform::from_root(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../edgerun-core/tests/fixtures/rpi5"
+        )))
+        .with_precision(Precision::Fp16)
+}
+
+/// `eng` (4 ms a run, outputs 1.0) whose fp16 twin runs in `fp16_us` and gives `fp16_value`,
+/// and `other` (3 ms, 1.0).
+fn with_twin(fp16_us: u64, fp16_value: f32) -> (Script, Script) {
+    let mut eng = script("eng", 4.0, 1.0);
+    eng.fp16 = Some((Duration::from_micros(fp16_us), fp16_value));
+    (eng, script("other", 3.0, 1.0))
+}
+
+#[test]
+fn an_fp16_twin_within_its_guard_wins_on_speed_and_says_how_close_it_came() {
+    // fp16 rounding: 0.4 % off, at half the time
+    let (eng, other) = with_twin(2000, 1.004);
+    let m = fp16_allowed(&[&eng, &other]).load(model()).unwrap();
+    let d = m.decision();
+    assert_eq!(d.chosen, "eng-fp16", "{d}");
+    assert_eq!(m.backend(), "eng");
+    assert_eq!(median(&m, "eng-fp16"), Duration::from_millis(2));
+    let text = d.to_string();
+    assert!(
+        text.contains("eng-fp16: within the fp16 guard of eng: largest difference 4.00e-3 (fp16 bound 1.00e-2), same arg-max"),
+        "{text}"
+    );
+    // exact arithmetic, the default: no twin
+    let m = runtime(&[&eng, &other]).load(model()).unwrap();
+    assert!(m.decision().candidate("eng-fp16").is_none());
+    assert_eq!(m.decision().chosen, "other");
+}
+
+#[test]
+fn an_fp16_twin_beyond_its_guard_is_rejected_however_fast() {
+    let (eng, other) = with_twin(100, 1.5);
+    let m = fp16_allowed(&[&eng, &other]).load(model()).unwrap();
+    let d = m.decision();
+    assert_eq!(d.chosen, "other", "{d}");
+    match &d.candidate("eng-fp16").unwrap().outcome {
+        Outcome::Disagreed { detail, .. } => assert!(
+            detail.contains("1.5 against 1 (difference 5.00e-1, fp16 bound 1.00e-2)"),
+            "{detail}"
+        ),
+        o => panic!("eng-fp16 was not rejected: {o}"),
+    }
+}
+
+#[test]
+fn an_fp16_twin_is_skipped_on_a_cpu_without_fp16_arithmetic() {
+    let (eng, other) = with_twin(100, 1.0);
+    // a Raspberry Pi 4: Cortex-A72, ARMv8.0
+    let m = fp16_allowed(&[&eng, &other])
+        .with_platform(edgerun::Platform::from_root(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../edgerun-core/tests/fixtures/rpi4"
+        )))
+        .load(model())
+        .unwrap();
+    assert_eq!(m.decision().chosen, "other");
+    match &m.decision().candidate("eng-fp16").unwrap().outcome {
+        Outcome::Skipped(why) => assert!(why.contains("no fp16 arithmetic"), "{why}"),
+        o => panic!("eng-fp16 was not skipped: {o}"),
     }
 }
 

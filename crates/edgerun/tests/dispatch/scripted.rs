@@ -26,6 +26,8 @@ pub struct Script {
     pub at_threads: Vec<(usize, Duration, Option<f32>)>,
     /// Every output element.
     pub value: f32,
+    /// Its reduced-precision twin, when it has one: each run's time, and its output element.
+    pub fp16: Option<(Duration, f32)>,
     /// Runs fail.
     pub fail_run: bool,
     /// Sessions cannot be made.
@@ -45,6 +47,7 @@ pub fn script(name: &'static str, run_ms: f64, value: f32) -> Script {
         run_time: Duration::from_secs_f64(run_ms / 1e3),
         at_threads: Vec::new(),
         value,
+        fp16: None,
         fail_run: false,
         fail_session: false,
         prepares: Arc::default(),
@@ -102,6 +105,19 @@ impl Backend for ScriptedBackend {
 
     fn version(&self) -> Option<String> {
         Some(self.s.version.clone())
+    }
+
+    fn reduced_precision(&self) -> Option<Box<dyn Backend>> {
+        let (run_time, value) = self.s.fp16?;
+        Some(Box::new(ScriptedBackend {
+            s: Script {
+                run_time,
+                value,
+                fp16: None,
+                ..self.s.clone()
+            },
+            descriptor: self.descriptor,
+        }))
     }
 
     fn prepare(&self, _: &ModelSource, options: &Options) -> Result<Box<dyn Prepared>> {
