@@ -511,6 +511,7 @@ fn json_and_csv_results_carry_the_run_and_the_device() {
         .unwrap()
         .is_empty());
     assert!(r["memory"]["overall_mb"].as_f64().is_some());
+    assert!(r["init_warm_us"].is_null(), "no second load unless asked");
 
     // CSV on stdout after the log: a header and one row of as many fields
     let out = run_ok(&quick(&[&onnx(), "--format=csv"]));
@@ -586,6 +587,30 @@ fn profile_rows(out: &str) -> Vec<String> {
     // three empty lines close the section, as in the tool (its report, its writer, its logger)
     assert!(section.ends_with(" nodes observed\n\n\n\n"), "{section:?}");
     lines[3..3 + rows].iter().map(|l| l.to_string()).collect()
+}
+
+/// `--warm_init` loads the model a second time and reports both initialisations.
+#[test]
+fn warm_initialisation_is_reported_apart_when_asked() {
+    let dir = kit::scratch("bench-warm");
+    let json = dir.join("r.json");
+    let out = run_ok(&quick(&[
+        &onnx(),
+        "--warm_init=true",
+        "--format=json",
+        &format!("--result_file={}", json.display()),
+        &format!("--decision_cache={}", dir.join("decisions.json").display()),
+    ]));
+    let r: serde_json::Value = serde_json::from_slice(&std::fs::read(&json).unwrap()).unwrap();
+    let (cold, warm) = (
+        r["init_us"].as_i64().unwrap(),
+        r["init_warm_us"].as_i64().unwrap(),
+    );
+    let line = Regex::new(r"(?m)^INFO: edgerun: initialization cold ([0-9.]+) ms \(the first load in this process\), warm ([0-9.]+) ms \(a second load\)$").unwrap();
+    let c = line.captures(&out).unwrap_or_else(|| panic!("{out}"));
+    let ms = |k: usize| c[k].parse::<f64>().unwrap();
+    assert!((ms(1) * 1000.0 - cold as f64).abs() <= 1.0 + cold as f64 * 5e-6);
+    assert!((ms(2) * 1000.0 - warm as f64).abs() <= 1.0 + warm as f64 * 5e-6);
 }
 
 #[test]

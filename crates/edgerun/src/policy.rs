@@ -6,6 +6,7 @@
 //! model = "**/face_detection_*.tflite"  # `*` within a path part, `**` across parts, `?` one character
 //! backend = "tflite"                    # a backend, a variant's label, "auto" or "first"
 //! threads = 2
+//! precision = "fp16"                    # exact, or fp16: fp16 twins measured, kept within the guard
 //! affinity = "big"                      # big, little, all, or CPUs such as "4-7"
 //! fallback = false                      # may another backend take it when this one cannot?
 //!
@@ -36,6 +37,8 @@ pub struct Rule {
     /// A backend, a variant's label, `auto` or `first` (default: the runtime's own selection).
     pub backend: Option<String>,
     pub threads: Option<usize>,
+    /// `exact` or `fp16` (default: the runtime's own, [`crate::Runtime::with_precision`]).
+    pub precision: Option<String>,
     /// `big`, `little`, `all` or a CPU list.
     pub affinity: Option<String>,
     /// When the pinned backend cannot run the model: choose automatically (true) or fail
@@ -191,6 +194,16 @@ impl Policy {
                     reason: "must be 1 or more".into(),
                 });
             }
+            if let Some(p) = r
+                .precision
+                .as_deref()
+                .filter(|p| crate::Precision::parse(p).is_none())
+            {
+                return Err(Error::InvalidOption {
+                    option: format!("precision of the policy rule for {:?}", r.model),
+                    reason: format!("{p:?}: give \"exact\" or \"fp16\""),
+                });
+            }
         }
         Ok(p)
     }
@@ -301,6 +314,11 @@ mod tests {
         assert!(e.to_string().contains("affinity"), "{e}");
         let e = Policy::parse("[[rule]]\nmodel = \"*\"\nthreads = 0\n", "p.toml").unwrap_err();
         assert!(e.to_string().contains("threads"), "{e}");
+        let e =
+            Policy::parse("[[rule]]\nmodel = \"*\"\nprecision = \"fp8\"\n", "p.toml").unwrap_err();
+        assert!(e.to_string().contains("give \"exact\" or \"fp16\""), "{e}");
+        let p = Policy::parse("[[rule]]\nmodel = \"*\"\nprecision = \"fp16\"\n", "p.toml").unwrap();
+        assert_eq!(p.rules[0].precision.as_deref(), Some("fp16"));
         let e = Policy::parse("[[rule]]\nbackend = \"x\"\n", "p.toml").unwrap_err();
         assert!(e.to_string().contains("model"), "{e}");
     }

@@ -656,7 +656,11 @@ impl Runtime {
             })
             .collect();
         // with reduced precision allowed, each backend's fp16 twin competes as NAME-fp16
-        let reduced: Vec<(String, Box<dyn Backend>)> = match (self.precision, &selection) {
+        let precision = rule
+            .and_then(|r| r.precision.as_deref())
+            .and_then(Precision::parse)
+            .unwrap_or(self.precision);
+        let reduced: Vec<(String, Box<dyn Backend>)> = match (precision, &selection) {
             (Precision::Fp16, Selection::Auto) if !self.budget.is_zero() => self
                 .backends
                 .iter()

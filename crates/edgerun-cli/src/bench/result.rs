@@ -87,6 +87,8 @@ pub struct Record {
     /// How the backend was chosen.
     pub choice: Choice,
     pub init_us: i64,
+    /// A second load in the same process (`--warm_init`); `null` without it.
+    pub init_warm_us: Option<i64>,
     pub first_inference_us: i64,
     pub warmup: Latency,
     pub inference: Latency,
@@ -142,6 +144,7 @@ impl Record {
                 }
             },
             init_us: m.init_us,
+            init_warm_us: m.init_warm_us,
             first_inference_us: m.warmup.first(),
             warmup: Latency::of(&m.warmup),
             inference: Latency::of(&m.inference),

@@ -403,6 +403,27 @@ fn an_fp16_twin_within_its_guard_wins_on_speed_and_says_how_close_it_came() {
     let m = runtime(&[&eng, &other]).load(model()).unwrap();
     assert!(m.decision().candidate("eng-fp16").is_none());
     assert_eq!(m.decision().chosen, "other");
+    // a policy rule may allow fp16 for the models it matches
+    let policy = |model: &str| {
+        Policy::parse(
+            &format!("[[rule]]\nmodel = \"{model}\"\nprecision = \"fp16\"\n"),
+            "p.toml",
+        )
+        .unwrap()
+    };
+    let rt = || fp16_allowed(&[&eng, &other]).with_precision(Precision::Exact);
+    let m = rt()
+        .with_policy(policy("*.onnx"))
+        .unwrap()
+        .load(model())
+        .unwrap();
+    assert_eq!(m.decision().chosen, "eng-fp16");
+    let m = rt()
+        .with_policy(policy("*.tflite"))
+        .unwrap()
+        .load(model())
+        .unwrap();
+    assert!(m.decision().candidate("eng-fp16").is_none());
 }
 
 #[test]
