@@ -411,31 +411,35 @@ impl Session for OrtSession {
             .map(input_value)
             .collect::<ort::Result<Vec<_>>>()
             .map_err(fail)?;
-        let Some(timings) = timings else {
-            let result = self.session.run(values.as_slice()).map_err(fail)?;
-            output_slots(outputs, self.outputs.len());
-            for (k, (out, &dtype)) in outputs.iter_mut().zip(&self.outputs).enumerate() {
-                copy_out(&result[k], dtype, out).map_err(fail)?;
+        // a profiled run writes its events to a file of the session's directory
+        let profiled = match timings {
+            Some(timings) => {
+                self.profiling()?;
+                let dir = match self.profile.take() {
+                    Some(d) => d,
+                    None => crate::profile::ProfileDir::new()?,
+                };
+                let dir = &*self.profile.insert(dir);
+                let mut options = ort::session::RunOptions::new().map_err(fail)?;
+                crate::profile::enable(&mut options, &dir.prefix())?;
+                Some((timings, dir, options))
             }
-            return Ok(());
+            None => None,
         };
-        self.profiling()?;
-        let dir = match self.profile.take() {
-            Some(d) => d,
-            None => crate::profile::ProfileDir::new()?,
-        };
-        let dir = &*self.profile.insert(dir);
-        let mut options = ort::session::RunOptions::new().map_err(fail)?;
-        crate::profile::enable(&mut options, &dir.prefix())?;
-        let result = self
-            .session
-            .run_with_options(values.as_slice(), &options)
-            .map_err(fail)?;
+        let result = match &profiled {
+            Some((_, _, options)) => self.session.run_with_options(values.as_slice(), options),
+            None => self.session.run(values.as_slice()),
+        }
+        .map_err(fail)?;
         output_slots(outputs, self.outputs.len());
         for (k, (out, &dtype)) in outputs.iter_mut().zip(&self.outputs).enumerate() {
             copy_out(&result[k], dtype, out).map_err(fail)?;
         }
-        timings.extend(dir.take()?);
+        // the outputs hold on to the run's options until they are gone
+        drop(result);
+        if let Some((timings, dir, _)) = profiled {
+            timings.extend(dir.take()?);
+        }
         Ok(())
     }
 }
