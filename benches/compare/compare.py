@@ -37,6 +37,7 @@ DEFAULT_MODELS = [
     ("models/fetched/ch_ppocr_mobile_v2.0_cls_infer.onnx", "x=1,3,48,192", "PP-OCR text direction classifier"),
     ("models/fetched/ch_PP-OCRv4_det_infer.onnx", "x=1,3,256,256", "PP-OCRv4 text detector, dynamic shape"),
     ("models/fetched/face_detection_front.tflite", "", "BlazeFace, fp16 weights"),
+    ("models/fetched/hand_landmark_full.tflite", "", "MediaPipe hand landmarks, float32, 5.5 MB"),
 ]
 
 
@@ -121,13 +122,14 @@ def edgerun_cmd(args, model, backend, threads, inputs, inputs_dir, out_json, out
         cmd.append(f"--litert_lib={args.litert_lib}")
     if args.ort_lib:
         cmd.append(f"--ort_lib={args.ort_lib}")
-    # auto decides once per model and thread count (its first load measures, the later ones
-    # hit this run's own decision cache); a named backend never measures
-    # without containment (`~off`): a cache of its own, so that its first load measures too
+    # each edgerun row (model, threads, runtime) has a store of its own in this run, so that
+    # its first load is cold: auto measures then (the later loads find its choice), and LiteRT
+    # packs XNNPACK's weights then (the later loads map them)
+    row = f"{os.path.basename(model)}-{threads}-{backend}" + ("-isolation-off" if isolation == "off" else "")
+    store = os.path.join(args.store_root, row.replace("/", "_"))
+    cmd.append(f"--decision_cache={os.path.join(store, 'decisions.json')}")
     if isolation == "off":
-        cmd += ["--isolation=off", f"--decision_cache={args.decision_cache}.off"]
-    else:
-        cmd.append(f"--decision_cache={args.decision_cache}")
+        cmd.append("--isolation=off")
     return cmd
 
 
@@ -282,13 +284,13 @@ def main():
         models = [m for m in DEFAULT_MODELS if os.path.exists(os.path.join(ROOT, m[0]))]
         missing = [m[0] for m in DEFAULT_MODELS if m not in models]
         if missing:
-            print(f"compare: skipping {', '.join(missing)} (run models/fetch)", file=sys.stderr)
+            print(f"compare: skipping {', '.join(missing)} (run models/fetch --large)", file=sys.stderr)
     threads = [t if t == "default" else int(t) for t in args.threads.split(",")]
     info = json.loads(subprocess.run([args.edgerun, "info", "--json"], capture_output=True,
                                      text=True, check=True).stdout)
 
     work = tempfile.mkdtemp(prefix="edgerun-compare-")
-    args.decision_cache = os.path.join(work, "decisions.json")
+    args.store_root = os.path.join(work, "stores")
     plan = []
     for model, shapes, note in models:
         path = model if os.path.isabs(model) else os.path.join(ROOT, model)
@@ -390,7 +392,7 @@ def main():
                      f'{r["ratio"]:.2f} | {check} |')
     table += ["", "Time to first inference (load + first run): cold is each runtime's first load "
               "in this run (edgerun's `auto` measures then), warm the median of its later loads "
-              "(`auto` finds its choice in the decision cache); every load is a new process:", "",
+              "(`auto` finds its choice, LiteRT its packed weights, in the store); every load is a new process:", "",
               "| model | threads | runtime | cold | warm | auto's measuring | ran on |",
               "| --- | ---: | --- | ---: | ---: | ---: | --- |"]
     for r in results:

@@ -243,6 +243,12 @@ pub(crate) enum Fill {
     Zeros,
 }
 
+#[derive(Clone, Copy, ValueEnum)]
+pub(crate) enum CacheAction {
+    Show,
+    Clear,
+}
+
 #[derive(Subcommand)]
 pub(crate) enum Command {
     /// Benchmark a model as TensorFlow Lite's benchmark_model does, on any backend: the same
@@ -286,6 +292,18 @@ pub(crate) enum Command {
         isolation: IsolationArgs,
         #[command(flatten)]
         backends: BackendArgs,
+    },
+    /// Show or empty the store of measured decisions and kept artifacts (XNNPACK's packed
+    /// weights)
+    Cache {
+        /// show: what it holds; clear: remove it all (the next load of each model measures
+        /// and packs again)
+        #[arg(value_enum, default_value_t = CacheAction::Show)]
+        action: CacheAction,
+        /// The decision file, or `off` (default: $EDGERUN_CACHE, else
+        /// $XDG_CACHE_HOME/edgerun/decisions.json); artifacts are in `artifacts/` beside it
+        #[arg(long = "decision_cache")]
+        decision_cache: Option<String>,
     },
     /// The helper that loads a model and runs it once, for containment: reads a request on
     /// standard input (see edgerun::isolation), answers on standard output

@@ -26,7 +26,7 @@ mod summary;
 use std::path::Path;
 use std::process::ExitCode;
 
-use anyhow::{bail, Result};
+use anyhow::{bail, Context, Result};
 use clap::Parser;
 use edgerun::{Platform, Runtime};
 
@@ -136,6 +136,10 @@ fn dispatch(cli: Cli) -> Result<()> {
             backends,
         } => inspect(&graph, backend, &isolation, &backends),
         Command::Probe => unreachable!("handled before dispatch"),
+        Command::Cache {
+            action,
+            decision_cache,
+        } => cache(action, decision_cache.as_deref()),
         Command::Info {
             json,
             platform_root,
@@ -143,6 +147,44 @@ fn dispatch(cli: Cli) -> Result<()> {
             backends,
         } => info(json, platform_root.as_deref(), &placement, &backends),
     }
+}
+
+/// `edgerun cache show|clear`.
+fn cache(action: args::CacheAction, file: Option<&str>) -> Result<()> {
+    let setting = match file {
+        None => edgerun::CacheSetting::Default,
+        Some("off") => edgerun::CacheSetting::Off,
+        Some(path) => edgerun::CacheSetting::File(path.into()),
+    };
+    let held = match action {
+        args::CacheAction::Show => setting.contents().map_err(anyhow::Error::msg)?,
+        args::CacheAction::Clear => setting
+            .clear()
+            .context("emptying the decision cache (check that its directory is writable)")?,
+    };
+    let Some((path, c)) = held else {
+        println!("cache: off (EDGERUN_CACHE=off or --decision_cache=off)");
+        return Ok(());
+    };
+    let verb = match action {
+        args::CacheAction::Show => "holds",
+        args::CacheAction::Clear => "cleared; it held",
+    };
+    println!(
+        "cache: {} {verb} {} decision{}, {} artifact{} ({:.1} MB)",
+        path.display(),
+        c.decisions,
+        if c.decisions == 1 { "" } else { "s" },
+        c.artifacts.len(),
+        if c.artifacts.len() == 1 { "" } else { "s" },
+        c.artifact_bytes as f64 / 1e6
+    );
+    if let args::CacheAction::Show = action {
+        for (name, bytes, what) in &c.artifacts {
+            println!("  {name}  {:.1} MB  {what}", *bytes as f64 / 1e6);
+        }
+    }
+    Ok(())
 }
 
 /// An error and its causes, each said once: a cause whose text its error already quotes is

@@ -4,6 +4,7 @@
 
 #![forbid(unsafe_code)]
 
+pub mod artifact;
 pub mod backend;
 pub mod dtype;
 pub mod error;

@@ -187,6 +187,16 @@ impl Backend for LiteRtBackend {
         &DESCRIPTOR
     }
 
+    /// XNNPACK's packed weights depend on the library (its XNNPACK and kernels) and on fp16.
+    fn artifact_key(&self) -> Option<String> {
+        let (_, found) = self.loaded().ok()?;
+        let library = edgerun_core::artifact::library_identity(&found.path)?;
+        Some(format!(
+            "xnnpack-weights 1; {library}; fp16 {}",
+            self.options.fp16
+        ))
+    }
+
     fn set(&mut self, key: &str, value: Value) -> Result<()> {
         match (key, value) {
             ("litert_lib", Value::Path(p)) => {
@@ -277,6 +287,7 @@ impl Backend for LiteRtBackend {
             ops: decl.operators,
             profiling: options.profiling,
             fp16: self.options.fp16,
+            weight_cache: options.artifact.clone(),
         })
     }
 

@@ -1,9 +1,10 @@
 //! Prepared models and sessions: one compiled model per session, with its tensor buffers.
 
 use std::os::raw::c_int;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
+use edgerun_core::artifact::ArtifactFile;
 use edgerun_core::backend::{output_slots, profiling_unavailable};
 use edgerun_core::{
     DType, Error, OpTiming, Prepared, Quant, Result, Session, Tensor, TensorInfo, TensorView,
@@ -34,6 +35,16 @@ pub(crate) struct Recipe {
     pub profiling: bool,
     /// XNNPACK computes float operators in fp16.
     pub fp16: bool,
+    /// XNNPACK's packed weights are kept in this file ([`edgerun_core::Options::artifact`]).
+    pub weight_cache: Option<PathBuf>,
+}
+
+/// LiteRT reads its CPU options as TOML lines and unquotes strings without escapes: a path
+/// fits only as UTF-8 without quotes, line breaks or surrounding blanks.
+pub(crate) fn toml_path(path: &Path) -> Option<&str> {
+    let s = path.to_str()?;
+    let fits = !s.contains(['"', '\n', '\r']) && s.trim() == s && !s.is_empty();
+    fits.then_some(s)
 }
 
 fn backend_error(recipe: &Recipe, f: sys::Failure) -> Error {
@@ -106,6 +117,8 @@ struct Engine {
     shapes: Vec<Vec<usize>>,
     /// Output layouts, signature order.
     out_layouts: Vec<Layout>,
+    /// What became of XNNPACK's weight cache, when one was asked for.
+    weights: Option<String>,
 }
 
 impl Engine {
@@ -113,13 +126,21 @@ impl Engine {
     /// allocates, so a failure anywhere here may be an op it cannot run.
     fn new(recipe: &Recipe) -> Result<Engine> {
         let err = |f| compile_error(recipe, f);
+        // XNNPACK maps a file that exists and packs into one that does not
+        let cache = recipe
+            .weight_cache
+            .as_deref()
+            .map(ArtifactFile::begin)
+            .filter(|c| toml_path(c.path()).is_some());
         let mut cm = CompiledModel::new(
             recipe.model.clone(),
             recipe.threads,
             recipe.profiling,
             recipe.fp16,
+            cache.as_ref().and_then(|c| toml_path(c.path())),
         )
         .map_err(err)?;
+        let weights = cache.map(|c| c.finish("XNNPACK's packed weights"));
         // the shapes given at load, applied now
         for (name, shape) in &recipe.hints {
             if let Some(ix) = recipe.inputs.iter().position(|i| &i.name == name) {
@@ -138,6 +159,7 @@ impl Engine {
             outputs: Vec::new(),
             shapes,
             out_layouts: Vec::new(),
+            weights,
         };
         engine.allocate(recipe).map_err(err)?;
         Ok(engine)
@@ -211,6 +233,8 @@ pub(crate) struct LiteRtPrepared {
     recipe: Arc<Recipe>,
     prepared_shapes: Vec<Vec<usize>>,
     spare: Mutex<Option<Engine>>,
+    /// What the first compile did with XNNPACK's weight cache.
+    weights: Option<String>,
 }
 
 /// Prepare: compile once now, so errors surface here and the first session gets it.
@@ -218,6 +242,7 @@ pub(crate) fn prepared(recipe: Recipe) -> Result<Box<dyn Prepared>> {
     let engine = Engine::new(&recipe)?;
     Ok(Box::new(LiteRtPrepared {
         prepared_shapes: engine.shapes.clone(),
+        weights: engine.weights.clone(),
         recipe: Arc::new(recipe),
         spare: Mutex::new(Some(engine)),
     }))
@@ -237,7 +262,7 @@ impl Prepared for LiteRtPrepared {
     }
 
     fn notes(&self) -> Vec<String> {
-        vec![format!(
+        let mut notes = vec![format!(
             "CPU accelerator (XNNPACK), {} thread{}{}",
             self.recipe.threads,
             if self.recipe.threads == 1 { "" } else { "s" },
@@ -246,7 +271,9 @@ impl Prepared for LiteRtPrepared {
             } else {
                 ""
             }
-        )]
+        )];
+        notes.extend(self.weights.clone());
+        notes
     }
 
     fn prepared_shape(&self, index: usize) -> Option<Vec<usize>> {

@@ -576,12 +576,15 @@ unsafe impl Send for CompiledModel {}
 
 impl CompiledModel {
     /// Compile for the CPU with `threads` XNNPACK threads; with `profiling`, with LiteRT's
-    /// profiler attached (XNNPACK then times each of its operators on every run).
+    /// profiler attached (XNNPACK then times each of its operators on every run); with
+    /// `weight_cache`, XNNPACK's packed weights are read from that file, or written to it when
+    /// it is missing (a path fit for LiteRT's TOML: see `session::toml_path`).
     pub fn new(
         model: Arc<Model>,
         threads: usize,
         profiling: bool,
         fp16: bool,
+        weight_cache: Option<&str>,
     ) -> Result<CompiledModel, Failure> {
         let f = model.fns();
         let env = &model.env;
@@ -605,6 +608,10 @@ impl CompiledModel {
                     // `flags` replaces the delegate's default flags: QS8 and QU8 (quantized
                     // operators, on in LiteRT's builds) are given again with FORCE_FP16
                     cpu.push_str(&format!("flags = {}\n", XNN_QS8 | XNN_QU8 | XNN_FORCE_FP16));
+                }
+                if let Some(path) = weight_cache {
+                    // XNNPACK maps the file when it holds packed weights, else packs into it
+                    cpu.push_str(&format!("weight_cache_file_path = \"{path}\"\n"));
                 }
                 let mut payloads = vec![(c"xnnpack", cpu.clone()), (c"cpu_delegate", cpu)];
                 if profiling {

@@ -71,7 +71,7 @@ mod runtime;
 mod session;
 pub use backends::BACKENDS;
 pub use clock::{Clock, SystemClock};
-pub use dispatch::cache::CacheSetting;
+pub use dispatch::cache::{CacheContents, CacheSetting};
 pub use dispatch::decision::{CandidateReport, Decision, Outcome, Source};
 /// The LiteRT backend, to configure (library path) and [`Runtime::register`].
 #[cfg(feature = "litert")]

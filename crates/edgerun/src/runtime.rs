@@ -381,8 +381,8 @@ impl Runtime {
     pub(crate) fn contain(
         &self,
         source: &ModelSource,
-        label: &str,
-        backend: &dyn Backend,
+        digest: &std::cell::OnceCell<String>,
+        (label, backend): (&str, &dyn Backend),
         options: &Options,
         inspect_only: bool,
         notes: &mut Vec<String>,
@@ -402,7 +402,7 @@ impl Runtime {
         };
         // keyed as a decision is, for this one candidate and what the probe does
         let slot = self.cache.path().and_then(|path| {
-            let digest = crate::dispatch::digest::model_digest(source).ok()?;
+            let digest = crate::dispatch::digest::once(digest, source).ok()?;
             let key = format!(
                 "probe {}\nmodel sha256 {digest}\nformat {}\ndevice {}\nthreads {:?}; input shapes {:?}\ncandidate {label} = {}: {}\n",
                 if inspect_only { "inspect" } else { "load and first run" },
@@ -542,6 +542,7 @@ impl Runtime {
         };
         // reading a model's declarations may not need a backend's native library: try every
         // backend that reads the format, available or not
+        let digest = std::cell::OnceCell::new();
         for c in cands {
             let b = c.backend;
             if !b.formats().contains(&source.format()) {
@@ -550,8 +551,8 @@ impl Runtime {
             let inspected = self
                 .contain(
                     &source,
-                    c.label,
-                    b,
+                    &digest,
+                    (c.label, b),
                     &Options::default(),
                     true,
                     &mut Vec::new(),
@@ -697,6 +698,7 @@ impl Runtime {
             placement: &placement,
             rule_threads: rule.is_some_and(|r| r.threads.is_some()),
             notes: Default::default(),
+            digest: Default::default(),
         };
         let mut notes = Vec::new();
         if let Selection::Named(name) = &selection {

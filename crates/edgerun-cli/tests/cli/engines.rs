@@ -201,3 +201,50 @@ fn int8_model_fed_float_data() {
         "{line}"
     );
 }
+
+/// `edgerun cache` lists what LiteRT kept (XNNPACK's packed weights) and `cache clear` empties
+/// the store, saying what it held.
+#[test]
+fn cache_shows_and_clears_litert_packed_weights() {
+    let graph = models().join("mobilenetv2_mini.tflite");
+    let dir = scratch("cache-clear");
+    let store = format!("--decision_cache={}", dir.join("decisions.json").display());
+    let out = edgerun(&[
+        "run",
+        "--graph",
+        graph.to_str().unwrap(),
+        "--backend=litert",
+        &format!("--litert_lib={}", kit::litert_lib().display()),
+        &store,
+    ]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let shown = edgerun(&["cache", &store]);
+    let listing = text(&shown.stdout);
+    assert!(shown.status.success(), "{}", text(&shown.stderr));
+    // the decisions: containment's verdict on the model
+    assert!(
+        listing.contains(" decision") && listing.contains(", 1 artifact ("),
+        "{listing}"
+    );
+    assert!(
+        listing.contains(".litert")
+            && listing.contains("litert for ")
+            && listing.contains("mobilenetv2_mini.tflite"),
+        "{listing}"
+    );
+    let cleared = edgerun(&["cache", "clear", &store]);
+    let said = text(&cleared.stdout);
+    assert!(cleared.status.success(), "{}", text(&cleared.stderr));
+    assert!(
+        said.contains("cleared; it held") && said.contains(", 1 artifact ("),
+        "{said}"
+    );
+    let empty: Vec<_> = std::fs::read_dir(dir.join("artifacts"))
+        .map(|d| d.collect())
+        .unwrap_or_default();
+    assert!(empty.is_empty(), "{empty:?}");
+    let again = text(&edgerun(&["cache", &store]).stdout);
+    assert!(again.contains("holds 0 decisions, 0 artifacts"), "{again}");
+    let off = text(&edgerun(&["cache", "--decision_cache=off"]).stdout);
+    assert!(off.starts_with("cache: off"), "{off}");
+}

@@ -2,6 +2,7 @@
 //! [`Session`]s that run it.
 
 use std::fmt;
+use std::path::PathBuf;
 
 use crate::dtype::{DType, Quant};
 use crate::error::{shape_string, Error, Result};
@@ -93,6 +94,12 @@ pub struct Options {
     /// whose engine times operators only when compiled for it (LiteRT) compiles for it; that
     /// costs it time on every run, so it is off unless asked for.
     pub profiling: bool,
+    /// A file where a backend that derives something costly from the model for this device
+    /// (XNNPACK's packed weights) keeps it, so that later loads map it instead of deriving it
+    /// again. It is given only to a backend whose [`Backend::artifact_key`] is `Some`, named
+    /// by that key; the backend loads the file when it is there and otherwise builds it, then
+    /// moves it into place whole. Checking an existing file is the giver's duty.
+    pub artifact: Option<PathBuf>,
 }
 
 impl Options {
@@ -330,6 +337,13 @@ pub trait Backend: Send + Sync {
     /// allows reduced precision, and keeps only if its outputs stay close to the exact ones.
     /// `None` (the default) for a backend without it.
     fn reduced_precision(&self) -> Option<Box<dyn Backend>> {
+        None
+    }
+
+    /// What the artifact this backend keeps for a model ([`Options::artifact`]) depends on
+    /// besides the model and the CPU: the library (path, size, modification time) and the
+    /// options that change it. `None` (the default): the backend keeps none.
+    fn artifact_key(&self) -> Option<String> {
         None
     }
 

@@ -54,6 +54,16 @@ pub(crate) fn model_digest(source: &ModelSource) -> Result<String> {
     Ok(hex(&h.finalize()))
 }
 
+/// [`model_digest`], kept in `cell` once computed (a model may be large, and one load asks for
+/// its digest several times).
+pub(crate) fn once(cell: &std::cell::OnceCell<String>, source: &ModelSource) -> Result<String> {
+    if let Some(d) = cell.get() {
+        return Ok(d.clone());
+    }
+    let d = model_digest(source)?;
+    Ok(cell.get_or_init(|| d).clone())
+}
+
 pub(crate) fn sha256_hex(text: &str) -> String {
     use sha2::{Digest, Sha256};
     hex(&Sha256::digest(text.as_bytes()))

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use super::agreement::agreement;
 use super::decision::{CandidateReport, Decision, Outcome, Source};
-use super::digest::{model_digest, sha256_hex};
+use super::digest::sha256_hex;
 use super::measure::{self, Timing};
 use super::{cache, Cand, Done, Load};
 use crate::backends::rank as reference_rank;
@@ -18,7 +18,7 @@ impl Load<'_> {
     /// What the cache key is made of: the model's bytes, the device, the placement and input
     /// shapes, and every eligible candidate with its engine, library and settings.
     fn cache_key(&self, cands: &[Cand<'_>], eligible: &[usize]) -> Result<String> {
-        let digest = model_digest(self.source)?;
+        let digest = self.digest()?;
         let mut key = format!(
             "model sha256 {digest}\nformat {}\ndevice {}\nthreads {}; affinity {}; input shapes {:?}\n",
             self.format(),

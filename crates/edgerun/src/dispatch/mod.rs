@@ -50,8 +50,12 @@ pub(crate) struct Load<'r> {
     pub placement: &'r Placement,
     /// A policy rule set the threads: they hold for every candidate, variants too.
     pub rule_threads: bool,
-    /// What containment had to say (a helper missing, a candidate not probed).
+    /// What containment had to say (a helper missing, a candidate not probed), and the
+    /// artifact store.
     pub notes: std::cell::RefCell<Vec<String>>,
+    /// The model's digest, computed once per load (for the decision's key, containment's
+    /// verdicts and every candidate's artifact).
+    pub digest: std::cell::OnceCell<String>,
 }
 
 /// A prepared winner and how it was chosen.
@@ -109,16 +113,69 @@ impl Load<'_> {
     }
 
     fn prepare(&self, c: &Cand<'_>) -> Result<Box<dyn Prepared>> {
-        let options = Options {
+        let mut options = Options {
             threads: Some(self.threads(c)),
             affinity: self.placement.affinity.clone(),
             ..self.rt.options.clone()
         };
         let mut notes = self.notes.borrow_mut();
-        self.rt
-            .contain(self.source, c.label, c.backend, &options, false, &mut notes)?;
+        self.rt.contain(
+            self.source,
+            &self.digest,
+            (c.label, c.backend),
+            &options,
+            false,
+            &mut notes,
+        )?;
+        let artifact = self.artifact(c);
+        let mut kept = false;
+        if let Some((store, name)) = &artifact {
+            match cache::check_artifact(store, name) {
+                cache::Trust::Kept => kept = true,
+                cache::Trust::Missing => {}
+                cache::Trust::Removed(why) => notes.push(why),
+            }
+            let dir = cache::artifact_dir(store);
+            if std::fs::create_dir_all(&dir).is_ok() {
+                options.artifact = Some(dir.join(name));
+            }
+        }
         drop(notes);
-        c.backend.prepare(self.source, &options)
+        let prepared = c.backend.prepare(self.source, &options)?;
+        match (&artifact, &options.artifact) {
+            (Some((store, name)), Some(file)) if !kept && file.is_file() => {
+                let model = self.source.path().display().to_string();
+                let warning = cache::record_artifact(store, name, &model, c.backend.name());
+                self.notes.borrow_mut().extend(warning);
+            }
+            _ => {}
+        }
+        Ok(prepared)
+    }
+
+    /// The model's SHA-256, computed at its first use in this load.
+    pub(crate) fn digest(&self) -> Result<String> {
+        digest::once(&self.digest, self.source)
+    }
+
+    /// The decision file and the name of the artifact `c` keeps for this model on this
+    /// device, when the store is on and the backend keeps one.
+    fn artifact(&self, c: &Cand<'_>) -> Option<(std::path::PathBuf, String)> {
+        let store = self.rt.cache.path()?;
+        if cache::artifact_limit() == 0 {
+            return None;
+        }
+        let key = c.backend.artifact_key()?;
+        let digest = self.digest().ok()?;
+        let name = cache::artifact_name(
+            &format!(
+                "model sha256 {digest}\ndevice {}\n{}: {key}\n",
+                self.rt.platform().signature(),
+                c.backend.name()
+            ),
+            c.backend.name(),
+        );
+        Some((store, name))
     }
 
     fn report(&self, c: &Cand<'_>, outcome: Outcome) -> CandidateReport {
