@@ -123,8 +123,8 @@ def edgerun_cmd(args, model, backend, threads, inputs, inputs_dir, out_json, out
     if args.ort_lib:
         cmd.append(f"--ort_lib={args.ort_lib}")
     # each edgerun row (model, threads, runtime) has a store of its own in this run, so that
-    # its first load is cold: auto measures then (the later loads find its choice), and LiteRT
-    # packs XNNPACK's weights then (the later loads map them)
+    # its first load is cold: auto measures then (the later loads find its choice), and
+    # whatever a backend is set to keep is built then
     row = f"{os.path.basename(model)}-{threads}-{backend}" + ("-isolation-off" if isolation == "off" else "")
     store = os.path.join(args.store_root, row.replace("/", "_"))
     cmd.append(f"--decision_cache={os.path.join(store, 'decisions.json')}")
@@ -392,7 +392,7 @@ def main():
                      f'{r["ratio"]:.2f} | {check} |')
     table += ["", "Time to first inference (load + first run): cold is each runtime's first load "
               "in this run (edgerun's `auto` measures then), warm the median of its later loads "
-              "(`auto` finds its choice, LiteRT its packed weights, in the store); every load is a new process:", "",
+              "(`auto` finds its choice in the decision cache); every load is a new process:", "",
               "| model | threads | runtime | cold | warm | auto's measuring | ran on |",
               "| --- | ---: | --- | ---: | ---: | ---: | --- |"]
     for r in results:

@@ -82,6 +82,12 @@ const SETTINGS: &[Setting] = &[
         default: Some("false"),
     },
     Setting {
+        key: "litert_weight_cache",
+        kind: Kind::Bool,
+        help: "keep XNNPACK's packed weights in edgerun's store and map them at later loads instead of packing again (off by default: on a 2-core x86_64 machine it made loads slower, see the guide's Warm starts)",
+        default: Some("false"),
+    },
+    Setting {
         key: "litert_model_check",
         kind: Kind::Choice(flatbuf::Depth::WORDS),
         help: flatbuf::DEPTH_HELP,
@@ -100,6 +106,8 @@ pub struct LiteRtOptions {
     pub model_check: flatbuf::Depth,
     /// XNNPACK computes float operators in fp16 (its `FORCE_FP16` flag).
     pub fp16: bool,
+    /// XNNPACK's packed weights are kept in edgerun's store ([`Backend::artifact_key`]).
+    pub weight_cache: bool,
 }
 
 /// The LiteRT backend.
@@ -187,8 +195,12 @@ impl Backend for LiteRtBackend {
         &DESCRIPTOR
     }
 
-    /// XNNPACK's packed weights depend on the library (its XNNPACK and kernels) and on fp16.
+    /// XNNPACK's packed weights, when asked for ([`LiteRtOptions::weight_cache`]); they depend
+    /// on the library (its XNNPACK and kernels) and on fp16.
     fn artifact_key(&self) -> Option<String> {
+        if !self.options.weight_cache {
+            return None;
+        }
         let (_, found) = self.loaded().ok()?;
         let library = edgerun_core::artifact::library_identity(&found.path)?;
         Some(format!(
@@ -204,6 +216,7 @@ impl Backend for LiteRtBackend {
                 self.api = OnceLock::new();
             }
             ("litert_fp16", Value::Bool(on)) => self.options.fp16 = on,
+            ("litert_weight_cache", Value::Bool(on)) => self.options.weight_cache = on,
             ("litert_model_check", Value::Choice(w)) => {
                 self.options.model_check = flatbuf::Depth::from_word(w)
                     .ok_or_else(|| settings::unknown(&DESCRIPTOR, key))?;
@@ -218,6 +231,7 @@ impl Backend for LiteRtBackend {
             "litert_lib" => self.options.library.clone().map(Value::Path),
             "litert_model_check" => Some(Value::Choice(self.options.model_check.word())),
             "litert_fp16" => Some(Value::Bool(self.options.fp16)),
+            "litert_weight_cache" => Some(Value::Bool(self.options.weight_cache)),
             _ => None,
         }
     }

@@ -1,6 +1,7 @@
-//! XNNPACK's packed weights kept in edgerun's store, with the real LiteRT library: the first
-//! load packs them and keeps the file, a later load maps it, and a file that changed since it
-//! was recorded is removed and built again rather than mapped. Outputs match LiteRT's float32
+//! XNNPACK's packed weights kept in edgerun's store (`litert_weight_cache=true`), with the real
+//! LiteRT library: the first load packs them and keeps the file, a later load maps it, and a
+//! file that changed since it was recorded is removed and built again rather than mapped.
+//! Without the setting nothing is kept. Outputs match LiteRT's float32
 //! reference every time (tolerance 1e-5 of the largest output: the same engine and kernels,
 //! whether the weights were packed now or mapped).
 
@@ -10,9 +11,15 @@ use edgerun::{CacheSetting, Model, Runtime};
 use edgerun_testkit as kit;
 
 fn load(store: &Path) -> Model {
+    load_with(store, true)
+}
+
+fn load_with(store: &Path, weight_cache: bool) -> Model {
     let c = kit::case("mobilenetv2_mini_tflite");
     let model = Runtime::new()
         .configure("litert_lib", kit::litert_lib().to_str().unwrap())
+        .unwrap()
+        .configure("litert_weight_cache", &weight_cache.to_string())
         .unwrap()
         .with_backend("litert")
         .with_cache(CacheSetting::File(store.join("decisions.json")))
@@ -45,6 +52,10 @@ fn packed_weights_are_kept_mapped_and_rebuilt_when_changed() {
     let store = std::env::temp_dir().join(format!("edgerun-weights-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&store);
     let artifacts = store.join("artifacts");
+
+    let default = load_with(&store, false);
+    assert!(files(&artifacts).is_empty(), "kept only when asked for");
+    assert_eq!(note(&default, "packed weights"), None);
 
     let first = load(&store);
     let kept = files(&artifacts);
@@ -88,7 +99,7 @@ fn packed_weights_are_kept_mapped_and_rebuilt_when_changed() {
     assert!(note(&third, "packed weights kept in").is_some());
     assert_ne!(std::fs::read(&kept[0]).unwrap(), data, "built again");
 
-    drop((first, second, third));
+    drop((default, first, second, third));
     let (_, held) = CacheSetting::File(store.join("decisions.json"))
         .clear()
         .unwrap()

@@ -215,6 +215,7 @@ fn cache_shows_and_clears_litert_packed_weights() {
         graph.to_str().unwrap(),
         "--backend=litert",
         &format!("--litert_lib={}", kit::litert_lib().display()),
+        "--litert_weight_cache=true",
         &store,
     ]);
     assert!(out.status.success(), "{}", text(&out.stderr));
