@@ -19,7 +19,8 @@ pub struct ArtifactFile {
 }
 
 impl ArtifactFile {
-    /// Read `target` if it exists, else build it (see [`ArtifactFile::path`]).
+    /// Read `target` if it exists, else build it aside ([`ArtifactFile::path`] says which file
+    /// the engine gets).
     pub fn begin(target: &Path) -> ArtifactFile {
         if target.is_file() {
             return ArtifactFile {
@@ -37,19 +38,9 @@ impl ArtifactFile {
         }
     }
 
-    /// The file exists and is to be read.
-    pub fn exists(&self) -> bool {
-        self.building.is_none()
-    }
-
     /// The file to read, or to have the engine write.
     pub fn path(&self) -> &Path {
         self.building.as_deref().unwrap_or(&self.target)
-    }
-
-    /// The final name.
-    pub fn target(&self) -> &Path {
-        &self.target
     }
 
     /// The engine succeeded: a built file is flushed to disk and moved into place. What
@@ -119,7 +110,6 @@ mod tests {
         let d = dir("build");
         let target = d.join("a.bin");
         let a = ArtifactFile::begin(&target);
-        assert!(!a.exists());
         assert_ne!(a.path(), target);
         assert!(a.path().to_string_lossy().ends_with(".part"));
         std::fs::write(a.path(), b"packed").unwrap();
@@ -133,8 +123,7 @@ mod tests {
             "no part file left"
         );
         let again = ArtifactFile::begin(&target);
-        assert!(again.exists());
-        assert_eq!(again.path(), target);
+        assert_eq!(again.path(), target, "an existing file is read in place");
         assert!(again.finish("weights").starts_with("weights read from"));
     }
 
