@@ -21,7 +21,7 @@ fn other_arch() -> &'static str {
 
 /// `bin/edgerun` (a copy: the kernel names a hard link or copy by its own path, a symbolic link
 /// by its target's), `bin/benchmark_model` linking to it, and `lib/edgerun/`.
-fn bundle(name: &str) -> PathBuf {
+fn bundle(name: &str) -> kit::Scratch {
     let root = kit::scratch(&format!("discovery-bundle-{name}"));
     std::fs::create_dir_all(root.join("bin")).unwrap();
     std::fs::create_dir_all(root.join("lib/edgerun")).unwrap();

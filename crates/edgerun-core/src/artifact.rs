@@ -97,17 +97,17 @@ pub fn library_identity(path: &Path) -> Option<String> {
 mod tests {
     use super::*;
 
-    fn dir(name: &str) -> PathBuf {
-        let d =
-            std::env::temp_dir().join(format!("edgerun-artifact-{name}-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&d);
-        std::fs::create_dir_all(&d).unwrap();
-        d
+    fn dir(name: &str) -> tempfile::TempDir {
+        tempfile::Builder::new()
+            .prefix(&format!("edgerun-artifact-{name}-"))
+            .tempdir()
+            .unwrap()
     }
 
     #[test]
     fn a_missing_file_is_built_aside_and_moved_into_place() {
-        let d = dir("build");
+        let tmp = dir("build");
+        let d = tmp.path();
         let target = d.join("a.bin");
         let a = ArtifactFile::begin(&target);
         assert_ne!(a.path(), target);
@@ -118,7 +118,7 @@ mod tests {
         assert!(note.starts_with("weights kept in "), "{note}");
         assert_eq!(std::fs::read(&target).unwrap(), b"packed");
         assert_eq!(
-            std::fs::read_dir(&d).unwrap().count(),
+            std::fs::read_dir(d).unwrap().count(),
             1,
             "no part file left"
         );
@@ -129,11 +129,12 @@ mod tests {
 
     #[test]
     fn an_unfinished_build_leaves_nothing() {
-        let d = dir("fail");
+        let tmp = dir("fail");
+        let d = tmp.path();
         let a = ArtifactFile::begin(&d.join("a.bin"));
         std::fs::write(a.path(), b"half").unwrap();
         drop(a);
-        assert_eq!(std::fs::read_dir(&d).unwrap().count(), 0);
+        assert_eq!(std::fs::read_dir(d).unwrap().count(), 0);
         // the engine wrote nothing: no file to move, the note says so
         let note = ArtifactFile::begin(&d.join("b.bin")).finish("weights");
         assert!(note.contains("not kept"), "{note}");
@@ -142,7 +143,8 @@ mod tests {
 
     #[test]
     fn a_library_changed_in_place_has_another_identity() {
-        let d = dir("library");
+        let tmp = dir("library");
+        let d = tmp.path();
         let lib = d.join("libx.so");
         std::fs::write(&lib, b"one").unwrap();
         let first = library_identity(&lib).unwrap();

@@ -315,14 +315,14 @@ mod tests {
 
     #[test]
     fn open_reports_missing_empty_dir_and_junk() {
-        let dir = std::env::temp_dir().join(format!("edgerun-fmt-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).unwrap();
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = tmp.path();
         assert!(matches!(
             ModelSource::open(dir.join("nope.onnx")),
             Err(Error::ModelNotFound { .. })
         ));
         assert!(matches!(
-            ModelSource::open(&dir),
+            ModelSource::open(dir),
             Err(Error::NotAModel { .. })
         ));
         let empty = dir.join("empty.onnx");
@@ -343,8 +343,7 @@ mod tests {
             ModelFormat::TfLite
         );
         std::fs::write(dir.join("graph.nnef"), b"version 1.0;").unwrap();
-        assert_eq!(ModelSource::open(&dir).unwrap().format(), ModelFormat::Nnef);
-        std::fs::remove_dir_all(&dir).unwrap();
+        assert_eq!(ModelSource::open(dir).unwrap().format(), ModelFormat::Nnef);
     }
 
     #[test]

@@ -245,9 +245,8 @@ mod tests {
         );
         assert_eq!(e.kind(), crate::ErrorKind::Io);
 
-        let dir = std::env::temp_dir().join(format!("edgerun-limits-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).unwrap();
-        let file = dir.join("ten");
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("ten");
         std::fs::write(&file, [7u8; 10]).unwrap();
         assert_eq!(read_file("input file", &file, 10).unwrap(), [7u8; 10]);
         let e = read_file("input file", &file, 9).unwrap_err();
@@ -256,6 +255,5 @@ mod tests {
                 .contains("needs 10 B, more than the limit of 9 B"),
             "{e}"
         );
-        std::fs::remove_dir_all(&dir).unwrap();
     }
 }

@@ -223,12 +223,45 @@ pub fn command(program: impl AsRef<OsStr>) -> Command {
     }
 }
 
-/// A scratch directory unique to this process and name, emptied.
-pub fn scratch(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("edgerun-test-{}-{name}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
+/// A new, empty scratch directory, removed with everything in it when the value is dropped: at
+/// the end of the test, or when an assertion fails. Some tests copy the CLI (over 100 MB) into
+/// one, so a directory left behind by every run would fill the disk.
+#[must_use = "the directory is removed as soon as this value is dropped"]
+pub struct Scratch(tempfile::TempDir);
+
+impl Scratch {
+    pub fn path(&self) -> &Path {
+        self.0.path()
+    }
+}
+
+impl std::ops::Deref for Scratch {
+    type Target = Path;
+    fn deref(&self) -> &Path {
+        self.0.path()
+    }
+}
+
+impl AsRef<Path> for Scratch {
+    fn as_ref(&self) -> &Path {
+        self.0.path()
+    }
+}
+
+impl AsRef<OsStr> for Scratch {
+    fn as_ref(&self) -> &OsStr {
+        self.0.path().as_os_str()
+    }
+}
+
+/// A scratch directory for one test, named after it (`edgerun-test-NAME-XXXXXX` in the
+/// temporary directory) so that a failing test's files are easy to find while it runs.
+pub fn scratch(name: &str) -> Scratch {
+    let dir = tempfile::Builder::new()
+        .prefix(&format!("edgerun-test-{name}-"))
+        .tempdir()
+        .expect("a scratch directory in the temporary directory");
+    Scratch(dir)
 }
 
 /// A model path that must exist; a fetched model that is missing fails with what to run.

@@ -36,7 +36,8 @@ fn a_library_for_another_architecture() {
     // the real library with its ELF machine changed to aarch64 (183), as an aarch64 build is
     let mut bytes = std::fs::read(kit::tflite_lib()).unwrap();
     bytes[18..20].copy_from_slice(&183u16.to_le_bytes());
-    let path = kit::scratch("arch").join("libtensorflowlite_c.so");
+    let dir = kit::scratch("arch");
+    let path = dir.join("libtensorflowlite_c.so");
     std::fs::write(&path, bytes).unwrap();
     let err = TfLiteBackend::new()
         .with_library(&path)

@@ -12,11 +12,8 @@ fn models() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../models")
 }
 
-fn scratch(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("edgerun-tract-{}-{name}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
+fn scratch(name: &str) -> edgerun_testkit::Scratch {
+    edgerun_testkit::scratch(&format!("tract-{name}"))
 }
 
 /// The bundled MobileNetV2 as a decluttered tract model, the form NNEF and TFLite writers take.
@@ -77,7 +74,8 @@ fn nnef_archive_and_directory() {
 fn tflite_subset() {
     let mut typed = mobilenet_typed();
     tract_tflite::rewriter::rewrite_for_tflite(&mut typed).unwrap();
-    let path = scratch("tflite").join("mobilenetv2_mini.tflite");
+    let dir = scratch("tflite");
+    let path = dir.join("mobilenetv2_mini.tflite");
     let mut bytes = vec![];
     tract_tflite::tflite().write(&typed, &mut bytes).unwrap();
     std::fs::write(&path, &bytes).unwrap();

@@ -7,10 +7,11 @@ use std::path::PathBuf;
 use common::model;
 use edgerun::{DType, Error, Runtime, Tensor};
 
-fn scratch(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("edgerun-bad-input-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    dir.join(name)
+/// A file `name` in a scratch directory of its own, removed with the returned guard.
+fn scratch(name: &str) -> (edgerun_testkit::Scratch, PathBuf) {
+    let dir = edgerun_testkit::scratch("bad-input");
+    let path = dir.join(name);
+    (dir, path)
 }
 
 fn load_err(path: impl AsRef<std::path::Path>) -> Error {
@@ -31,10 +32,10 @@ fn missing_file() {
 
 #[test]
 fn directory_and_empty_file() {
-    let dir = scratch("a_dir");
+    let (_scratch, dir) = scratch("a_dir");
     std::fs::create_dir_all(&dir).unwrap();
     assert!(matches!(load_err(&dir), Error::NotAModel { .. }));
-    let empty = scratch("empty.onnx");
+    let (_scratch, empty) = scratch("empty.onnx");
     std::fs::write(&empty, b"").unwrap();
     let e = load_err(&empty);
     assert!(
@@ -45,7 +46,7 @@ fn directory_and_empty_file() {
 
 #[test]
 fn bytes_that_are_no_model() {
-    let junk = scratch("junk.onnx");
+    let (_scratch, junk) = scratch("junk.onnx");
     std::fs::write(&junk, b"this is a text file, not a neural network").unwrap();
     let e = load_err(&junk);
     assert!(matches!(e, Error::UnknownFormat { .. }), "{e:?}");
@@ -56,7 +57,7 @@ fn bytes_that_are_no_model() {
 fn truncated_onnx() {
     let bytes = std::fs::read(model("mobilenetv2_mini.onnx")).unwrap();
     for cut in [20, bytes.len() / 10, bytes.len() / 2, bytes.len() - 1] {
-        let path = scratch(&format!("truncated_{cut}.onnx"));
+        let (_scratch, path) = scratch(&format!("truncated_{cut}.onnx"));
         std::fs::write(&path, &bytes[..cut]).unwrap();
         let e = load_err(&path);
         assert!(
@@ -428,7 +429,7 @@ fn huge_shapes_are_refused_before_anything_is_allocated() {
         patched += 1;
     }
     assert_eq!(patched, 2, "both tensors' shapes");
-    let path = scratch("huge_tensor.tflite");
+    let (_scratch, path) = scratch("huge_tensor.tflite");
     std::fs::write(&path, &bytes).unwrap();
     let tflite_backends: &[&str] = if cfg!(target_arch = "x86_64") {
         &["tflite", "litert"]
@@ -476,7 +477,7 @@ fn npy_headers_and_files_that_claim_too_much() {
     npy.extend_from_slice(&(padded.len() as u16).to_le_bytes());
     npy.extend_from_slice(padded.as_bytes());
     npy.extend_from_slice(&[0u8; 16]);
-    let path = scratch("claims_terabytes.npy");
+    let (_scratch, path) = scratch("claims_terabytes.npy");
     std::fs::write(&path, &npy).unwrap();
     let e = edgerun::npy::read(&path).unwrap_err();
     assert!(matches!(e, Error::Npy { .. }), "{e:?}");
@@ -501,7 +502,7 @@ fn model_paths_that_are_not_files_say_what_they_are() {
         e.to_string(),
         "model file \"/dev/zero\" is a character device, not a regular file; pass the path of a file"
     );
-    let fifo = scratch("model.fifo");
+    let (_scratch, fifo) = scratch("model.fifo");
     let _ = std::fs::remove_file(&fifo);
     let made = std::process::Command::new("mkfifo")
         .arg(&fifo)

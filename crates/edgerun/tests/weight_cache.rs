@@ -49,8 +49,7 @@ fn note(model: &Model, part: &str) -> Option<String> {
 
 #[test]
 fn packed_weights_are_kept_mapped_and_rebuilt_when_changed() {
-    let store = std::env::temp_dir().join(format!("edgerun-weights-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&store);
+    let store = edgerun_testkit::scratch("weight-cache");
     let artifacts = store.join("artifacts");
 
     let default = load_with(&store, false);

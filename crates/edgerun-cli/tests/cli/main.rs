@@ -20,7 +20,7 @@ fn text(b: &[u8]) -> String {
     String::from_utf8_lossy(b).into_owned()
 }
 
-fn scratch(name: &str) -> std::path::PathBuf {
+fn scratch(name: &str) -> kit::Scratch {
     kit::scratch(&format!("cli-{name}"))
 }
 

@@ -27,11 +27,11 @@ fn put(path: &Path, bytes: &[u8]) {
     std::fs::write(path, bytes).unwrap();
 }
 
-fn scratch(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("edgerun-lib-{}-{name}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
+fn scratch(name: &str) -> tempfile::TempDir {
+    tempfile::Builder::new()
+        .prefix(&format!("edgerun-lib-{name}-"))
+        .tempdir()
+        .unwrap()
 }
 
 const SPEC: LibrarySpec = LibrarySpec {
@@ -92,7 +92,8 @@ fn places(root: &Path) -> Places {
 
 #[test]
 fn elf_check_names_the_problem() {
-    let dir = scratch("elf");
+    let dir_dir = scratch("elf");
+    let dir = dir_dir.path();
     let text = dir.join("not_elf.so");
     std::fs::write(&text, b"hello, this is not a library at all").unwrap();
     let e = check_elf(&text).unwrap_err().to_string();
@@ -105,13 +106,14 @@ fn elf_check_names_the_problem() {
     assert!(e.contains("does not exist"), "{e}");
     std::fs::write(&foreign, elf_for(this_machine())).unwrap();
     check_elf(&foreign).unwrap();
-    std::fs::remove_dir_all(&dir).unwrap();
+    std::fs::remove_dir_all(dir).unwrap();
 }
 
 #[test]
 fn the_bundle_beside_the_executable_comes_before_the_system_and_wheels() {
-    let root = scratch("bundle");
-    let p = places(&root);
+    let root_dir = scratch("bundle");
+    let root = root_dir.path();
+    let p = places(root);
     let bundled = root.join("bundle/lib/edgerun/libdemo.so.2.1");
     put(&bundled, &elf_for(this_machine()));
     put(
@@ -129,13 +131,14 @@ fn the_bundle_beside_the_executable_comes_before_the_system_and_wheels() {
     std::fs::remove_file(&bundled).unwrap();
     let got = discover_in(&SPEC, None, &p, |p| loader.load(p)).unwrap();
     assert_eq!(got.origin, Origin::SystemDir(root.join("usr/lib/edgerun")));
-    std::fs::remove_dir_all(&root).unwrap();
+    std::fs::remove_dir_all(root).unwrap();
 }
 
 #[test]
 fn wheels_are_found_in_site_packages_newest_python_and_version_first() {
-    let root = scratch("wheels");
-    let p = places(&root);
+    let root_dir = scratch("wheels");
+    let root = root_dir.path();
+    let p = places(root);
     let site = |py: &str| root.join(format!("venv/lib/{py}/site-packages/demo_engine/capi"));
     put(
         &site("python3.9").join("libdemo.so.1.40.0"),
@@ -169,24 +172,26 @@ fn wheels_are_found_in_site_packages_newest_python_and_version_first() {
         other => panic!("{other:?}"),
     }
     // Debian's system layout: python3/dist-packages
-    let root2 = scratch("wheels-debian");
+    let root2_dir = scratch("wheels-debian");
+    let root2 = root2_dir.path();
     let debian = root2.join("usr/lib/python3/dist-packages/demo_engine/capi/libdemo.so.1.20.0");
     put(&debian, &elf_for(this_machine()));
-    let got = discover_in(&SPEC, None, &places(&root2), |p| loader.load(p)).unwrap();
+    let got = discover_in(&SPEC, None, &places(root2), |p| loader.load(p)).unwrap();
     assert_eq!(got.lib, debian);
     assert!(
         got.origin.to_string().contains("system's packages"),
         "{}",
         got.origin
     );
-    std::fs::remove_dir_all(&root).unwrap();
-    std::fs::remove_dir_all(&root2).unwrap();
+    std::fs::remove_dir_all(root).unwrap();
+    std::fs::remove_dir_all(root2).unwrap();
 }
 
 #[test]
 fn a_library_for_another_cpu_in_site_packages_is_skipped_with_its_reason_never_loaded() {
-    let root = scratch("foreign");
-    let p = places(&root);
+    let root_dir = scratch("foreign");
+    let root = root_dir.path();
+    let p = places(root);
     let foreign = root.join("venv/lib/python3.11/site-packages/demo_engine/capi/libdemo.so.1.31.1");
     put(&foreign, &elf_for(other_machine()));
     let system = root.join("usr/lib/python3.11/dist-packages/demo_engine/capi/libdemo.so.1.30.0");
@@ -217,13 +222,14 @@ fn a_library_for_another_cpu_in_site_packages_is_skipped_with_its_reason_never_l
         text.contains(&format!("{} skipped: it is built for", foreign.display())),
         "{text}"
     );
-    std::fs::remove_dir_all(&root).unwrap();
+    std::fs::remove_dir_all(root).unwrap();
 }
 
 #[test]
 fn a_library_the_backend_refuses_is_passed_over_for_the_next_place() {
-    let root = scratch("refused");
-    let p = places(&root);
+    let root_dir = scratch("refused");
+    let root = root_dir.path();
+    let p = places(root);
     let bundled = root.join("bundle/lib/edgerun/libdemo.so");
     put(&bundled, &elf_for(this_machine()));
     let wheel = root.join("venv/lib/python3.11/site-packages/demo_engine/capi/libdemo.so.1.0");
@@ -242,13 +248,14 @@ fn a_library_the_backend_refuses_is_passed_over_for_the_next_place() {
         "{:?}",
         got.skipped
     );
-    std::fs::remove_dir_all(&root).unwrap();
+    std::fs::remove_dir_all(root).unwrap();
 }
 
 #[test]
 fn not_found_lists_every_place_searched() {
-    let root = scratch("nowhere");
-    let p = places(&root);
+    let root_dir = scratch("nowhere");
+    let root = root_dir.path();
+    let p = places(root);
     let e = discover_in(&SPEC, None, &p, |p| Loader::new().load(p)).unwrap_err();
     let text = e.to_string();
     assert!(
@@ -265,15 +272,16 @@ fn not_found_lists_every_place_searched() {
     ] {
         assert!(text.contains(&place), "{place:?} missing from: {text}");
     }
-    std::fs::remove_dir_all(&root).unwrap();
+    std::fs::remove_dir_all(root).unwrap();
 }
 
 #[test]
 fn a_path_given_or_named_by_a_variable_is_used_or_its_failure_reported() {
-    let root = scratch("explicit");
+    let root_dir = scratch("explicit");
+    let root = root_dir.path();
     let given = root.join("libmine.so");
     put(&given, &elf_for(this_machine()));
-    let got = discover_in(&SPEC, Some(&given), &places(&root), |p| {
+    let got = discover_in(&SPEC, Some(&given), &places(root), |p| {
         Loader::new().load(p)
     })
     .unwrap();
@@ -282,12 +290,12 @@ fn a_path_given_or_named_by_a_variable_is_used_or_its_failure_reported() {
     let e = discover_in(
         &SPEC,
         Some(&given),
-        &places(&root),
+        &places(root),
         |_| -> std::result::Result<(), _> { Err(LoadFailure::MissingSymbol("demo_fn")) },
     )
     .unwrap_err();
     assert!(matches!(e, Error::MissingSymbol { .. }), "{e:?}");
-    std::fs::remove_dir_all(&root).unwrap();
+    std::fs::remove_dir_all(root).unwrap();
 }
 
 #[test]

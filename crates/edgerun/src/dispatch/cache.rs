@@ -494,15 +494,17 @@ mod tests {
         }
     }
 
-    fn temp(name: &str) -> PathBuf {
-        let d = std::env::temp_dir().join(format!("edgerun-cache-{name}-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&d);
-        d.join("sub/decisions.json")
+    /// A decision file whose directory does not exist yet, inside a scratch directory that is
+    /// removed with the returned guard.
+    fn temp(name: &str) -> (edgerun_testkit::Scratch, PathBuf) {
+        let d = edgerun_testkit::scratch(&format!("cache-{name}"));
+        let path = d.join("sub/decisions.json");
+        (d, path)
     }
 
     #[test]
     fn stores_and_finds_by_hash_and_creates_the_directory() {
-        let p = temp("roundtrip");
+        let (_store, p) = temp("roundtrip");
         assert_eq!(
             lookup(&p, "a"),
             (None, None),
@@ -523,7 +525,7 @@ mod tests {
 
     #[test]
     fn a_store_waits_for_the_writer_holding_the_lock() {
-        let p = temp("locked");
+        let (_store, p) = temp("locked");
         assert_eq!(store(&p, "a", entry("ort", 1)), None);
         // another process's store, as far as the lock file can tell
         let held = lock_beside(&p).expect("the lock is taken");
@@ -541,7 +543,7 @@ mod tests {
 
     #[test]
     fn a_corrupt_file_is_a_warning_and_is_replaced() {
-        let p = temp("corrupt");
+        let (_store, p) = temp("corrupt");
         std::fs::create_dir_all(p.parent().unwrap()).unwrap();
         std::fs::write(&p, b"{\"edgerun_decisions\": 1, \"entr").unwrap();
         let (hit, warning) = lookup(&p, "a");
@@ -554,7 +556,7 @@ mod tests {
 
     #[test]
     fn an_unwritable_place_is_a_warning() {
-        let p = temp("unwritable");
+        let (_store, p) = temp("unwritable");
         std::fs::create_dir_all(p.parent().unwrap()).unwrap();
         // a directory where the file should be cannot be replaced by a file
         std::fs::create_dir_all(&p).unwrap();
@@ -568,7 +570,7 @@ mod tests {
 
     #[test]
     fn the_oldest_entries_go_beyond_the_limit() {
-        let p = temp("limit");
+        let (_store, p) = temp("limit");
         for i in 0..13u64 {
             update(&p, |f| {
                 store_limited(f, &format!("k{i}"), entry("ort", 100 + i), 10)
@@ -591,7 +593,7 @@ mod tests {
 
     #[test]
     fn an_artifact_is_used_only_as_recorded() {
-        let p = temp("artifact-trust");
+        let (_store, p) = temp("artifact-trust");
         let (name, file) = artifact(&p, "a", 100);
         assert_eq!(check_artifact(&p, "nothing.litert"), Trust::Missing);
         // a file no load recorded (a crash before the record, a copy from elsewhere)
@@ -624,7 +626,7 @@ mod tests {
 
     #[test]
     fn artifacts_beyond_the_limit_go_least_recently_used_first() {
-        let p = temp("artifact-limit");
+        let (_store, p) = temp("artifact-limit");
         let names: Vec<_> = ["a", "b", "c"]
             .iter()
             .enumerate()
@@ -661,7 +663,7 @@ mod tests {
 
     #[test]
     fn clearing_removes_the_decisions_and_the_artifacts_and_nothing_else() {
-        let p = temp("clear");
+        let (_store, p) = temp("clear");
         assert_eq!(store(&p, "a", entry("ort", 1)), None);
         let (name, file) = artifact(&p, "a", 100);
         record_artifact(&p, &name, "m.tflite", "litert");

@@ -29,10 +29,11 @@ fn model() -> std::path::PathBuf {
     kit::model("mobilenetv2_mini.onnx")
 }
 
-fn temp_cache(name: &str) -> std::path::PathBuf {
-    let d = std::env::temp_dir().join(format!("edgerun-dispatch-{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&d);
-    d.join("decisions.json")
+/// A decision file in a scratch directory of its own, removed with the returned guard.
+fn temp_cache(name: &str) -> (kit::Scratch, std::path::PathBuf) {
+    let d = kit::scratch(&format!("dispatch-{name}"));
+    let path = d.join("decisions.json");
+    (d, path)
 }
 
 fn median(m: &edgerun::Model, label: &str) -> Duration {
@@ -314,7 +315,7 @@ fn the_thread_search_measures_fewer_threads_and_keeps_the_fastest() {
     assert!(text.contains("eng, 4 threads: median"), "{text}");
 
     // the count is cached with the choice: the next load takes it without measuring
-    let cache = temp_cache("threads");
+    let (_store, cache) = temp_cache("threads");
     let rt = || searching(&[&eng, &other]).with_cache(CacheSetting::File(cache.clone()));
     rt().load(model()).unwrap();
     let runs = eng.runs.load(Ordering::SeqCst);
@@ -518,7 +519,7 @@ fn a_policy_pins_backend_and_threads_and_may_allow_fallback() {
 
 #[test]
 fn the_cache_skips_measuring_and_any_change_of_the_key_measures_again() {
-    let path = temp_cache("key");
+    let (_store, path) = temp_cache("key");
     let (a, b) = (script("a", 3.0, 1.0), script("b", 0.3, 1.0));
     let rt = |a: &Script, b: &Script, threads: usize| {
         runtime(&[a, b])
@@ -567,7 +568,7 @@ fn the_cache_skips_measuring_and_any_change_of_the_key_measures_again() {
 
 #[test]
 fn a_corrupt_or_unwritable_cache_is_a_warning_not_a_failure() {
-    let path = temp_cache("corrupt");
+    let (_store, path) = temp_cache("corrupt");
     std::fs::create_dir_all(path.parent().unwrap()).unwrap();
     std::fs::write(&path, b"\x00not json").unwrap();
     let (a, b) = (script("a", 2.0, 1.0), script("b", 0.3, 1.0));
@@ -586,7 +587,7 @@ fn a_corrupt_or_unwritable_cache_is_a_warning_not_a_failure() {
     assert_eq!(m.decision().source, Source::Cache);
 
     // a directory in the file's place: cannot be read or written
-    let blocked = temp_cache("blocked");
+    let (_store, blocked) = temp_cache("blocked");
     std::fs::create_dir_all(&blocked).unwrap();
     let m = runtime(&[&a, &b])
         .with_cache(CacheSetting::File(blocked))
@@ -599,7 +600,7 @@ fn a_corrupt_or_unwritable_cache_is_a_warning_not_a_failure() {
 
 #[test]
 fn a_cached_winner_that_no_longer_prepares_is_measured_again() {
-    let path = temp_cache("stale");
+    let (_store, path) = temp_cache("stale");
     let (a, b) = (script("a", 2.0, 1.0), script("b", 0.3, 1.0));
     let rt = |b: &Script| runtime(&[&a, b]).with_cache(CacheSetting::File(path.clone()));
     assert_eq!(rt(&b).load(model()).unwrap().backend(), "b");
@@ -642,7 +643,7 @@ fn equal_infinities_agree() {
 
 #[test]
 fn candidates_that_all_fail_on_the_measuring_inputs_fall_back_to_the_order_uncached() {
-    let path = temp_cache("runfail");
+    let (_store, path) = temp_cache("runfail");
     let mut a = script("a", 0.1, 1.0);
     a.fail_run = true;
     let mut b = script("b", 0.1, 1.0);
