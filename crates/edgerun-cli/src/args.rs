@@ -40,9 +40,17 @@ pub(crate) struct ModelArgs {
     /// candidate in order
     #[arg(long = "measure_ms")]
     pub(crate) measure_ms: Option<u64>,
-    /// With auto and no --num_threads, also measure each backend at 1 thread and at half the
-    /// default, and keep the fastest count whose outputs agree
-    #[arg(long = "measure_threads")]
+    /// With auto and no --num_threads, also measure the winning backend at 1 thread, at half
+    /// the default and (big.LITTLE) on every core unpinned, and keep the fastest count whose
+    /// outputs agree [default: true]
+    #[arg(
+        long = "measure_threads",
+        value_name = "BOOL",
+        num_args = 0..=1,
+        default_value_t = true,
+        default_missing_value = "true",
+        action = clap::ArgAction::Set
+    )]
     pub(crate) measure_threads: bool,
     /// The arithmetic auto may choose: exact (default), or fp16 (each backend's fp16 twin is
     /// also measured on CPUs with fp16 arithmetic, and kept only within the fp16 guard)

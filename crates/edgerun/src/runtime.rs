@@ -139,7 +139,7 @@ impl Runtime {
             cache: CacheSetting::Default,
             policy: None,
             isolation: Isolation::Off,
-            thread_search: false,
+            thread_search: true,
             precision: Precision::Exact,
         }
     }
@@ -250,11 +250,10 @@ impl Runtime {
             None => {
                 // one thread per CPU of the chosen set, within the cgroup's quota
                 let n = affinity.as_ref().map_or(default.threads, Vec::len);
-                let n = match platform.cpu_quota {
-                    Some(q) => n.min((q.ceil() as usize).max(1)),
-                    None => n,
-                };
-                (n, format!("one thread per CPU of the {affinity_asked} set"))
+                (
+                    within_quota(platform, n),
+                    format!("one thread per CPU of the {affinity_asked} set"),
+                )
             }
         };
         if *affinity_asked != CpuAffinity::Default || threads.is_some() {
@@ -319,14 +318,18 @@ impl Runtime {
         self
     }
 
-    /// How long `auto` may spend on timed runs per load (default
-    /// [`DEFAULT_MEASURE_BUDGET`]); zero takes the first candidate in order without measuring.
-    /// With `auto`, and no thread count from the application or a policy rule, also measure
-    /// each backend at fewer threads than the device's default: one
-    /// thread, and half the default. Small models often run faster on fewer threads, whose
-    /// start and sync then cost more than they save. A count that wins is recorded in the
-    /// decision (as the candidate `BACKEND@COUNT`) and cached with it. Off by default: it
-    /// multiplies the candidates measured at first load.
+    /// Whether `auto` also measures the thread count (on by default). With `auto`, a
+    /// measuring budget, and no thread count from the application or a policy rule, the
+    /// backend that wins among the others at the device's default placement is measured
+    /// again, against itself, at one thread and at half the default on the same CPUs, and,
+    /// where the default pins to the big cores of a big.LITTLE CPU, at one thread per usable
+    /// core, unpinned. Small models often run faster on fewer threads, whose start and sync
+    /// then cost more than they save; on some boards all cores beat the big ones. These
+    /// candidates are named `BACKEND@COUNT`; their outputs must agree with the winner's, and
+    /// a count that wins is recorded in the decision, the model's placement and the cache.
+    /// Only the winner's counts are measured, so the search adds a few candidates, not a
+    /// few per backend, and their timed runs share the measuring budget (with at least a
+    /// quarter of it).
     pub fn with_thread_search(mut self, on: bool) -> Runtime {
         self.thread_search = on;
         self
@@ -587,12 +590,16 @@ impl Runtime {
                 label: b.name(),
                 backend: b,
                 threads: None,
+                unpinned: false,
+                base: None,
                 reduced: false,
             })
             .chain(self.variants.iter().map(|v| Cand {
                 label: &v.label,
                 backend: v.backend.as_ref(),
                 threads: v.threads,
+                unpinned: false,
+                base: None,
                 reduced: false,
             }))
             .collect()
@@ -639,13 +646,19 @@ impl Runtime {
             _ => None,
         };
         // thread counts measured as candidates of their own: each backend again at each count
+        // (measured for the winner among the backends only)
         let counts = match (self.thread_search, threads, &selection) {
             (true, None, Selection::Auto) if !self.budget.is_zero() => {
-                thread_choices(placement.threads)
+                // all usable cores, unpinned, where the default pins to a set of its own choosing
+                let all = (affinity_asked == CpuAffinity::Default)
+                    .then_some(placement.affinity.as_ref())
+                    .flatten()
+                    .map(|_| self.unpinned_threads());
+                thread_choices(placement.threads, all)
             }
             _ => Vec::new(),
         };
-        let labels: Vec<(String, &str, usize)> = self
+        let labels: Vec<(String, &str, usize, bool)> = self
             .backends
             .iter()
             // only the backends that read the model: the others would be listed as skipped
@@ -653,7 +666,7 @@ impl Runtime {
             .flat_map(|b| {
                 counts
                     .iter()
-                    .map(move |&t| (format!("{}@{t}", b.name()), b.name(), t))
+                    .map(move |&(t, all)| (format!("{}@{t}", b.name()), b.name(), t, all))
             })
             .collect();
         // with reduced precision allowed, each backend's fp16 twin competes as NAME-fp16
@@ -671,12 +684,14 @@ impl Runtime {
             _ => Vec::new(),
         };
         let mut cands = self.cands(fresh.as_deref());
-        for (label, name, t) in &labels {
+        for (label, name, t, all) in &labels {
             if let Some(base) = cands.iter().find(|c| c.label == *name).copied() {
                 cands.push(Cand {
                     label,
                     backend: base.backend,
                     threads: Some(*t),
+                    unpinned: *all,
+                    base: Some(base.label),
                     reduced: false,
                 });
             }
@@ -686,6 +701,8 @@ impl Runtime {
                 label,
                 backend: backend.as_ref(),
                 threads: None,
+                unpinned: false,
+                base: None,
                 reduced: true,
             });
         }
@@ -728,6 +745,12 @@ impl Runtime {
         Ok(done.into_model(source, placement, affinity))
     }
 
+    /// One thread per CPU this process may use, within the cgroup's quota.
+    fn unpinned_threads(&self) -> usize {
+        let platform = self.platform();
+        within_quota(platform, platform.usable.len().max(1))
+    }
+
     fn fresh_for(&self, rule: &Rule) -> Result<Box<dyn Backend>> {
         let settings = rule.all_settings();
         let owner = |key: &str| {
@@ -757,13 +780,27 @@ impl Runtime {
     }
 }
 
-/// The thread counts measured besides the `default` one ([`Runtime::with_thread_search`]):
-/// one thread, and half the default, on the default's CPUs.
-pub(crate) fn thread_choices(default: usize) -> Vec<usize> {
+/// `n` threads, or fewer when the cgroup's CPU quota allows fewer CPUs' worth of time.
+fn within_quota(platform: &Platform, n: usize) -> usize {
+    match platform.cpu_quota {
+        Some(q) => n.min((q.ceil() as usize).max(1)),
+        None => n,
+    }
+}
+
+/// The thread counts measured besides the `default` one ([`Runtime::with_thread_search`]),
+/// each with whether it runs unpinned: one thread and half the default on the default's
+/// CPUs, and, when the default pins to a set (the big cores), `all` threads on every usable
+/// CPU, unpinned.
+pub(crate) fn thread_choices(default: usize, all: Option<usize>) -> Vec<(usize, bool)> {
     let mut counts = vec![1, default / 2];
     counts.retain(|&t| t >= 1 && t < default);
     counts.dedup();
-    counts
+    let mut choices: Vec<(usize, bool)> = counts.into_iter().map(|t| (t, false)).collect();
+    if let Some(all) = all.filter(|&a| a > default) {
+        choices.push((all, true));
+    }
+    choices
 }
 
 #[cfg(test)]
@@ -772,12 +809,19 @@ mod tests {
     use crate::ErrorKind;
 
     #[test]
-    fn thread_choices_halve_down_to_one() {
-        assert_eq!(thread_choices(1), Vec::<usize>::new());
-        assert_eq!(thread_choices(2), [1]);
-        assert_eq!(thread_choices(3), [1]);
-        assert_eq!(thread_choices(4), [1, 2]);
-        assert_eq!(thread_choices(8), [1, 4]);
+    fn thread_choices_halve_down_to_one_and_add_every_core_unpinned() {
+        assert_eq!(thread_choices(1, None), []);
+        assert_eq!(thread_choices(2, None), [(1, false)]);
+        assert_eq!(thread_choices(3, None), [(1, false)]);
+        assert_eq!(thread_choices(4, None), [(1, false), (2, false)]);
+        assert_eq!(thread_choices(8, None), [(1, false), (4, false)]);
+        // RK3588: four big cores by default, all eight unpinned as well
+        assert_eq!(
+            thread_choices(4, Some(8)),
+            [(1, false), (2, false), (8, true)]
+        );
+        // a quota that leaves no more threads than the default adds nothing
+        assert_eq!(thread_choices(4, Some(4)), [(1, false), (2, false)]);
     }
 
     #[test]

@@ -322,10 +322,14 @@ fn inspect_reports_declared_dynamic_dimensions() {
 
 #[test]
 fn decision_explains_the_backend() {
-    let model = Runtime::new()
-        .with_cache(edgerun::CacheSetting::Off)
-        .load(common::model("mobilenetv2_mini.onnx"))
-        .unwrap();
+    let load = |search: bool| {
+        Runtime::new()
+            .with_cache(edgerun::CacheSetting::Off)
+            .with_thread_search(search)
+            .load(common::model("mobilenetv2_mini.onnx"))
+            .unwrap()
+    };
+    let model = load(false);
     let d = model.decision();
     assert_eq!(d.chosen, "tract");
     assert_eq!(d.source, edgerun::Source::Only);
@@ -336,6 +340,28 @@ fn decision_explains_the_backend() {
         "{text}"
     );
     assert!(text.contains("<- chosen"), "{text}");
+
+    // by default tract, the one backend here that reads ONNX, is measured against itself at
+    // fewer threads than the default (on a machine with two or more usable CPUs)
+    let default = edgerun::Platform::detect().default_placement().threads;
+    let model = load(true);
+    let d = model.decision();
+    if default >= 2 {
+        assert_eq!(d.source, edgerun::Source::Measured, "{d}");
+        assert!(["tract", "tract@1"].contains(&d.chosen.as_str()), "{d}");
+        let one = d.candidate("tract@1").expect("tract at one thread");
+        assert!(
+            matches!(one.outcome, edgerun::Outcome::Measured { .. }),
+            "{d}"
+        );
+        assert_eq!(one.threads, 1);
+        assert_eq!(
+            model.placement().threads,
+            d.candidate(&d.chosen).unwrap().threads
+        );
+    } else {
+        assert_eq!(d.chosen, "tract", "{d}");
+    }
 }
 
 fn litert_and_tflite(xnnpack: bool) -> Runtime {

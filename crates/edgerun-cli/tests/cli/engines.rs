@@ -54,6 +54,8 @@ fn tflite_model_runs_on_the_tflite_backend() {
         "--graph",
         graph.to_str().unwrap(),
         &lib_arg(),
+        // the device's default thread count, not one measured against it
+        "--measure_threads=false",
         "--input",
         &format!("serving_default_input:0={}", input.display()),
         "--output_dir",
@@ -98,6 +100,8 @@ fn tflite_with_an_external_delegate_and_without_xnnpack() {
             "--external_delegate_options=num_threads:2;claim:add",
             // no cached containment verdict: the helper runs every time
             "--decision_cache=off",
+            // one candidate: the report counts its processes
+            "--measure_threads=false",
             "--input",
             &format!("serving_default_input:0={}", input.display()),
             "--output_dir",

@@ -55,6 +55,9 @@ pub struct CandidateReport {
     pub backend: &'static str,
     /// Threads it was prepared with.
     pub threads: usize,
+    /// It ran on every CPU this process may use, unpinned, rather than on the default
+    /// placement's set (a thread count measured as "all usable cores" on big.LITTLE).
+    pub unpinned: bool,
     pub outcome: Outcome,
     /// The backend's run-time-loaded library and where it was found, when it has one.
     pub library: Option<String>,
@@ -175,10 +178,15 @@ impl fmt::Display for Decision {
             };
             write!(
                 f,
-                "\n  {}{backend}, {} thread{}: {}{mark}",
+                "\n  {}{backend}, {} thread{}{}: {}{mark}",
                 c.label,
                 c.threads,
                 if c.threads == 1 { "" } else { "s" },
+                if c.unpinned {
+                    " on every usable CPU, unpinned"
+                } else {
+                    ""
+                },
                 c.outcome
             )?;
             if let Some(lib) = &c.library {

@@ -11,8 +11,8 @@ use super::digest::sha256_hex;
 use super::measure::{self, Timing};
 use super::{cache, Cand, Done, Load};
 use crate::backends::rank as reference_rank;
-use crate::platform::cpulist;
-use crate::{Error, Prepared, Result, Tensor};
+use crate::platform::{cpulist, PinGuard};
+use crate::{Error, OpTiming, Prepared, Result, Session, Tensor, TensorView};
 
 impl Load<'_> {
     /// What the cache key is made of: the model's bytes, the device, the placement and input
@@ -33,10 +33,11 @@ impl Load<'_> {
         for &i in eligible {
             let c = &cands[i];
             key.push_str(&format!(
-                "candidate {} = {} with {} threads: {}\n",
+                "candidate {} = {} with {} threads{}: {}\n",
                 c.label,
                 c.backend.name(),
                 self.threads(c),
+                if c.unpinned { " unpinned" } else { "" },
                 c.backend.fingerprint()
             ));
         }
@@ -79,32 +80,63 @@ impl Load<'_> {
             if let Some((w, prepared)) =
                 self.cached(slot, cands, eligible, &mut reports, &mut notes)?
             {
-                return Ok(Done {
-                    prepared,
-                    threads: self.threads(&cands[w]),
-                    decision: Decision {
-                        chosen: cands[w].label.to_string(),
-                        source: Source::Cache,
-                        candidates: reports,
-                        measuring: Duration::ZERO,
-                        notes,
-                    },
-                });
+                let decision = Decision {
+                    chosen: cands[w].label.to_string(),
+                    source: Source::Cache,
+                    candidates: reports,
+                    measuring: Duration::ZERO,
+                    notes,
+                };
+                return Ok(self.done(&cands[w], prepared, decision));
             }
         }
 
         let started = self.rt.clock.now();
         let mut errors = Vec::new();
-        let prepared = self.prepare_each(cands, eligible, &mut reports, &mut errors)?;
-        let (mut timed, results) = self.time(cands, prepared, &mut reports, &mut errors);
-        let (winner, ran) = self.judge(
+        // thread-count variants wait until the others have a winner: only its counts are
+        // measured, which bounds the extra candidates to a few, whatever the backends
+        let (others, counts): (Vec<usize>, Vec<usize>) =
+            eligible.iter().partition(|&&i| cands[i].base.is_none());
+        let round = self.round(
             cands,
-            &timed,
-            results,
+            &others,
             &mut reports,
             &mut errors,
             &mut notes,
-        );
+            self.rt.budget,
+        )?;
+        let (w, prepared, source) =
+            self.thread_round(cands, &counts, round, &mut reports, &mut notes, started);
+        let measuring = self.rt.clock.now().saturating_sub(started);
+        // only a measured choice is cached: a lone survivor may owe its place to a passing
+        // failure of the others
+        if let Some(slot) = slot.filter(|_| source == Source::Measured) {
+            notes.extend(self.store(slot, cands, eligible, &reports, cands[w].label));
+        }
+        let decision = Decision {
+            chosen: cands[w].label.to_string(),
+            source,
+            candidates: reports,
+            measuring,
+            notes,
+        };
+        Ok(self.done(&cands[w], prepared, decision))
+    }
+
+    /// One round: `eligible` prepared, timed against each other within `budget`, and judged.
+    /// Returns the winner (its index in `cands`), prepared, and how it won.
+    fn round(
+        &self,
+        cands: &[Cand<'_>],
+        eligible: &[usize],
+        reports: &mut [CandidateReport],
+        errors: &mut Vec<Error>,
+        notes: &mut Vec<String>,
+        budget: Duration,
+    ) -> Result<(usize, Box<dyn Prepared>, Source)> {
+        let prepared = self.prepare_each(cands, eligible, reports, errors)?;
+        let (mut timed, results) = self.time(cands, prepared, reports, errors, budget);
+        let (winner, ran) = self.judge(cands, &timed, results, reports, errors, notes);
         let (slot_of_winner, source) = match winner {
             Some(s) if ran >= 2 => (s, Source::Measured),
             // the one candidate that ran: nothing to compare it with
@@ -123,30 +155,77 @@ impl Load<'_> {
                 (0, Source::Order)
             }
             // none left, or none ran on the measuring inputs: each with its reason
-            None => return Err(self.none_left(&reports, errors)),
+            None => return Err(self.none_left(reports, std::mem::take(errors))),
         };
         let (w, prepared) = timed.swap_remove(slot_of_winner);
-        drop(timed);
         if source != Source::Measured {
             reports[w].outcome = Outcome::Prepared;
         }
-        let measuring = self.rt.clock.now().saturating_sub(started);
-        // only a measured choice is cached: a lone survivor may owe its place to a passing
-        // failure of the others
-        if let Some(slot) = slot.filter(|_| source == Source::Measured) {
-            notes.extend(self.store(slot, cands, eligible, &reports, cands[w].label));
+        Ok((w, prepared, source))
+    }
+
+    /// The second round: the first round's winner against itself at the other thread counts
+    /// (`counts` holds every backend's; the losers' are skipped), on what is left of the
+    /// budget but at least a quarter of it. The winner's own report keeps its first-round
+    /// figure, which the other backends were compared with; its second-round median is in a
+    /// note. A count that fails or disagrees with it is reported and the winner stands.
+    fn thread_round(
+        &self,
+        cands: &[Cand<'_>],
+        counts: &[usize],
+        (w, prepared, source): (usize, Box<dyn Prepared>, Source),
+        reports: &mut [CandidateReport],
+        notes: &mut Vec<String>,
+        started: Duration,
+    ) -> (usize, Box<dyn Prepared>, Source) {
+        let winner = cands[w].label;
+        let (own, others): (Vec<usize>, Vec<usize>) =
+            counts.iter().partition(|&&i| cands[i].base == Some(winner));
+        for &i in &others {
+            reports[i].outcome = Outcome::Skipped(format!(
+                "thread counts are measured for the fastest of the others only: {winner}"
+            ));
         }
-        Ok(Done {
-            prepared,
-            threads: self.threads(&cands[w]),
-            decision: Decision {
-                chosen: cands[w].label.to_string(),
-                source,
-                candidates: reports,
-                measuring,
-                notes,
+        if own.is_empty() || source == Source::Order {
+            for &i in &own {
+                reports[i].outcome =
+                    Outcome::Skipped(format!("{winner} was not measured: nothing to compare"));
+            }
+            return (w, prepared, source);
+        }
+        let mut group = vec![(w, prepared)];
+        for &i in &own {
+            match self.prepare(&cands[i]) {
+                Ok(p) => group.push((i, p)),
+                Err(e) => reports[i].outcome = Outcome::Failed(e.to_string()),
+            }
+        }
+        let spent = self.rt.clock.now().saturating_sub(started);
+        let budget = self.rt.budget.saturating_sub(spent).max(self.rt.budget / 4);
+        let first_round = reports[w].outcome.clone();
+        let mut errors = Vec::new();
+        let (mut timed, results) = self.time(cands, group, reports, &mut errors, budget);
+        let (best, ran) = self.judge(cands, &timed, results, reports, &mut errors, notes);
+        if let Outcome::Measured { median, .. } = &reports[w].outcome {
+            notes.push(format!(
+                "threads: {winner}'s other counts measured against it in a second round, where \
+                 it took {}",
+                super::decision::ms(*median)
+            ));
+        }
+        reports[w].outcome = first_round;
+        // the winner itself, or the fastest count that agrees with it
+        let slot = match best {
+            Some(s) if ran >= 2 => s,
+            _ => match timed.iter().position(|(i, _)| *i == w) {
+                Some(s) => s,
+                // its session failed now: the first round's verdict on it stands unmeasured
+                None => return (w, timed.swap_remove(0).1, Source::Order),
             },
-        })
+        };
+        let (i, prepared) = timed.swap_remove(slot);
+        let source = if ran >= 2 { Source::Measured } else { source };
+        (i, prepared, source)
     }
 
     /// The cached winner, prepared, with every candidate's cached outcome; `None` when there
@@ -229,6 +308,7 @@ impl Load<'_> {
         prepared: Vec<(usize, Box<dyn Prepared>)>,
         reports: &mut [CandidateReport],
         errors: &mut Vec<Error>,
+        budget: Duration,
     ) -> (
         Vec<(usize, Box<dyn Prepared>)>,
         Vec<std::result::Result<Timing, String>>,
@@ -236,8 +316,8 @@ impl Load<'_> {
         let mut sessions = Vec::new();
         let mut timed = Vec::new();
         for (i, p) in prepared {
-            match p
-                .session()
+            match self
+                .session(&cands[i], p.as_ref())
                 .and_then(|s| Ok((s, measure::inputs(p.as_ref())?)))
             {
                 Ok(s) => {
@@ -267,13 +347,21 @@ impl Load<'_> {
                 .map(Option::is_none)
                 .collect()
         };
-        let results = measure::measure(
-            &mut sessions,
-            self.rt.budget,
-            self.rt.clock.as_ref(),
-            &contenders,
-        );
+        let results = measure::measure(&mut sessions, budget, self.rt.clock.as_ref(), &contenders);
         (timed, results)
+    }
+
+    /// A session to time `c` with: made, and run, on the candidate's own CPUs when it has
+    /// them.
+    fn session(&self, c: &Cand<'_>, p: &dyn Prepared) -> Result<Box<dyn Session>> {
+        let Some(cpus) = self.own_cpus(c) else {
+            return p.session();
+        };
+        let _pin = PinGuard::new(Some(cpus))?;
+        Ok(Box::new(Pinned {
+            session: p.session()?,
+            cpus: cpus.to_vec(),
+        }))
     }
 
     /// Each timed candidate's outcome: its median, or why its outputs were rejected (the
@@ -393,6 +481,25 @@ impl Load<'_> {
             key: slot.key,
         };
         cache::store(&slot.path, &slot.hash, entry)
+    }
+}
+
+/// A session whose runs pin the calling thread to `cpus` (as a model's session does, for the
+/// candidates timed on CPUs other than the load's).
+struct Pinned {
+    session: Box<dyn Session>,
+    cpus: Vec<usize>,
+}
+
+impl Session for Pinned {
+    fn run(
+        &mut self,
+        inputs: &[TensorView<'_>],
+        outputs: &mut Vec<Tensor>,
+        timings: Option<&mut Vec<OpTiming>>,
+    ) -> Result<()> {
+        let _pin = PinGuard::new(Some(&self.cpus))?;
+        self.session.run(inputs, outputs, timings)
     }
 }
 

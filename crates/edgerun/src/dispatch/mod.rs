@@ -4,6 +4,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use crate::platform::PinGuard;
 use crate::runtime::Runtime;
 use crate::{
     Availability, Backend, Error, ErrorKind, Model, ModelFormat, ModelSource, Options, Placement,
@@ -25,6 +26,12 @@ pub(crate) struct Cand<'a> {
     pub label: &'a str,
     pub backend: &'a dyn Backend,
     pub threads: Option<usize>,
+    /// A thread-count variant that runs on every CPU this process may use, unpinned, where
+    /// the default placement pins to a set (the big cores of a big.LITTLE CPU).
+    pub unpinned: bool,
+    /// For a thread-count variant, the label of the candidate it runs at another count: such
+    /// variants are measured only for the candidate that won among the others.
+    pub base: Option<&'a str>,
     /// A reduced-precision twin of a backend ([`Backend::reduced_precision`]): held to the
     /// precision guard against the exact candidates, not to their agreement.
     pub reduced: bool,
@@ -62,6 +69,7 @@ pub(crate) struct Load<'r> {
 pub(crate) struct Done {
     prepared: Box<dyn Prepared>,
     threads: usize,
+    unpinned: bool,
     pub decision: Decision,
 }
 
@@ -72,16 +80,29 @@ impl Done {
         mut placement: Placement,
         affinity: Option<Arc<[usize]>>,
     ) -> Model {
-        if self.threads != placement.threads {
+        let affinity = if self.unpinned {
+            // the winner ran on every usable CPU: so does the model
+            placement.affinity = None;
             placement.why = format!(
-                "{} thread{} for variant {}; {}",
-                self.threads,
-                if self.threads == 1 { "" } else { "s" },
-                self.decision.chosen,
-                placement.why
+                "{} threads on every CPU this process may use, unpinned, for variant {} (measured \
+                 faster than the default: {})",
+                self.threads, self.decision.chosen, placement.why
             );
             placement.threads = self.threads;
-        }
+            None
+        } else {
+            if self.threads != placement.threads {
+                placement.why = format!(
+                    "{} thread{} for variant {}; {}",
+                    self.threads,
+                    if self.threads == 1 { "" } else { "s" },
+                    self.decision.chosen,
+                    placement.why
+                );
+                placement.threads = self.threads;
+            }
+            affinity
+        };
         let output_names = self
             .prepared
             .outputs()
@@ -112,10 +133,31 @@ impl Load<'_> {
         }
     }
 
+    /// The CPUs the calling thread is pinned to while `c` is prepared and timed, when they
+    /// are not the load's: every usable CPU for an unpinned variant (the load pins the thread
+    /// to the default's set, and threads a backend starts inherit the mask).
+    pub(crate) fn own_cpus(&self, c: &Cand<'_>) -> Option<&[usize]> {
+        c.unpinned.then_some(self.rt.platform().usable.as_slice())
+    }
+
+    /// A candidate that ran or prepared: what it leaves in [`Done`].
+    fn done(&self, c: &Cand<'_>, prepared: Box<dyn Prepared>, decision: Decision) -> Done {
+        Done {
+            prepared,
+            threads: self.threads(c),
+            unpinned: c.unpinned,
+            decision,
+        }
+    }
+
     fn prepare(&self, c: &Cand<'_>) -> Result<Box<dyn Prepared>> {
         let mut options = Options {
             threads: Some(self.threads(c)),
-            affinity: self.placement.affinity.clone(),
+            affinity: if c.unpinned {
+                None
+            } else {
+                self.placement.affinity.clone()
+            },
             ..self.rt.options.clone()
         };
         let mut notes = self.notes.borrow_mut();
@@ -141,7 +183,10 @@ impl Load<'_> {
             }
         }
         drop(notes);
-        let prepared = c.backend.prepare(self.source, &options)?;
+        let prepared = {
+            let _pin = PinGuard::new(self.own_cpus(c))?;
+            c.backend.prepare(self.source, &options)?
+        };
         match (&artifact, &options.artifact) {
             (Some((store, name)), Some(file)) if !kept && file.is_file() => {
                 let model = self.source.path().display().to_string();
@@ -183,6 +228,7 @@ impl Load<'_> {
             label: c.label.to_string(),
             backend: c.backend.name(),
             threads: self.threads(c),
+            unpinned: c.unpinned,
             outcome,
             // the library of a backend that could run the model
             library: c
@@ -264,17 +310,17 @@ impl Load<'_> {
                 self.report(o, outcome)
             })
             .collect();
-        Ok(Done {
+        Ok(self.done(
+            c,
             prepared,
-            threads: self.threads(c),
-            decision: Decision {
+            Decision {
                 chosen: c.label.to_string(),
                 source: how,
                 candidates,
                 measuring: Duration::ZERO,
                 notes: Vec::new(),
             },
-        })
+        ))
     }
 
     pub(crate) fn choose(&self, cands: &[Cand<'_>], first: bool) -> Result<Done> {
@@ -340,17 +386,17 @@ impl Load<'_> {
                         }
                         _ => Vec::new(),
                     };
-                    return Ok(Done {
+                    return Ok(self.done(
+                        c,
                         prepared,
-                        threads: self.threads(c),
-                        decision: Decision {
+                        Decision {
                             chosen: c.label.to_string(),
                             source: how,
                             candidates: reports,
                             measuring: Duration::ZERO,
                             notes,
                         },
-                    });
+                    ));
                 }
                 // a mistake in what the user asked for (a delegate that fails, a shape that
                 // does not fit) is reported, not papered over by another backend

@@ -295,24 +295,48 @@ fn searching(scripts: &[&Script]) -> Runtime {
 
 #[test]
 fn the_thread_search_measures_fewer_threads_and_keeps_the_fastest() {
-    let mut eng = script("eng", 4.0, 1.0);
+    // eng wins among the backends at the default 4 threads; at 2 it is faster still
+    let mut eng = script("eng", 1.5, 1.0);
     eng.at_threads = vec![
         (1, Duration::from_millis(3), None),
         (2, Duration::from_millis(1), None),
     ];
-    let other = script("other", 2.0, 1.0);
+    let mut other = script("other", 2.0, 1.0);
+    // other would be fastest of all on one thread, but it lost at the default: its counts are
+    // not measured (the search is bounded to the winner's)
+    other.at_threads = vec![(1, Duration::from_micros(500), None)];
     let m = searching(&[&eng, &other]).load(model()).unwrap();
     let d = m.decision();
     assert_eq!(d.chosen, "eng@2", "{d}");
+    assert_eq!(d.source, Source::Measured);
     assert_eq!(m.backend(), "eng");
     assert_eq!(m.placement().threads, 2);
+    assert!(m.placement().why.contains("for variant eng@2"), "{m:?}");
     assert_eq!(eng.threads_seen.load(Ordering::SeqCst), 2);
-    assert_eq!(median(&m, "eng"), Duration::from_millis(4));
+    // eng keeps its figure from the round against other; its counts were timed after
+    assert_eq!(median(&m, "eng"), Duration::from_micros(1500));
     assert_eq!(median(&m, "eng@1"), Duration::from_millis(3));
-    assert_eq!(median(&m, "other@2"), Duration::from_millis(2));
+    assert_eq!(median(&m, "other"), Duration::from_millis(2));
+    for label in ["other@1", "other@2"] {
+        match &d.candidate(label).unwrap().outcome {
+            Outcome::Skipped(why) => {
+                assert!(why.contains("fastest of the others only: eng"), "{why}")
+            }
+            o => panic!("{label} was not skipped: {o}"),
+        }
+    }
+    assert_eq!(
+        other.threads_seen.load(Ordering::SeqCst),
+        4,
+        "other prepared at 4 only"
+    );
     let text = d.to_string();
     assert!(text.contains("eng@2 (eng), 2 threads: median"), "{text}");
     assert!(text.contains("eng, 4 threads: median"), "{text}");
+    assert!(
+        text.contains("eng's other counts measured against it in a second round"),
+        "{text}"
+    );
 
     // the count is cached with the choice: the next load takes it without measuring
     let (_store, cache) = temp_cache("threads");
@@ -328,18 +352,95 @@ fn the_thread_search_measures_fewer_threads_and_keeps_the_fastest() {
 
 #[test]
 fn a_thread_count_whose_outputs_disagree_is_rejected() {
-    // fastest at 1 thread, but wrong there (a race in a kernel, say)
-    let mut eng = script("eng", 4.0, 1.0);
+    // eng wins at the default; fastest at 1 thread, but wrong there (a race in a kernel, say)
+    let mut eng = script("eng", 3.0, 1.0);
     eng.at_threads = vec![(1, Duration::from_micros(100), Some(7.0))];
-    let other = script("other", 3.0, 1.0);
+    let other = script("other", 4.0, 1.0);
     let m = searching(&[&eng, &other]).load(model()).unwrap();
     let d = m.decision();
-    // other is as fast at every count: a tie goes to the device's default
-    assert_eq!(d.chosen, "other", "{d}");
+    // eng@2 is as fast as eng: a tie goes to the device's default
+    assert_eq!(d.chosen, "eng", "{d}");
+    assert_eq!(m.placement().threads, 4);
     match &d.candidate("eng@1").unwrap().outcome {
-        Outcome::Disagreed { detail, .. } => assert!(!detail.is_empty()),
+        Outcome::Disagreed { detail, .. } => assert!(detail.contains("with eng"), "{detail}"),
         o => panic!("eng@1 was not rejected: {o}"),
     }
+}
+
+/// A captured two-core machine made big.LITTLE: CPU 0 little, CPU 1 big. The default is one
+/// thread pinned to CPU 1, so "every usable core, unpinned" is a count of its own.
+fn big_little_here(dir: &std::path::Path) -> edgerun::Platform {
+    let from = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../edgerun-core/tests/fixtures/x86_64");
+    let copy = std::process::Command::new("cp")
+        .arg("-r")
+        .arg(&from)
+        .arg(dir.join("root"))
+        .status()
+        .unwrap();
+    assert!(copy.success());
+    let cpus = dir.join("root/sys/devices/system/cpu");
+    std::fs::write(cpus.join("cpu0/cpu_capacity"), "512\n").unwrap();
+    std::fs::write(cpus.join("cpu0/topology/cluster_id"), "0\n").unwrap();
+    std::fs::write(cpus.join("cpu1/topology/cluster_id"), "1\n").unwrap();
+    let p = edgerun::Platform::from_root(dir.join("root"));
+    assert_eq!(p.default_placement().affinity, Some(vec![1]), "{p:?}");
+    p
+}
+
+#[test]
+fn every_core_unpinned_competes_on_big_little_and_keeps_its_placement() {
+    let usable = thread_cpus();
+    assert_eq!(usable, "0-1", "this test needs CPUs 0 and 1 usable");
+    let dir = kit::scratch("dispatch-unpinned");
+    let mut eng = script("eng", 2.0, 1.0);
+    eng.at_threads = vec![(2, Duration::from_millis(1), None)];
+    let other = script("other", 3.0, 1.0);
+    let rt = searching(&[&eng, &other]).with_platform(big_little_here(&dir));
+    let m = rt.load(model()).unwrap();
+    let d = m.decision();
+    assert_eq!(d.chosen, "eng@2", "{d}");
+    let c = d.candidate("eng@2").unwrap();
+    assert!(c.unpinned && c.threads == 2, "{d}");
+    assert!(
+        d.to_string()
+            .contains("eng@2 (eng), 2 threads on every usable CPU, unpinned: median"),
+        "{d}"
+    );
+    // the model runs as the winner was measured: two threads, no pinning
+    assert_eq!(m.placement().threads, 2);
+    assert_eq!(m.placement().affinity, None);
+    assert!(
+        m.placement().why.contains("unpinned"),
+        "{:?}",
+        m.placement()
+    );
+    // prepared and timed on the big core at the default, on both cores unpinned
+    let seen = eng.placements.lock().unwrap().clone();
+    for (what, threads, cpus) in [
+        ("prepare", 1, "1"),
+        ("run", 1, "1"),
+        ("prepare", 2, "0-1"),
+        ("run", 2, "0-1"),
+    ] {
+        assert!(
+            seen.contains(&(what, threads, cpus.to_string())),
+            "{what} at {threads}: {seen:?}"
+        );
+    }
+    assert_eq!(seen.len(), 4, "{seen:?}");
+    // and the loading thread got its CPUs back
+    assert_eq!(thread_cpus(), usable);
+    let mut session = m.session().unwrap();
+    session
+        .run(&[edgerun::Tensor::from_vec(vec![1, 4], vec![0f32; 4]).unwrap()])
+        .unwrap();
+    assert!(eng
+        .placements
+        .lock()
+        .unwrap()
+        .iter()
+        .all(|(_, t, cpus)| *t != 2 || cpus == "0-1"));
 }
 
 #[test]

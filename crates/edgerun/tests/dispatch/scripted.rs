@@ -2,8 +2,9 @@
 //! on the scripted clock, gives set outputs, or fails where told.
 
 use std::cell::Cell;
+use std::collections::BTreeSet;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use edgerun::{
@@ -35,6 +36,25 @@ pub struct Script {
     pub prepares: Arc<AtomicUsize>,
     pub runs: Arc<AtomicUsize>,
     pub threads_seen: Arc<AtomicUsize>,
+    /// The threads a prepared model was prepared with.
+    pub prepared_threads: usize,
+    /// Where each prepare and run happened: ("prepare" or "run", threads, the calling
+    /// thread's CPU list as the kernel shows it).
+    pub placements: Arc<Mutex<BTreeSet<Placed>>>,
+}
+
+/// ("prepare" or "run", threads, the calling thread's CPU list).
+pub type Placed = (&'static str, usize, String);
+
+/// The calling thread's CPUs, as `/proc/thread-self/status` lists them ("0-1").
+pub fn thread_cpus() -> String {
+    let status = std::fs::read_to_string("/proc/thread-self/status").unwrap();
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("Cpus_allowed_list:"))
+        .unwrap()
+        .trim()
+        .to_string()
 }
 
 pub fn script(name: &'static str, run_ms: f64, value: f32) -> Script {
@@ -53,6 +73,8 @@ pub fn script(name: &'static str, run_ms: f64, value: f32) -> Script {
         prepares: Arc::default(),
         runs: Arc::default(),
         threads_seen: Arc::default(),
+        prepared_threads: 0,
+        placements: Arc::default(),
     }
 }
 
@@ -122,9 +144,13 @@ impl Backend for ScriptedBackend {
 
     fn prepare(&self, _: &ModelSource, options: &Options) -> Result<Box<dyn Prepared>> {
         self.s.prepares.fetch_add(1, Ordering::SeqCst);
+        let threads = options.threads.unwrap_or(0);
+        self.s.threads_seen.store(threads, Ordering::SeqCst);
         self.s
-            .threads_seen
-            .store(options.threads.unwrap_or(0), Ordering::SeqCst);
+            .placements
+            .lock()
+            .unwrap()
+            .insert(("prepare", threads, thread_cpus()));
         if !self.s.available {
             return Err(Error::BackendUnavailable {
                 backend: self.s.name.into(),
@@ -142,6 +168,7 @@ impl Backend for ScriptedBackend {
         }
         // the thread count the model is prepared for sets its speed (and output, if scripted)
         let mut s = self.s.clone();
+        s.prepared_threads = threads;
         if let Some((_, time, value)) = s
             .at_threads
             .iter()
@@ -197,6 +224,11 @@ impl Session for ScriptedSession {
     ) -> Result<()> {
         assert_eq!(inputs[0].shape(), &[1, 4], "measured on the model's shapes");
         self.0.runs.fetch_add(1, Ordering::SeqCst);
+        self.0
+            .placements
+            .lock()
+            .unwrap()
+            .insert(("run", self.0.prepared_threads, thread_cpus()));
         if self.0.fail_run {
             return Err(Error::Backend {
                 backend: self.0.name.into(),

@@ -142,7 +142,7 @@ const TOOL_SPECS: &[Spec] = &[
     f("measure_ms", Int, "-1", "edgerun: milliseconds auto may spend timing candidates at load; 0 takes the first in order; -1: 500", Some("edgerun measure budget"), Scope::All),
     f("warm_init", Bool, "false", "edgerun: after the first load, load the model once more in this process and report that warm initialisation too (libraries loaded, auto's choice in the decision cache)", Some("edgerun warm init"), Scope::All),
     f("precision", Str, "exact", "edgerun: the arithmetic auto may choose: exact, or fp16 (each backend's fp16 twin also measured, on CPUs with fp16 arithmetic, kept within the fp16 guard)", Some("edgerun precision"), Scope::All),
-    f("measure_threads", Bool, "false", "edgerun: with auto and no --num_threads, also measure each backend at 1 thread and at half the default, and keep the fastest count that agrees", Some("edgerun measure threads"), Scope::All),
+    f("measure_threads", Bool, "true", "edgerun: with auto and no --num_threads, also measure the winning backend at 1 thread, at half the default and (big.LITTLE) on every core unpinned, and keep the fastest count that agrees", Some("edgerun measure threads"), Scope::All),
     f("max_tensor_mb", Int, "0", "edgerun: the largest tensor, in MB (10^6 bytes), edgerun makes or lets a backend prepare; 0: half of the memory this process may use", Some("edgerun max tensor MB"), Scope::All),
     f("cpu_affinity", Str, "default", "edgerun: CPUs for inference threads: big, little, all, default, or a list such as 0-3,6", Some("edgerun CPU affinity"), Scope::All),
     f("format", Str, "", "edgerun: also write the results as json or csv (to --result_file, else stdout)", Some("edgerun result format"), Scope::All),
