@@ -14,10 +14,12 @@ not a test: it never fails on speed. Run it through benches/compare/run, which s
 virtual environment and builds edgerun.
 """
 import argparse
+import atexit
 import datetime
 import json
 import math
 import os
+import shutil
 import shlex
 import statistics
 import subprocess
@@ -290,6 +292,8 @@ def main():
                                      text=True, check=True).stdout)
 
     work = tempfile.mkdtemp(prefix="edgerun-compare-")
+    # inputs, outputs and every row's decision store (with LiteRT's packed weights): megabytes
+    atexit.register(shutil.rmtree, work, True)
     args.store_root = os.path.join(work, "stores")
     plan = []
     for model, shapes, note in models:

@@ -10,6 +10,18 @@
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 
+/// What a backend's artifact depends on, and when keeping it pays ([`crate::Backend::artifact_key`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ArtifactKey {
+    /// What the artifact depends on besides the model and the CPU: the library (path, size,
+    /// modification time) and the options that change it.
+    pub key: String,
+    /// Keep it only when the load computes the model's digest anyway (for the decision
+    /// store's key or a containment verdict). The digest ties a kept file to the model's
+    /// bytes; computed for the artifact alone it can cost more than the artifact saves.
+    pub only_if_hashed: bool,
+}
+
 /// One load's use of an artifact file.
 #[derive(Debug)]
 pub struct ArtifactFile {

@@ -27,6 +27,7 @@ mod sys;
 use std::path::PathBuf;
 use std::sync::{Arc, OnceLock};
 
+use edgerun_core::artifact::ArtifactKey;
 use edgerun_core::backend::ModelInfo;
 use edgerun_core::library::{discover, Found, LibrarySpec, WheelLib};
 use edgerun_core::settings::{self, Kind, Value};
@@ -83,9 +84,9 @@ const SETTINGS: &[Setting] = &[
     },
     Setting {
         key: "litert_weight_cache",
-        kind: Kind::Bool,
-        help: "keep XNNPACK's packed weights in edgerun's store and map them at later loads instead of packing again (off by default: on a 2-core x86_64 machine it made loads slower, see the guide's Warm starts)",
-        default: Some("false"),
+        kind: Kind::Choice(WeightCache::WORDS),
+        help: "keep XNNPACK's packed weights in edgerun's store and map them at later loads instead of packing again: auto (the default) when the load hashes the model anyway (auto with the decision store, or containment on), true always, false never (see the guide's Warm starts)",
+        default: Some("auto"),
     },
     Setting {
         key: "litert_model_check",
@@ -106,8 +107,44 @@ pub struct LiteRtOptions {
     pub model_check: flatbuf::Depth,
     /// XNNPACK computes float operators in fp16 (its `FORCE_FP16` flag).
     pub fp16: bool,
-    /// XNNPACK's packed weights are kept in edgerun's store ([`Backend::artifact_key`]).
-    pub weight_cache: bool,
+    /// When XNNPACK's packed weights are kept in edgerun's store ([`Backend::artifact_key`]).
+    pub weight_cache: WeightCache,
+}
+
+/// When LiteRT keeps XNNPACK's packed weights (`litert_weight_cache`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum WeightCache {
+    /// When the load computes the model's SHA-256 anyway, which ties the kept file to the
+    /// model: `auto` with the decision store on, or containment on. Hashing a model only for
+    /// its packed weights can cost more than packing it (see the guide's Warm starts).
+    #[default]
+    Auto,
+    /// Always: the model is hashed for it if nothing else hashes it.
+    Always,
+    /// Never.
+    Never,
+}
+
+impl WeightCache {
+    /// The setting's words, in the order of the variants.
+    pub const WORDS: &'static [&'static str] = &["auto", "true", "false"];
+
+    fn word(self) -> &'static str {
+        match self {
+            WeightCache::Auto => "auto",
+            WeightCache::Always => "true",
+            WeightCache::Never => "false",
+        }
+    }
+
+    fn from_word(w: &str) -> Option<WeightCache> {
+        match w {
+            "auto" => Some(WeightCache::Auto),
+            "true" => Some(WeightCache::Always),
+            "false" => Some(WeightCache::Never),
+            _ => None,
+        }
+    }
 }
 
 /// The LiteRT backend.
@@ -195,18 +232,18 @@ impl Backend for LiteRtBackend {
         &DESCRIPTOR
     }
 
-    /// XNNPACK's packed weights, when asked for ([`LiteRtOptions::weight_cache`]); they depend
-    /// on the library (its XNNPACK and kernels) and on fp16.
-    fn artifact_key(&self) -> Option<String> {
-        if !self.options.weight_cache {
+    /// XNNPACK's packed weights ([`LiteRtOptions::weight_cache`]); they depend on the
+    /// library (its XNNPACK and kernels) and on fp16.
+    fn artifact_key(&self) -> Option<ArtifactKey> {
+        if self.options.weight_cache == WeightCache::Never {
             return None;
         }
         let (_, found) = self.loaded().ok()?;
         let library = edgerun_core::artifact::library_identity(&found.path)?;
-        Some(format!(
-            "xnnpack-weights 1; {library}; fp16 {}",
-            self.options.fp16
-        ))
+        Some(ArtifactKey {
+            key: format!("xnnpack-weights 1; {library}; fp16 {}", self.options.fp16),
+            only_if_hashed: self.options.weight_cache == WeightCache::Auto,
+        })
     }
 
     fn set(&mut self, key: &str, value: Value) -> Result<()> {
@@ -216,7 +253,10 @@ impl Backend for LiteRtBackend {
                 self.api = OnceLock::new();
             }
             ("litert_fp16", Value::Bool(on)) => self.options.fp16 = on,
-            ("litert_weight_cache", Value::Bool(on)) => self.options.weight_cache = on,
+            ("litert_weight_cache", Value::Choice(w)) => {
+                self.options.weight_cache =
+                    WeightCache::from_word(w).ok_or_else(|| settings::unknown(&DESCRIPTOR, key))?;
+            }
             ("litert_model_check", Value::Choice(w)) => {
                 self.options.model_check = flatbuf::Depth::from_word(w)
                     .ok_or_else(|| settings::unknown(&DESCRIPTOR, key))?;
@@ -231,7 +271,7 @@ impl Backend for LiteRtBackend {
             "litert_lib" => self.options.library.clone().map(Value::Path),
             "litert_model_check" => Some(Value::Choice(self.options.model_check.word())),
             "litert_fp16" => Some(Value::Bool(self.options.fp16)),
-            "litert_weight_cache" => Some(Value::Bool(self.options.weight_cache)),
+            "litert_weight_cache" => Some(Value::Choice(self.options.weight_cache.word())),
             _ => None,
         }
     }
@@ -411,5 +451,37 @@ fn failure(source: &ModelSource, f: sys::Failure) -> Error {
         backend: NAME.into(),
         context: format!("loading {:?}", source.path()),
         source: f.engine(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_weight_cache_setting_takes_its_three_words_and_defaults_to_auto() {
+        let mut b = LiteRtBackend::new();
+        assert_eq!(b.options.weight_cache, WeightCache::Auto);
+        assert_eq!(
+            b.get("litert_weight_cache"),
+            Some(Value::Choice("auto")),
+            "the default is reported as set"
+        );
+        for (word, want) in [
+            ("true", WeightCache::Always),
+            ("false", WeightCache::Never),
+            ("auto", WeightCache::Auto),
+        ] {
+            b.set("litert_weight_cache", Value::Choice(word)).unwrap();
+            assert_eq!(b.options.weight_cache, want);
+            assert_eq!(b.get("litert_weight_cache"), Some(Value::Choice(word)));
+        }
+        assert!(b
+            .set("litert_weight_cache", Value::Choice("sometimes"))
+            .is_err());
+        // never: no artifact, whatever the library
+        b.set("litert_weight_cache", Value::Choice("false"))
+            .unwrap();
+        assert_eq!(b.artifact_key(), None);
     }
 }

@@ -208,8 +208,13 @@ pub fn assert_flat_rss(test: &str, cycles: usize, leak_kib: usize, cycle: impl F
 /// A command that runs `program`. When the tests run under emulation (`cross/test-arm` sets
 /// `EDGERUN_TEST_RUNNER`, e.g. `qemu-aarch64 -L /usr/aarch64-linux-gnu`), the program is
 /// started through that runner: an emulated process cannot exec a foreign binary by itself.
+///
+/// It runs with no decision store (`EDGERUN_CACHE=off`) unless the test gives one
+/// (`--decision_cache`, or its own `EDGERUN_CACHE`): the store in the user's home is left
+/// alone, no test's outcome depends on what an earlier run left there, and no packed
+/// weights pile up in it.
 pub fn command(program: impl AsRef<OsStr>) -> Command {
-    match std::env::var("EDGERUN_TEST_RUNNER")
+    let mut c = match std::env::var("EDGERUN_TEST_RUNNER")
         .ok()
         .filter(|r| !r.trim().is_empty())
     {
@@ -220,7 +225,9 @@ pub fn command(program: impl AsRef<OsStr>) -> Command {
             c
         }
         None => Command::new(program),
-    }
+    };
+    c.env("EDGERUN_CACHE", "off");
+    c
 }
 
 /// A new, empty scratch directory, removed with everything in it when the value is dropped: at

@@ -1,9 +1,9 @@
-//! XNNPACK's packed weights kept in edgerun's store (`litert_weight_cache=true`), with the real
+//! XNNPACK's packed weights kept in edgerun's store (`litert_weight_cache`), with the real
 //! LiteRT library: the first load packs them and keeps the file, a later load maps it, and a
 //! file that changed since it was recorded is removed and built again rather than mapped.
-//! Without the setting nothing is kept. Outputs match LiteRT's float32
-//! reference every time (tolerance 1e-5 of the largest output: the same engine and kernels,
-//! whether the weights were packed now or mapped).
+//! `false` keeps nothing; `auto`, the default, keeps them only when the load hashes the model
+//! anyway. Outputs match LiteRT's float32 reference every time (tolerance 1e-5 of the largest
+//! output: the same engine and kernels, whether the weights were packed now or mapped).
 
 use std::path::{Path, PathBuf};
 
@@ -11,17 +11,21 @@ use edgerun::{CacheSetting, Model, Runtime};
 use edgerun_testkit as kit;
 
 fn load(store: &Path) -> Model {
-    load_with(store, true)
+    load_with(store, Some("true"), "litert")
 }
 
-fn load_with(store: &Path, weight_cache: bool) -> Model {
+/// The bundled MobileNetV2 loaded with `litert_weight_cache` set to `setting` (left at its
+/// default when `None`) and the backend selection `selection`.
+fn load_with(store: &Path, setting: Option<&str>, selection: &str) -> Model {
     let c = kit::case("mobilenetv2_mini_tflite");
-    let model = Runtime::new()
+    let mut rt = Runtime::new()
         .configure("litert_lib", kit::litert_lib().to_str().unwrap())
-        .unwrap()
-        .configure("litert_weight_cache", &weight_cache.to_string())
-        .unwrap()
-        .with_backend("litert")
+        .unwrap();
+    if let Some(setting) = setting {
+        rt = rt.configure("litert_weight_cache", setting).unwrap();
+    }
+    let model = rt
+        .with_backend(selection)
         .with_cache(CacheSetting::File(store.join("decisions.json")))
         .load(&c.model)
         .unwrap();
@@ -52,8 +56,15 @@ fn packed_weights_are_kept_mapped_and_rebuilt_when_changed() {
     let store = edgerun_testkit::scratch("weight-cache");
     let artifacts = store.join("artifacts");
 
-    let default = load_with(&store, false);
-    assert!(files(&artifacts).is_empty(), "kept only when asked for");
+    let never = load_with(&store, Some("false"), "auto");
+    assert!(files(&artifacts).is_empty(), "false keeps nothing");
+    assert_eq!(note(&never, "packed weights"), None);
+    // by default, a backend named without containment hashes nothing: nothing is kept
+    let default = load_with(&store, None, "litert");
+    assert!(
+        files(&artifacts).is_empty(),
+        "kept only when the model is hashed"
+    );
     assert_eq!(note(&default, "packed weights"), None);
 
     let first = load(&store);
@@ -98,12 +109,19 @@ fn packed_weights_are_kept_mapped_and_rebuilt_when_changed() {
     assert!(note(&third, "packed weights kept in").is_some());
     assert_ne!(std::fs::read(&kept[0]).unwrap(), data, "built again");
 
-    drop((default, first, second, third));
+    drop((never, default, first, second, third));
+    // by default, `auto` hashes the model for the decision store: LiteRT's candidate keeps
+    // its packed weights
+    let store = edgerun_testkit::scratch("weight-cache-auto");
+    let artifacts = store.join("artifacts");
+    let chosen = load_with(&store, None, "auto");
+    let kept = files(&artifacts);
+    assert_eq!(kept.len(), 1, "{kept:?}; {}", chosen.decision());
+    assert!(kept[0].to_string_lossy().ends_with(".litert"));
     let (_, held) = CacheSetting::File(store.join("decisions.json"))
         .clear()
         .unwrap()
         .unwrap();
     assert_eq!(held.artifacts.len(), 1);
     assert!(files(&artifacts).is_empty());
-    let _ = std::fs::remove_dir_all(&store);
 }

@@ -341,9 +341,9 @@ pub trait Backend: Send + Sync {
     }
 
     /// What the artifact this backend keeps for a model ([`Options::artifact`]) depends on
-    /// besides the model and the CPU: the library (path, size, modification time) and the
-    /// options that change it. `None` (the default): the backend keeps none.
-    fn artifact_key(&self) -> Option<String> {
+    /// besides the model and the CPU, and when it is kept. `None` (the default): the backend
+    /// keeps none.
+    fn artifact_key(&self) -> Option<crate::artifact::ArtifactKey> {
         None
     }
 

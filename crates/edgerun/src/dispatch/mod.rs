@@ -211,6 +211,11 @@ impl Load<'_> {
             return None;
         }
         let key = c.backend.artifact_key()?;
+        // kept by default only where the digest is already paid for (see ArtifactKey)
+        if key.only_if_hashed && self.digest.get().is_none() {
+            return None;
+        }
+        let key = key.key;
         let digest = self.digest().ok()?;
         let name = cache::artifact_name(
             &format!(
