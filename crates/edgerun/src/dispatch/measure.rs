@@ -45,6 +45,11 @@ pub(crate) struct Timing {
 }
 
 impl Timing {
+    /// The fastest timed run (the warm-up when none was timed).
+    pub fn fastest(&self) -> Duration {
+        self.times.iter().copied().min().unwrap_or(self.warmup)
+    }
+
     pub fn median(&self) -> Duration {
         if self.times.is_empty() {
             return self.warmup;

@@ -14,6 +14,9 @@ use crate::backends::rank as reference_rank;
 use crate::platform::{cpulist, PinGuard};
 use crate::{Error, OpTiming, Prepared, Result, Session, Tensor, TensorView};
 
+/// How much faster than the first round's winner another thread count must be to replace it.
+pub(crate) const THREADS_MARGIN: f64 = 0.05;
+
 impl Load<'_> {
     /// What the cache key is made of: the model's bytes, the device, the placement and input
     /// shapes, and every eligible candidate with its engine, library and settings.
@@ -205,6 +208,10 @@ impl Load<'_> {
         let first_round = reports[w].outcome.clone();
         let mut errors = Vec::new();
         let (mut timed, results) = self.time(cands, group, reports, &mut errors, budget);
+        let figures: Vec<Option<(Duration, Duration)>> = results
+            .iter()
+            .map(|r| r.as_ref().ok().map(|t| (t.median(), t.fastest())))
+            .collect();
         let (best, ran) = self.judge(cands, &timed, results, reports, &mut errors, notes);
         if let Outcome::Measured { median, .. } = &reports[w].outcome {
             notes.push(format!(
@@ -214,14 +221,33 @@ impl Load<'_> {
             ));
         }
         reports[w].outcome = first_round;
-        // the winner itself, or the fastest count that agrees with it
+        let Some(own) = timed.iter().position(|(i, _)| *i == w) else {
+            // its session failed now: the first round's verdict on it stands unmeasured
+            return (w, timed.swap_remove(0).1, Source::Order);
+        };
+        // the winner itself, or a count that agrees with it and is clearly faster: its median
+        // at least THREADS_MARGIN below the winner's and its fastest run faster too. The choice
+        // is cached, and a moment's load on another core slows the runs on more threads
+        // only, so a narrow or passing lead keeps the device's default.
         let slot = match best {
-            Some(s) if ran >= 2 => s,
-            _ => match timed.iter().position(|(i, _)| *i == w) {
-                Some(s) => s,
-                // its session failed now: the first round's verdict on it stands unmeasured
-                None => return (w, timed.swap_remove(0).1, Source::Order),
+            Some(s) if ran >= 2 && s != own => match (figures[s], figures[own]) {
+                (Some((median, fastest)), Some((own_median, own_fastest)))
+                    if median <= own_median.mul_f64(1.0 - THREADS_MARGIN)
+                        && fastest < own_fastest =>
+                {
+                    s
+                }
+                _ => {
+                    notes.push(format!(
+                        "threads: {} was not clearly faster than {winner} (a count must win by \
+                         {:.0} % of the median, and in its fastest run): {winner} kept",
+                        cands[timed[s].0].label,
+                        THREADS_MARGIN * 100.0
+                    ));
+                    own
+                }
             },
+            _ => own,
         };
         let (i, prepared) = timed.swap_remove(slot);
         let source = if ran >= 2 { Source::Measured } else { source };

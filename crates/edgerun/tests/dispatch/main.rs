@@ -351,6 +351,29 @@ fn the_thread_search_measures_fewer_threads_and_keeps_the_fastest() {
 }
 
 #[test]
+fn a_thread_count_must_win_clearly_to_replace_the_default() {
+    // 2.5 % faster at 2 threads: within the margin, so the default's 4 threads stay
+    let mut eng = script("eng", 2.0, 1.0);
+    eng.at_threads = vec![(2, Duration::from_micros(1950), None)];
+    let other = script("other", 3.0, 1.0);
+    let m = searching(&[&eng, &other]).load(model()).unwrap();
+    let d = m.decision();
+    assert_eq!(d.chosen, "eng", "{d}");
+    assert_eq!(m.placement().threads, 4);
+    assert_eq!(median(&m, "eng@2"), Duration::from_micros(1950));
+    assert!(
+        d.notes
+            .iter()
+            .any(|n| n.contains("eng@2 was not clearly faster than eng") && n.contains("5 %")),
+        "{d}"
+    );
+    // 10 % faster: clear enough
+    eng.at_threads = vec![(2, Duration::from_micros(1800), None)];
+    let m = searching(&[&eng, &other]).load(model()).unwrap();
+    assert_eq!(m.decision().chosen, "eng@2", "{}", m.decision());
+}
+
+#[test]
 fn a_thread_count_whose_outputs_disagree_is_rejected() {
     // eng wins at the default; fastest at 1 thread, but wrong there (a race in a kernel, say)
     let mut eng = script("eng", 3.0, 1.0);
