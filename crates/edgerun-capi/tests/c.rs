@@ -181,6 +181,14 @@ fn the_c_and_cpp_examples_match_the_reference_linked_shared_and_static() {
 
     let c = build("examples/classify.c", &prefix, Link::Shared, &dir);
     classifies_like_the_reference(&c, &dir);
+    // linked by the soname, which the installed file carries: a library of another 0.x
+    // release is refused at start, not met with a mismatched ABI
+    let soname = format!("libedgerun.so.0.{}", env!("CARGO_PKG_VERSION_MINOR"));
+    assert!(
+        prefix.join("lib").join(&soname).is_file(),
+        "{soname} is not installed"
+    );
+    assert_eq!(needed(&c), [soname]);
     let out = kit::command(&c).output().unwrap();
     assert_eq!(out.status.code(), Some(2), "usage without arguments");
     // the version line of the C example
@@ -202,11 +210,24 @@ fn the_c_and_cpp_examples_match_the_reference_linked_shared_and_static() {
     let fixed = build("examples/classify.c", &prefix, Link::Static, &dir);
     classifies_like_the_reference(&fixed, &dir);
     // no libedgerun.so needed: nothing of it is in the program's dynamic section
-    let readelf = Command::new("readelf").arg("-d").arg(&fixed).output();
-    if let Ok(r) = readelf {
-        let text = String::from_utf8_lossy(&r.stdout);
-        assert!(!text.contains("libedgerun"), "{text}");
-    }
+    assert_eq!(needed(&fixed), Vec::<String>::new());
+}
+
+/// The libedgerun libraries `exe` needs at start (its NEEDED entries), by `readelf -d`
+/// (binutils, beside every C compiler this test uses).
+fn needed(exe: &Path) -> Vec<String> {
+    let out = Command::new("readelf")
+        .arg("-d")
+        .arg(exe)
+        .output()
+        .unwrap_or_else(|e| panic!("readelf cannot run: {e}"));
+    assert!(out.status.success(), "readelf -d {}", exe.display());
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .filter(|l| l.contains("(NEEDED)"))
+        .filter_map(|l| Some(l.split('[').nth(1)?.trim_end_matches(']').to_string()))
+        .filter(|n| n.starts_with("libedgerun"))
+        .collect()
 }
 
 #[test]

@@ -58,11 +58,24 @@ impl ModelSession {
     /// Unknown, missing or repeated input names, wrong dtype or shape, or a backend failure.
     pub fn run_named<T: AsTensorView>(&mut self, inputs: &[(&str, T)]) -> Result<Outputs> {
         let mut outputs = self.outputs();
+        self.run_named_into(inputs, &mut outputs)?;
+        Ok(outputs)
+    }
+
+    /// [`ModelSession::run_named`], writing into `outputs` as [`ModelSession::run_into`] does.
+    ///
+    /// # Errors
+    /// As [`ModelSession::run_named`].
+    pub fn run_named_into<T: AsTensorView>(
+        &mut self,
+        inputs: &[(&str, T)],
+        outputs: &mut Outputs,
+    ) -> Result<()> {
         let mut views = recycle(std::mem::take(&mut self.views));
         let r = order_inputs(self.prepared.inputs(), inputs, &mut views)
-            .and_then(|()| self.run_views(&views, &mut outputs, None));
+            .and_then(|()| self.run_views(&views, outputs, None));
         self.views = recycle(views);
-        r.map(|()| outputs)
+        r
     }
 
     /// An empty [`Outputs`] for [`ModelSession::run_into`].
