@@ -370,9 +370,46 @@ pub unsafe extern "C" fn edgerun_runtime_create(
     call("edgerun_runtime_create", || {
         // SAFETY: forwarded contract
         let slot = unsafe { out(out_runtime, "out_runtime") }?;
+        // before the first search for an engine: `lib/edgerun/` beside this library, where a
+        // bundle or an install prefix puts the engines that came with it
+        static HOME: std::sync::Once = std::sync::Once::new();
+        HOME.call_once(|| {
+            if let Some(dir) = library_dir() {
+                facade::library::set_library_home(dir);
+            }
+        });
         *slot = Box::into_raw(Box::new(edgerun_runtime { rt: Runtime::new() }));
         Ok(())
     })
+}
+
+/// The directory of the shared library this code was loaded from (`dladdr` on one of its
+/// functions), or `None` when it is linked statically into the program: the program's own
+/// bundle directory is searched already.
+fn library_dir() -> Option<PathBuf> {
+    use std::os::unix::ffi::OsStrExt;
+    let mut info = std::mem::MaybeUninit::<libc::Dl_info>::zeroed();
+    let here = edgerun_version as *const c_void;
+    // SAFETY: dladdr only reads the address (a function of this object) and fills `info`
+    let found = unsafe { libc::dladdr(here, info.as_mut_ptr()) };
+    if found == 0 {
+        return None;
+    }
+    // SAFETY: dladdr succeeded, so it wrote the whole struct (it was zeroed before)
+    let info = unsafe { info.assume_init() };
+    if info.dli_fname.is_null() {
+        return None;
+    }
+    // SAFETY: a NUL-terminated path owned by the dynamic loader, alive while this object is
+    // loaded; copied at once
+    let name = unsafe { CStr::from_ptr(info.dli_fname) };
+    let path = std::path::Path::new(std::ffi::OsStr::from_bytes(name.to_bytes()));
+    let file = path.file_name()?.to_string_lossy();
+    if !file.contains(".so") {
+        return None;
+    }
+    let path = std::fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf());
+    path.parent().map(std::path::Path::to_path_buf)
 }
 
 /// Destroys a runtime. Models loaded with it stay valid. NULL does nothing.

@@ -236,16 +236,62 @@ fn bad_input_from_c_gives_a_status_and_a_message() {
     let prefix = dir.join("prefix");
     install(&prefix);
     let exe = build("tests/bad_input.c", &prefix, Link::Shared, &dir);
-    let out = kit::command(&exe)
-        .arg(kit::model("mobilenetv2_mini.onnx"))
-        .output()
-        .unwrap();
-    let stdout = String::from_utf8_lossy(&out.stdout);
+    let mut c = kit::command(&exe);
+    let stdout = succeeds(c.arg(kit::model("mobilenetv2_mini.onnx")));
+    let ok = stdout.lines().filter(|l| l.starts_with("ok ")).count();
+    assert_eq!(ok, 30, "every case ran:\n{stdout}");
+}
+
+#[test]
+fn engines_installed_beside_libedgerun_so_are_found_there() {
+    // a bundle's layout: lib/libedgerun.so and lib/edgerun/ with the engines; the program is
+    // elsewhere, and nothing in its environment names an engine
+    let dir = kit::scratch("capi-beside");
+    let prefix = dir.join("prefix");
+    install(&prefix);
+    let engines = prefix.join("lib/edgerun");
+    std::fs::create_dir_all(&engines).unwrap();
+    let ort = kit::ort_lib();
+    let shipped = engines.join(ort.file_name().unwrap());
+    std::fs::copy(&ort, &shipped).unwrap();
+    let exe = build("examples/classify.c", &prefix, Link::Shared, &dir);
+    let case = kit::case("mobilenetv2_mini");
+    let input = dir.join("input.f32");
+    std::fs::write(&input, f32_bytes(&case.inputs[0].to_f32_vec())).unwrap();
+    let mut c = kit::command(&exe);
+    for var in [
+        "EDGERUN_ORT_LIB",
+        "ORT_DYLIB_PATH",
+        "EDGERUN_LITERT_LIB",
+        "EDGERUN_TFLITE_LIB",
+        "VIRTUAL_ENV",
+        "PYTHONUSERBASE",
+    ] {
+        c.env_remove(var);
+    }
+    let stdout = succeeds(
+        c.env("HOME", dir.join("home"))
+            .arg(&case.model)
+            .arg(&input)
+            .arg(dir.join("output.f32")),
+    );
+    // the decision names each candidate's library: ort's is the one beside libedgerun.so
+    let canonical = std::fs::canonicalize(&shipped).unwrap();
+    assert!(
+        stdout.contains(&format!("library {}", canonical.display()))
+            && stdout.contains("bundled beside libedgerun.so"),
+        "{stdout}"
+    );
+}
+
+/// Runs `c`, which must succeed; its standard output.
+fn succeeds(c: &mut Command) -> String {
+    let out = c.output().unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
     assert!(
         out.status.success(),
         "{stdout}{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    let ok = stdout.lines().filter(|l| l.starts_with("ok ")).count();
-    assert_eq!(ok, 30, "every case ran:\n{stdout}");
+    stdout
 }

@@ -231,9 +231,10 @@ impl Model {
     }
 
     /// A session to run the model. Sessions made before `close()` keep working.
-    fn session(&self) -> PyResult<Session> {
+    fn session(&self, py: Python<'_>) -> PyResult<Session> {
         let model = self.get()?;
-        let session = model.session().map_err(raise)?;
+        // an engine may plan or compile here: the GIL is released as for a load
+        let session = py.detach(|| model.session()).map_err(raise)?;
         let outputs = session.outputs();
         Ok(Session {
             state: Mutex::new(Some(State { session, outputs })),
@@ -611,7 +612,7 @@ fn setting_text(v: &Bound<'_, PyAny>) -> PyResult<String> {
     Ok(v.str()?.to_string())
 }
 
-/// The runtime `load` and `load_bytes` build from their keyword arguments.
+/// The runtime `load` builds from its keyword arguments.
 #[allow(clippy::too_many_arguments)]
 fn runtime(
     backend: &str,
@@ -676,7 +677,8 @@ fn model(m: Prepared) -> Model {
     }
 }
 
-/// Loads a model file (ONNX, TensorFlow Lite, NNEF) on the backend edgerun chooses for it.
+/// Loads a model (ONNX, TensorFlow Lite, NNEF) on the backend edgerun chooses for it, from a
+/// file, or from memory when `source` is bytes (named `name` in messages).
 ///
 /// backend: `auto` (measure the installed backends, the default), `first`, or a backend's
 /// name. threads: inference threads (default: one per big core). affinity: `big`, `little`,
@@ -684,12 +686,13 @@ fn model(m: Prepared) -> Model {
 /// `--key=value`. cache: where `auto` keeps its choices (a file, or `off`). input_shapes:
 /// {name: shape} for dynamic inputs. policy: a policy file (TOML).
 #[pyfunction]
-#[pyo3(signature = (path, *, backend="auto".to_string(), threads=None, affinity=None,
-    settings=None, cache=None, input_shapes=None, policy=None))]
+#[pyo3(signature = (source, *, name=None, backend="auto".to_string(), threads=None,
+    affinity=None, settings=None, cache=None, input_shapes=None, policy=None))]
 #[allow(clippy::too_many_arguments)]
 fn load(
     py: Python<'_>,
-    path: PathBuf,
+    source: &Bound<'_, PyAny>,
+    name: Option<String>,
     backend: String,
     threads: Option<i64>,
     affinity: Option<String>,
@@ -707,38 +710,17 @@ fn load(
         input_shapes,
         policy,
     )?;
-    py.detach(|| rt.load(&path)).map(model).map_err(raise)
-}
-
-/// `load` for a model in memory (bytes), named `name` in messages.
-#[pyfunction]
-#[pyo3(signature = (data, *, name="<bytes>".to_string(), backend="auto".to_string(),
-    threads=None, affinity=None, settings=None, cache=None, input_shapes=None, policy=None))]
-#[allow(clippy::too_many_arguments)]
-fn load_bytes(
-    py: Python<'_>,
-    data: Vec<u8>,
-    name: String,
-    backend: String,
-    threads: Option<i64>,
-    affinity: Option<String>,
-    settings: Option<&Bound<'_, PyDict>>,
-    cache: Option<PathBuf>,
-    input_shapes: Option<&Bound<'_, PyDict>>,
-    policy: Option<PathBuf>,
-) -> PyResult<Model> {
-    let rt = runtime(
-        &backend,
-        threads,
-        affinity,
-        settings,
-        cache,
-        input_shapes,
-        policy,
-    )?;
-    py.detach(|| rt.load_bytes(&name, data))
-        .map(model)
-        .map_err(raise)
+    let loaded = if let Ok(bytes) = source.cast::<pyo3::types::PyBytes>() {
+        let data = bytes.as_bytes().to_vec();
+        let name = name.unwrap_or_else(|| "<bytes>".into());
+        py.detach(|| rt.load_bytes(&name, data))
+    } else {
+        let path: PathBuf = source.extract().map_err(|_| {
+            PyTypeError::new_err("load() takes a path (str or os.PathLike) or the model's bytes")
+        })?;
+        py.detach(|| rt.load(&path))
+    };
+    loaded.map(model).map_err(raise)
 }
 
 /// The device record, as `edgerun info --json` prints it: the build, the CPUs and their
@@ -756,7 +738,6 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     let py = m.py();
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     m.add_function(wrap_pyfunction!(load, m)?)?;
-    m.add_function(wrap_pyfunction!(load_bytes, m)?)?;
     m.add_function(wrap_pyfunction!(info, m)?)?;
     m.add_class::<Model>()?;
     m.add_class::<Session>()?;

@@ -2,8 +2,10 @@
 device record and the version."""
 
 import json
+import os
 import re
 import subprocess
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -80,10 +82,14 @@ def test_the_decision_cache_is_used_on_the_next_load(tmp_path, libraries):
 def test_info_is_the_cli_device_record():
     record = edgerun.info()
     assert set(record) >= {"edgerun", "device", "placement", "backends"}, record.keys()
-    # the same record as `edgerun info --json` prints on this machine
-    cli = ROOT / "target/debug/edgerun"
+    # the same record as `edgerun info --json` prints on this machine (EDGERUN_TEST_CLI: the
+    # CLI for this architecture, EDGERUN_TEST_RUNNER: what runs it, under qemu)
+    cli = Path(os.environ.get("EDGERUN_TEST_CLI", ROOT / "target/debug/edgerun"))
     assert cli.is_file(), f"{cli} is missing: run cargo build -p edgerun-cli"
-    printed = json.loads(subprocess.run([cli, "info", "--json"], capture_output=True, check=True).stdout)
+    runner = os.environ.get("EDGERUN_TEST_RUNNER", "").split()
+    printed = json.loads(
+        subprocess.run([*runner, cli, "info", "--json"], capture_output=True, check=True).stdout
+    )
     assert record["device"] == printed["device"]
     assert record["placement"] == printed["placement"]
     assert [b["name"] for b in record["backends"]] == [b["name"] for b in printed["backends"]]

@@ -48,9 +48,14 @@ def test_a_directory_and_an_empty_file(tmp_path):
         edgerun.load(empty)
 
 
+def test_a_source_that_is_neither_a_path_nor_bytes():
+    with pytest.raises(TypeError, match="path"):
+        edgerun.load(12345)
+
+
 def test_bytes_that_are_no_model():
     with pytest.raises(edgerun.InvalidModelError, match="junk"):
-        edgerun.load_bytes(b"\x00" * 64 + b"not a model at all", name="junk")
+        edgerun.load(b"\x00" * 64 + b"not a model at all", name="junk")
 
 
 def test_a_truncated_model(tmp_path):
@@ -60,7 +65,7 @@ def test_a_truncated_model(tmp_path):
     with pytest.raises(edgerun.InvalidModelError, match="cut.onnx"):
         edgerun.load(cut, backend="tract")
     with pytest.raises(edgerun.InvalidModelError):
-        edgerun.load_bytes(data[:100], name="cut", backend="tract")
+        edgerun.load(data[:100], name="cut", backend="tract")
 
 
 def test_an_unsupported_op_names_the_op_and_node():

@@ -6,6 +6,7 @@
 
 use std::fmt;
 use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
 
 use crate::error::{Error, Result};
 
@@ -47,6 +48,19 @@ pub const SYSTEM_DIR: &str = "/usr/lib/edgerun";
 /// executable: `bin/edgerun` finds its engines in `lib/edgerun/`.
 pub const BUNDLE_DIR: &str = "lib/edgerun";
 
+/// The directory holding the shared library edgerun runs in, when a binding built as one (the
+/// C API's `libedgerun.so`) has said where it is: its `edgerun/` directory, as a bundle lays it
+/// out (`lib/libedgerun.so` -> `lib/edgerun/`), is searched after the one beside the
+/// executable. A C application's executable is its own, not edgerun's, so the executable's
+/// bundle directory rarely holds the engines that came with the library.
+static LIBRARY_HOME: OnceLock<PathBuf> = OnceLock::new();
+
+/// Records the directory of the shared library edgerun is part of (see [`Places::library`]);
+/// the first call wins, as the library cannot move while it is loaded.
+pub fn set_library_home(dir: PathBuf) {
+    let _ = LIBRARY_HOME.set(dir);
+}
+
 /// Where a library was found.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Origin {
@@ -56,6 +70,9 @@ pub enum Origin {
     Env(&'static str),
     /// The library directory shipped beside the executable (`bin/edgerun` -> `lib/edgerun/`).
     Bundle(PathBuf),
+    /// The library directory shipped beside `libedgerun.so` (`lib/libedgerun.so` ->
+    /// `lib/edgerun/`).
+    BesideLibrary(PathBuf),
     /// edgerun's system library directory ([`SYSTEM_DIR`]).
     SystemDir(PathBuf),
     /// Inside an installed Python package.
@@ -74,6 +91,9 @@ impl fmt::Display for Origin {
             Origin::Explicit => write!(f, "given explicitly"),
             Origin::Env(var) => write!(f, "named by {var}"),
             Origin::Bundle(dir) => write!(f, "bundled beside the executable, in {}", dir.display()),
+            Origin::BesideLibrary(dir) => {
+                write!(f, "bundled beside libedgerun.so, in {}", dir.display())
+            }
             Origin::SystemDir(dir) => write!(f, "in edgerun's system directory {}", dir.display()),
             Origin::Wheel { package, place } => {
                 write!(f, "in the Python package {package}, {place}")
@@ -160,6 +180,9 @@ pub struct PythonPlace {
 pub struct Places {
     /// `lib/edgerun/` beside the executable's `bin/`, when the executable's path is known.
     pub bundle: Option<PathBuf>,
+    /// `edgerun/` beside `libedgerun.so`, when edgerun runs as that library
+    /// ([`set_library_home`]).
+    pub library: Option<PathBuf>,
     /// edgerun's system directory ([`SYSTEM_DIR`]).
     pub system: Option<PathBuf>,
     /// Python installations, in the order searched.
@@ -205,6 +228,7 @@ impl Places {
         }
         Places {
             bundle,
+            library: LIBRARY_HOME.get().map(|d| d.join("edgerun")),
             system: Some(PathBuf::from(SYSTEM_DIR)),
             python,
         }
@@ -406,6 +430,11 @@ fn candidates(
             .bundle
             .as_ref()
             .map(|d| (d, Origin::Bundle(d.clone()), "beside the executable")),
+        places
+            .library
+            .as_ref()
+            .filter(|d| places.bundle.as_ref() != Some(*d))
+            .map(|d| (d, Origin::BesideLibrary(d.clone()), "beside libedgerun.so")),
         places.system.as_ref().map(|d| {
             (
                 d,

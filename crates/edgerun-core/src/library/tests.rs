@@ -76,6 +76,7 @@ impl Loader {
 fn places(root: &Path) -> Places {
     Places {
         bundle: Some(root.join("bundle").join(BUNDLE_DIR)),
+        library: Some(root.join("sdk/lib/edgerun")),
         system: Some(root.join("usr/lib/edgerun")),
         python: vec![
             PythonPlace {
@@ -127,8 +128,18 @@ fn the_bundle_beside_the_executable_comes_before_the_system_and_wheels() {
     assert_eq!(loader.tried.borrow().len(), 1);
     assert!(got.origin.to_string().contains("beside the executable"));
 
-    // without the bundle: the system directory
+    // without the bundle: the engines shipped beside libedgerun.so, then the system directory
     std::fs::remove_file(&bundled).unwrap();
+    let beside = root.join("sdk/lib/edgerun/libdemo.so");
+    put(&beside, &elf_for(this_machine()));
+    let got = discover_in(&SPEC, None, &p, |p| loader.load(p)).unwrap();
+    assert_eq!(got.lib, beside);
+    assert_eq!(
+        got.origin,
+        Origin::BesideLibrary(root.join("sdk/lib/edgerun"))
+    );
+    assert!(got.origin.to_string().contains("beside libedgerun.so"));
+    std::fs::remove_file(&beside).unwrap();
     let got = discover_in(&SPEC, None, &p, |p| loader.load(p)).unwrap();
     assert_eq!(got.origin, Origin::SystemDir(root.join("usr/lib/edgerun")));
     std::fs::remove_dir_all(root).unwrap();

@@ -25,7 +25,6 @@ from ._native import (
     __version__,
     info,
     load,
-    load_bytes,
 )
 
 __all__ = [
@@ -43,5 +42,4 @@ __all__ = [
     "__version__",
     "info",
     "load",
-    "load_bytes",
 ]

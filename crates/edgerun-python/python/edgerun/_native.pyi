@@ -44,20 +44,9 @@ class Model:
     def __exit__(self, *exc: Any) -> None: ...
 
 def load(
-    path: _Path,
+    source: Union[_Path, bytes],
     *,
-    backend: str = "auto",
-    threads: Optional[int] = None,
-    affinity: Optional[str] = None,
-    settings: Optional[Mapping[str, Any]] = None,
-    cache: Optional[_Path] = None,
-    input_shapes: Optional[Mapping[str, Tuple[int, ...]]] = None,
-    policy: Optional[_Path] = None,
-) -> Model: ...
-def load_bytes(
-    data: bytes,
-    *,
-    name: str = "<bytes>",
+    name: Optional[str] = None,
     backend: str = "auto",
     threads: Optional[int] = None,
     affinity: Optional[str] = None,
