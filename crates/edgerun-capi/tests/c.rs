@@ -284,6 +284,44 @@ fn engines_installed_beside_libedgerun_so_are_found_there() {
     );
 }
 
+#[test]
+fn destdir_stages_the_files_for_a_prefix_the_pc_file_names() {
+    // an image's tree: files under DESTDIR/usr/local, edgerun.pc naming /usr/local, where the
+    // files are once the tree is the image's root
+    let dir = kit::scratch("capi-destdir");
+    let stage = dir.join("stage");
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("install");
+    let run = |prefix: &str| {
+        Command::new("bash")
+            .arg(&script)
+            .args(["--shared-only", "--from"])
+            .arg(built_dir())
+            .arg(prefix)
+            .env("DESTDIR", &stage)
+            .output()
+            .unwrap()
+    };
+    let out = run("/usr/local");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let local = stage.join("usr/local");
+    for f in ["include/edgerun.h", "lib/libedgerun.so", "lib/pkgconfig/edgerun.pc"] {
+        assert!(local.join(f).exists(), "{f} is not staged");
+    }
+    assert!(!local.join("lib/libedgerun.a").exists(), "--shared-only");
+    let pc = std::fs::read_to_string(local.join("lib/pkgconfig/edgerun.pc")).unwrap();
+    assert_eq!(pc.lines().next(), Some("prefix=/usr/local"), "{pc}");
+
+    // a relative prefix cannot be written into the .pc file
+    let out = run("usr/local");
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("PREFIX must be absolute"), "{stderr}");
+}
+
 /// Runs `c`, which must succeed; its standard output.
 fn succeeds(c: &mut Command) -> String {
     let out = c.output().unwrap();
