@@ -308,7 +308,11 @@ fn destdir_stages_the_files_for_a_prefix_the_pc_file_names() {
         String::from_utf8_lossy(&out.stderr)
     );
     let local = stage.join("usr/local");
-    for f in ["include/edgerun.h", "lib/libedgerun.so", "lib/pkgconfig/edgerun.pc"] {
+    for f in [
+        "include/edgerun.h",
+        "lib/libedgerun.so",
+        "lib/pkgconfig/edgerun.pc",
+    ] {
         assert!(local.join(f).exists(), "{f} is not staged");
     }
     assert!(!local.join("lib/libedgerun.a").exists(), "--shared-only");
